@@ -1,0 +1,390 @@
+/* queue/qmail-queue [path]: hand the message to qmail-queue (or any
+   program speaking its protocol, see qmail-queue(8)).
+
+   fd 0 gets the message (new headers first, LF line ends), fd 1 the
+   envelope "F<sender>\0T<rcpt>\0...\0", written only after fd 0 is closed
+   because qmail-queue reads the message to EOF first. fd 6 is the notqmail
+   custom-error channel: a program exiting 82 may have written "D<text>"
+   (permanent) or "Z<text>" (temporary) there. Exit codes map as in
+   qmail.c qmail_close(): 11-40 permanent, everything else temporary, and
+   250 only for exit 0 with every byte written. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* pipe2 */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fmt.h>
+#include <stralloc.h>
+#include "../../plugin.h"
+
+#define NAME "queue/qmail-queue"
+#define ERRTEXT_MAX 255         /* what qmail.c reads from fd 6 */
+#define MSGID_MAX 200           /* keeps the 250 line well under 512 */
+
+/* the reply table: exit code -> result and text (qmail.c qmail_close) */
+static const struct qq_reply {
+  int code;
+  int rc;
+  const char *text;
+} qq_replies[] = {
+  {  11, DENY,     "5.1.3 envelope address too long for qq" },
+  { 115, DENY,     "5.1.3 envelope address too long for qq" },
+  {  31, DENY,     "5.3.0 mail server permanently rejected message" },
+  {  51, DENYSOFT, "4.3.0 qq out of memory" },
+  {  52, DENYSOFT, "4.3.0 qq timeout" },
+  {  53, DENYSOFT, "4.3.0 qq write error or disk full" },
+  {  54, DENYSOFT, "4.3.0 qq read error" },
+  {  55, DENYSOFT, "4.3.0 qq unable to read configuration" },
+  {  56, DENYSOFT, "4.3.0 qq trouble making network connection" },
+  {  61, DENYSOFT, "4.3.0 qq trouble in home directory" },
+  {  62, DENYSOFT, "4.3.0 qq trouble creating files in queue" },
+  {  63, DENYSOFT, "4.3.0 qq trouble creating files in queue" },
+  {  64, DENYSOFT, "4.3.0 qq trouble creating files in queue" },
+  {  65, DENYSOFT, "4.3.0 qq trouble creating files in queue" },
+  {  66, DENYSOFT, "4.3.0 qq trouble creating files in queue" },
+  {  71, DENYSOFT, "4.3.0 mail server temporarily rejected message" },
+  {  72, DENYSOFT, "4.4.1 connection to mail server timed out" },
+  {  73, DENYSOFT, "4.4.1 connection to mail server rejected" },
+  {  74, DENYSOFT, "4.4.2 communication with mail server failed" },
+  {  81, DENYSOFT, "4.3.0 qq internal bug" },
+  {  91, DENYSOFT, "4.3.0 qq internal bug" },
+  { 120, DENYSOFT, "4.3.0 unable to exec qq" },
+};
+static const char txt_readerr[]   = "4.3.0 qq read error";
+static const char txt_perm[]      = "5.3.0 qq permanent problem";
+static const char txt_temp[]      = "4.3.0 qq temporary problem";
+static const char txt_crashed[]   = "4.3.0 qq crashed";
+static const char txt_surprise[]  = "4.3.0 qq waitpid surprise";
+static const char txt_qqt[]       = "4.3.0 qqt failure";
+static const char txt_noenv[]     = "4.3.0 qq internal bug";
+
+static int qq_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  *self = 0;
+  if (argc > 1) {
+    stralloc_copys(err, NAME ": takes at most one argument, the path of qmail-queue");
+    return 0;
+  }
+  if (argc == 1) {
+    if (argv[0][0] != '/') {
+      stralloc_copys(err, NAME ": the qmail-queue path must be absolute: ");
+      stralloc_cats(err, argv[0]);
+      return 0;
+    }
+    *self = (void *)argv[0];
+  }
+  return 1;
+}
+
+static int is_ecode(const char *x, size_t len, char cls)
+{
+  size_t i = 0, n;
+  int part;
+  if (len < 5 || x[0] != cls || x[1] != '.') return 0;
+  i = 2;
+  for (part = 0; part < 2; ++part) {
+    for (n = 0; i < len && x[i] >= '0' && x[i] <= '9'; ++i) ++n;
+    if (n < 1 || n > 3) return 0;
+    if (part == 0) { if (i >= len || x[i] != '.') return 0; ++i; }
+  }
+  return i == len;
+}
+
+/* The custom text from fd 6, "D..." or "Z...": keep one line of printable
+   ASCII, and turn qmail's trailing "(#5.7.1)" into a leading enhanced code
+   when its class fits; otherwise use the class's default code. */
+static int qq_custom(const char *buf, size_t len, stralloc *msg)
+{
+  char cls = buf[0] == 'D' ? '5' : '4';
+  const char *t = buf + 1;
+  size_t n = 0, i, sp;
+  char line[ERRTEXT_MAX];
+
+  for (i = 0; i < len - 1 && n < sizeof line; ++i) {
+    unsigned char c = (unsigned char)t[i];
+    if (c == '\r' || c == '\n' || c == 0) break;
+    line[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  }
+  while (n && line[n - 1] == ' ') --n;
+  i = 0;
+  while (i < n && line[i] == ' ') ++i;
+
+  stralloc_zero(msg);
+  if (n - i >= 4 && line[n - 1] == ')' ) {
+    /* "... (#d.d.d)" */
+    size_t open = n - 1;
+    while (open > i && line[open] != '(') --open;
+    if (line[open] == '(' && open + 1 < n && line[open + 1] == '#'
+        && is_ecode(line + open + 2, n - 1 - (open + 2), cls)) {
+      stralloc_catb(msg, line + open + 2, n - 1 - (open + 2));
+      stralloc_cats(msg, " ");
+      sp = open;
+      while (sp > i && line[sp - 1] == ' ') --sp;
+      stralloc_catb(msg, line + i, sp - i);
+      return msg->len > 0;
+    }
+  }
+  for (sp = i; sp < n && line[sp] != ' '; ++sp) ;
+  if (!is_ecode(line + i, sp - i, cls))
+    stralloc_cats(msg, cls == '5' ? "5.3.0 " : "4.3.0 ");
+  stralloc_catb(msg, line + i, n - i);
+  return msg->len > 0;
+}
+
+/* The result of a finished qmail-queue: rc and reply text in msg. */
+static int qq_result(int wstat, int werr, const char *errbuf, size_t errlen, stralloc *msg)
+{
+  int code;
+  unsigned int i;
+
+  if (WIFSIGNALED(wstat)) { stralloc_copys(msg, txt_crashed); return DENYSOFT; }
+  if (!WIFEXITED(wstat)) { stralloc_copys(msg, txt_surprise); return DENYSOFT; }
+  code = WEXITSTATUS(wstat);
+  if (code == 0) {
+    if (!werr) return OK;
+    stralloc_copys(msg, txt_readerr);
+    return DENYSOFT;
+  }
+  if (code == 82 && errlen > 2 && (errbuf[0] == 'D' || errbuf[0] == 'Z')) {
+    if (qq_custom(errbuf, errlen, msg)) return errbuf[0] == 'D' ? DENY : DENYSOFT;
+  }
+  for (i = 0; i < sizeof qq_replies / sizeof qq_replies[0]; ++i)
+    if (qq_replies[i].code == code) {
+      stralloc_copys(msg, qq_replies[i].text);
+      return qq_replies[i].rc;
+    }
+  if (code >= 11 && code <= 40) { stralloc_copys(msg, txt_perm); return DENY; }
+  stralloc_copys(msg, txt_temp);
+  return DENYSOFT;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+  while (len) {
+    ssize_t w = write(fd, buf, len);
+    if (w == -1) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Message-Id for the 250 line: its first token, printable ASCII only,
+   in angle brackets as Perl's plugin shows it. */
+static void msgid_get(struct session *s, stralloc *id)
+{
+  stralloc h = {0};
+  size_t i = 0, n = 0;
+
+  stralloc_zero(id);
+  if (txn_header_get(s, "Message-Id", &h) != 1) { stralloc_free(&h); return; }
+  while (i < h.len && (h.s[i] == ' ' || h.s[i] == '\t' || h.s[i] == '\n' || h.s[i] == '\r')) ++i;
+  for (; i < h.len && n < MSGID_MAX; ++i) {
+    unsigned char c = (unsigned char)h.s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
+    if (c > 0x20 && c < 0x7f) { stralloc_append(id, (const char *)&c); ++n; }
+  }
+  stralloc_free(&h);
+  if (!id->len) return;
+  if (id->s[0] != '<' || id->s[id->len - 1] != '>' || id->len < 2) {
+    stralloc t = {0};
+    if (stralloc_copys(&t, "<") && stralloc_cat(&t, id) && stralloc_cats(&t, ">"))
+      stralloc_copy(id, &t);
+    stralloc_free(&t);
+  }
+}
+
+static void pipes_close(int *p, int n)
+{
+  int i;
+  for (i = 0; i < n; ++i) if (p[i] >= 0) { close(p[i]); p[i] = -1; }
+}
+
+static int qq_queue(struct session *s, void *self, struct hook_args *a)
+{
+  const char *prog;
+  stralloc progsa = {0};
+  stralloc env = {0};
+  stralloc msgid = {0};
+  char *argv[2];
+  int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
+  int all[6];
+  struct sigaction ign, dfl, oldpipe, oldchld;
+  pid_t pid, r;
+  int wstat = 0, werr = 0, rc, saved;
+  const char *werrwhat = 0;
+  unsigned int i, n;
+  char errbuf[ERRTEXT_MAX + 1];
+  size_t errlen = 0;
+  char pidstr[FMT_ULONG], codestr[FMT_ULONG], timestr[FMT_ULONG];
+  const char *sender = txn_sender(s);
+
+  prog = getenv("QMAILQUEUE");
+  if (!prog || !*prog) prog = (const char *)self;
+  if (!prog) {
+    const char *q = getenv("QMAIL");
+    if (!q || !*q) q = "/var/qmail";
+    if (!stralloc_copys(&progsa, q) || !stralloc_cats(&progsa, "/bin/qmail-queue")
+        || !stralloc_0(&progsa)) {
+      stralloc_copys(a->msg, txt_qqt);
+      qlogm(s, LOGERROR, NAME, "out of memory");
+      return DENYSOFT;
+    }
+    prog = progsa.s;
+  }
+
+  n = txn_rcpt_count(s);
+  if (!sender || !n) {
+    qlogm(s, LOGERROR, NAME, "no sender or no recipients, not queued");
+    stralloc_copys(a->msg, txt_noenv);
+    stralloc_free(&progsa);
+    return DENYSOFT;
+  }
+  /* the envelope goes out in one buffer, after the message */
+  if (!stralloc_copys(&env, "F") || !stralloc_cats(&env, sender) || !stralloc_0(&env))
+    goto nomem;
+  for (i = 0; i < n; ++i) {
+    const char *to = txn_rcpt(s, i);
+    if (!to) continue;
+    if (!stralloc_cats(&env, "T") || !stralloc_cats(&env, to) || !stralloc_0(&env))
+      goto nomem;
+  }
+  if (!stralloc_0(&env)) goto nomem;
+  msgid_get(s, &msgid);
+
+  argv[0] = (char *)prog;
+  argv[1] = 0;
+
+  if (pipe2(pm, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 || pipe2(px, O_CLOEXEC) == -1) {
+    saved = errno;
+    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
+    pipes_close(all, 6);
+    errno = saved;
+    qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(errno));
+    goto qqt;
+  }
+
+  /* a dead qmail-queue must not kill us; SIGCHLD must not be ignored, or
+     waitpid would find no child */
+  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
+  dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
+  sigaction(SIGPIPE, &ign, &oldpipe);
+  sigaction(SIGCHLD, &dfl, &oldchld);
+
+  pid = fork();
+  if (pid == -1) {
+    saved = errno;
+    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
+    pipes_close(all, 6);
+    sigaction(SIGPIPE, &oldpipe, 0);
+    sigaction(SIGCHLD, &oldchld, 0);
+    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(saved));
+    goto qqt;
+  }
+  if (pid == 0) {
+    /* Move the child's ends above 6 first, so no dup2 below can clobber
+       another end or be a no-op that leaves FD_CLOEXEC set. */
+    sigset_t none;
+    int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
+    int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
+    int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
+    if (m == -1 || e == -1 || x == -1) _exit(120);
+    if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
+    sigaction(SIGPIPE, &dfl, 0);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    execv(argv[0], argv);
+    _exit(120);
+  }
+
+  close(pm[0]); close(pe[0]); close(px[1]);
+
+  if (txn_write_message(s, pm[1]) == -1) { werr = errno; werrwhat = "message"; }
+  close(pm[1]);
+  /* After a failed message write the envelope is not sent: qmail-queue
+     then sees EOF before the final \0 and queues nothing. */
+  if (!werrwhat && write_all(pe[1], env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
+  close(pe[1]);
+
+  for (;;) {
+    ssize_t got;
+    if (errlen >= ERRTEXT_MAX) break;
+    got = read(px[0], errbuf + errlen, ERRTEXT_MAX - errlen);
+    if (got == -1 && errno == EINTR) continue;
+    if (got <= 0) break;
+    errlen += (size_t)got;
+  }
+  close(px[0]);
+
+  do r = waitpid(pid, &wstat, 0); while (r == -1 && errno == EINTR);
+  saved = errno;
+  sigaction(SIGPIPE, &oldpipe, 0);
+  sigaction(SIGCHLD, &oldchld, 0);
+
+  pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
+  if (werrwhat)
+    qlogm(s, LOGERROR, NAME, "writing the ", werrwhat, " to ", prog, " pid ", pidstr,
+          " failed: ", strerror(werr));
+  if (r != pid) {
+    qlogm(s, LOGERROR, NAME, "waitpid for ", prog, " pid ", pidstr, " failed: ", strerror(saved));
+    stralloc_copys(a->msg, txt_surprise);
+    rc = DENYSOFT;
+    goto done;
+  }
+
+  rc = qq_result(wstat, werrwhat != 0, errbuf, errlen, a->msg);
+  if (WIFSIGNALED(wstat)) {
+    codestr[fmt_ulong(codestr, (unsigned long)WTERMSIG(wstat))] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " killed by signal ",
+          codestr, ": ", txt_crashed);
+  } else {
+    codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
+    if (rc == OK) {
+      timestr[fmt_ulong(timestr, (unsigned long)time(0))] = 0;
+      stralloc_copys(a->msg, "Queued! ");
+      stralloc_cats(a->msg, timestr);
+      stralloc_cats(a->msg, " qp ");
+      stralloc_cats(a->msg, pidstr);
+      if (msgid.len) {
+        stralloc_cats(a->msg, " ");
+        stralloc_cat(a->msg, &msgid);
+      }
+      stralloc_0(&msgid);
+      qlogm(s, LOGINFO, NAME, "queued: ", prog, " pid ", pidstr, " exit ", codestr,
+            msgid.len > 1 ? " " : "", msgid.len > 1 ? msgid.s : "");
+    } else {
+      stralloc_0(a->msg);
+      --a->msg->len;
+      qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
+            ": ", a->msg->s);
+    }
+  }
+  goto done;
+
+nomem:
+  qlogm(s, LOGERROR, NAME, "out of memory");
+qqt:
+  stralloc_copys(a->msg, txt_qqt);
+  rc = DENYSOFT;
+done:
+  stralloc_free(&progsa);
+  stralloc_free(&env);
+  stralloc_free(&msgid);
+  return rc;
+}
+
+const struct plugin plugin_queue_qmail_queue = {
+  .name = NAME,
+  .init = qq_init,
+  .hooks = { [HOOK_QUEUE] = qq_queue },
+};
