@@ -1,0 +1,226 @@
+/* qmail-compatible control files. For each name the first of
+   $QPSMTPD_CONFIG/NAME, ./config/NAME and $QMAIL/control/NAME that exists
+   is read. One value per line; blank lines and # comments are skipped and
+   white space is trimmed; "$include PATH" pulls in a file or every file of
+   a directory. A file that exists but cannot be read or parsed is fatal. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cdb.h>
+#include <scan.h>
+#include "session.h"
+
+#define CONTROL_MAXSIZE (64UL * 1024 * 1024)
+#define INCLUDE_DEPTH 8
+
+static int dir_candidates(const char *dirs[3])
+{
+  const char *q = getenv("QPSMTPD_CONFIG");
+  int n = 0;
+  static stralloc qmailctl;
+  if (q && *q) dirs[n++] = q;
+  dirs[n++] = "./config";
+  if (!qmailctl.len) {
+    const char *qm = getenv("QMAIL");
+    if (!qm || !*qm) qm = "/var/qmail";
+    if (!stralloc_copys(&qmailctl, qm) || !stralloc_cats(&qmailctl, "/control") || !stralloc_0(&qmailctl))
+      return -1;
+  }
+  dirs[n++] = qmailctl.s;
+  return n;
+}
+
+/* opens the first NAME found; 1 with fd and path set, 0 none, dies on error */
+static int control_find(struct session *s, const char *name, stralloc *path, int *fd)
+{
+  const char *dirs[3];
+  int n = dir_candidates(dirs), i;
+  if (n < 0) die_nomem(s);
+  for (i = 0; i < n; ++i) {
+    if (!stralloc_copys(path, dirs[i]) || !stralloc_append(path, "/")
+        || !stralloc_cats(path, name) || !stralloc_0(path)) die_nomem(s);
+    *fd = open(path->s, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (*fd >= 0) return 1;
+    if (errno != ENOENT && errno != ENOTDIR) die_control(s, path->s, strerror(errno));
+  }
+  return 0;
+}
+
+static void read_all(struct session *s, int fd, const char *path, stralloc *sa)
+{
+  sa->len = 0;
+  for (;;) {
+    ssize_t r;
+    if (sa->len >= CONTROL_MAXSIZE) die_control(s, path, "file too large");
+    if (!stralloc_readyplus(sa, 8192)) die_nomem(s);
+    r = read(fd, sa->s + sa->len, 8192);
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die_control(s, path, strerror(errno));
+    }
+    sa->len += (size_t)r;
+  }
+}
+
+static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth);
+
+static void include_path(struct session *s, const char *from, const char *arg, stralloc *out, int depth)
+{
+  stralloc p = {0};
+  struct stat st;
+  int fd;
+  if (depth >= INCLUDE_DEPTH) die_control(s, from, "$include nested too deeply (a loop?)");
+  if (arg[0] != '/') {
+    const char *slash = strrchr(from, '/');
+    if (slash && !stralloc_copyb(&p, from, (size_t)(slash - from + 1))) die_nomem(s);
+  }
+  if (!stralloc_cats(&p, arg) || !stralloc_0(&p)) die_nomem(s);
+  if (stat(p.s, &st) == -1) die_control(s, from, "$include names a file that cannot be read");
+  if (S_ISDIR(st.st_mode)) {
+    struct dirent **ents;
+    int k, cnt = scandir(p.s, &ents, NULL, alphasort);
+    if (cnt < 0) die_control(s, p.s, strerror(errno));
+    for (k = 0; k < cnt; ++k) {
+      stralloc f = {0};
+      struct stat fst;
+      if (ents[k]->d_name[0] != '.') {
+        if (!stralloc_copy(&f, &p)) die_nomem(s);
+        f.len--;
+        if (!stralloc_append(&f, "/") || !stralloc_cats(&f, ents[k]->d_name) || !stralloc_0(&f)) die_nomem(s);
+        if (stat(f.s, &fst) == 0 && S_ISREG(fst.st_mode)) {
+          fd = open(f.s, O_RDONLY | O_CLOEXEC);
+          if (fd < 0) die_control(s, f.s, strerror(errno));
+          parse_into(s, f.s, fd, out, depth + 1);
+        }
+        stralloc_free(&f);
+      }
+      free(ents[k]);
+    }
+    free(ents);
+  } else {
+    fd = open(p.s, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die_control(s, p.s, strerror(errno));
+    parse_into(s, p.s, fd, out, depth + 1);
+  }
+  stralloc_free(&p);
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth)
+{
+  stralloc raw = {0};
+  size_t i = 0;
+  read_all(s, fd, path, &raw);
+  close(fd);
+  while (i < raw.len) {
+    size_t b = i, e;
+    const char *nl = memchr(raw.s + i, '\n', raw.len - i);
+    size_t end = nl ? (size_t)(nl - raw.s) : raw.len;
+    i = end + 1;
+    e = end;
+    while (b < e && is_space(raw.s[b])) ++b;
+    while (e > b && is_space(raw.s[e - 1])) --e;
+    if (b == e || raw.s[b] == '#') continue;
+    if (memchr(raw.s + b, 0, e - b)) die_control(s, path, "NUL byte in file");
+    if (e - b > 9 && !memcmp(raw.s + b, "$include", 8) && is_space(raw.s[b + 8])) {
+      stralloc arg = {0};
+      size_t a = b + 8;
+      while (a < e && is_space(raw.s[a])) ++a;
+      if (!stralloc_copyb(&arg, raw.s + a, e - a) || !stralloc_0(&arg)) die_nomem(s);
+      include_path(s, path, arg.s, out, depth);
+      stralloc_free(&arg);
+      continue;
+    }
+    if (!stralloc_catb(out, raw.s + b, e - b) || !stralloc_0(out)) die_nomem(s);
+  }
+  stralloc_free(&raw);
+}
+
+int control_readlist(struct session *s, const char *name, stralloc *sa)
+{
+  int fd;
+  sa->len = 0;
+  if (!control_find(s, name, &s->tmp, &fd)) return 0;
+  {
+    stralloc path = {0};
+    if (!stralloc_copy(&path, &s->tmp)) die_nomem(s);
+    parse_into(s, path.s, fd, sa, 0);
+    stralloc_free(&path);
+  }
+  return 1;
+}
+
+int control_readline(struct session *s, const char *name, stralloc *sa)
+{
+  size_t l;
+  if (!control_readlist(s, name, sa)) return 0;
+  if (!sa->len) { if (!stralloc_0(sa)) die_nomem(s); return 1; }
+  l = strlen(sa->s);
+  sa->len = l + 1;          /* keep the first line and its \0 */
+  return 1;
+}
+
+int control_readulong(struct session *s, const char *name, unsigned long *u, unsigned long max)
+{
+  stralloc sa = {0};
+  unsigned long v;
+  size_t n;
+  if (!control_readline(s, name, &sa)) return 0;
+  n = scan_ulong(sa.s, &v);
+  if (!n || n != sa.len - 1 || v > max || n > 19) die_control(s, name, "not a number in range");
+  stralloc_free(&sa);
+  *u = v;
+  return 1;
+}
+
+/* cdb maps: NAME.cdb, kept open once found */
+static struct { const char *name; int fd; } cdbs[8];
+
+int control_cdb_has(struct session *s, const char *name, const char *key, size_t keylen)
+{
+  struct cdb c;
+  int i, fd = -1, r;
+  for (i = 0; i < 8 && cdbs[i].name; ++i)
+    if (!strcmp(cdbs[i].name, name)) { fd = cdbs[i].fd; break; }
+  if (i == 8 || !cdbs[i].name) {
+    stralloc n = {0};
+    if (!stralloc_copys(&n, name) || !stralloc_cats(&n, ".cdb") || !stralloc_0(&n)) die_nomem(s);
+    if (!control_find(s, n.s, &s->tmp, &fd)) fd = -1;
+    if (i < 8) { cdbs[i].name = name; cdbs[i].fd = fd; }
+    stralloc_free(&n);
+  }
+  if (fd < 0) return 0;
+  cdb_init(&c, fd);
+  r = cdb_find(&c, (const unsigned char *)key, keylen);
+  cdb_free(&c);
+  if (r < 0) die_control(s, name, "cdb read error");
+  return r > 0;
+}
+
+void control_setup(struct session *s)
+{
+  unsigned long u;
+  if (!control_readline(s, "me", &s->me)) {
+    char h[256];
+    if (gethostname(h, sizeof h - 1) == -1) die_control(s, "me", "no me and no host name");
+    h[sizeof h - 1] = 0;
+    if (!stralloc_copys(&s->me, h) || !stralloc_0(&s->me)) die_nomem(s);
+  }
+  s->timeout = 1200;
+  if (control_readulong(s, "timeoutsmtpd", &u, 86400)) {
+    if (!u) die_control(s, "timeoutsmtpd", "must be at least 1");
+    s->timeout = u;
+  }
+  s->databytes = 0;
+  if (control_readulong(s, "databytes", &u, (unsigned long)-1 >> 1)) s->databytes = u;
+  s->loglevel = LOGWARN;
+  if (control_readulong(s, "loglevel", &u, 7)) s->loglevel = (int)u;
+  s->size_threshold = 10000;
+  if (control_readulong(s, "size_threshold", &u, 1UL << 30)) s->size_threshold = u;
+}

@@ -1,0 +1,141 @@
+/* The DATA phase as a byte-level state machine. Only CRLF "." CRLF ends
+   the message (the first line after 354 counts as following a CRLF). A LF
+   without CR before it or a CR without LF after it is a framing error:
+   after one, the client and we may disagree on where the message ends
+   (SMTP smuggling), so the caller rejects the message and closes. Lines
+   are stored with LF ends and the leading dot of a stuffed line removed
+   (RFC 5321 4.5.2). */
+#include <errno.h>
+#include <string.h>
+#include <case.h>
+#include "session.h"
+
+enum { ST_BOL, ST_MID, ST_CR, ST_DOT, ST_DOTCR };
+
+static int is_field_name_char(unsigned char c) { return c > 32 && c < 127 && c != ':'; }
+
+static void headers_end(struct session *s)
+{
+  struct txn *t = &s->t;
+  size_t i = 0;
+  struct hook_args a;
+  int rc;
+  t->in_headers = 0;
+  while (i < t->hdr.len) {
+    const char *x = t->hdr.s + i;
+    const char *e = memchr(x, '\n', t->hdr.len - i);
+    size_t l = e ? (size_t)(e - x) : t->hdr.len - i;
+    if ((l >= 9 && case_equalb(x, 9, "received:")) || (l >= 13 && case_equalb(x, 13, "delivered-to:")))
+      if (t->hops < MAXHOPS + 1) ++t->hops;
+    i += l + 1;
+  }
+  memset(&a, 0, sizeof a);
+  rc = hook_run(s, HOOK_DATA_HEADERS_END, &a);
+  /* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
+  if (rc == DENY_DISCONNECT) {
+    if (s->msg.len) reply(s, 554, "5.7.1", s->msg.s, s->msg.len);
+    else replys(s, 554, "5.7.1", "Message denied");
+    s->disconnecting = 1;
+  } else if (rc == DENYSOFT_DISCONNECT) {
+    if (s->msg.len) reply(s, 421, "4.7.1", s->msg.s, s->msg.len);
+    else replys(s, 421, "4.7.1", "Message denied temporarily");
+    s->disconnecting = 1;
+  }
+}
+
+/* the header section ends at the first empty line, or before the first
+   line that is neither a header field nor a continuation */
+static void header_feed(struct session *s, const char *x, size_t len)
+{
+  struct txn *t = &s->t;
+  size_t start = t->hdr.len, i;
+  if (t->hdr.len + len > HEADER_MAX) { t->hdr_toolarge = 1; t->in_headers = 0; return; }
+  if (!stralloc_catb(&t->hdr, x, len)) { t->spoolerr = ENOMEM; t->in_headers = 0; return; }
+  for (i = start; i < t->hdr.len && t->in_headers; ++i) {
+    const char *l;
+    size_t ll, j;
+    if (t->hdr.s[i] != '\n') continue;
+    l = t->hdr.s + t->hdr_linestart;
+    ll = i - t->hdr_linestart;
+    if (ll == 0) {
+      t->hdr.len = t->hdr_linestart;
+      headers_end(s);
+      return;
+    }
+    if (l[0] == ' ' || l[0] == '\t') {
+      if (t->hdr_linestart == 0) { t->hdr.len = 0; headers_end(s); return; }
+    } else {
+      for (j = 0; j < ll && is_field_name_char((unsigned char)l[j]); ++j) ;
+      if (j == 0 || j == ll || l[j] != ':') {
+        t->hdr.len = t->hdr_linestart;
+        headers_end(s);
+        return;
+      }
+    }
+    t->hdr_linestart = i + 1;
+  }
+}
+
+static void store(struct session *s, const char *x, size_t len)
+{
+  struct txn *t = &s->t;
+  if (t->in_headers) header_feed(s, x, len);
+  if (t->size + len < t->size) t->size = ~0ULL;
+  else t->size += len;
+  if (t->toobig || t->spoolerr) return;
+  if (s->databytes && t->size > s->databytes) { t->toobig = 1; return; }
+  if (spool_put(&t->spool, x, len) == -1) t->spoolerr = errno ? errno : EIO;
+}
+
+int data_read(struct session *s)
+{
+  int st = ST_BOL;
+  size_t linelen = 0;
+  for (;;) {
+    ssize_t avail = buffer_feed(s->in);
+    char *p;
+    size_t n, i = 0;
+    if (avail == 0) return DATA_EOF;
+    if (avail < 0) return errno == ETIMEDOUT ? DATA_TIMEOUT : DATA_ERROR;
+    p = buffer_peek(s->in);
+    n = (size_t)avail;
+    while (i < n) {
+      switch (st) {
+      case ST_MID: {
+        char *cr = memchr(p + i, '\r', n - i);
+        size_t end = cr ? (size_t)(cr - p) : n;
+        if (memchr(p + i, '\n', end - i)) { buffer_seek(s->in, n); return DATA_BARELF; }
+        linelen += end - i;
+        if (linelen > DATALINE_MAX - 2) s->t.longline = 1;
+        if (end > i) store(s, p + i, end - i);
+        i = end;
+        if (cr) { ++i; st = ST_CR; }
+        break;
+      }
+      case ST_CR:
+        if (p[i] != '\n') { buffer_seek(s->in, n); return DATA_BARECR; }
+        ++i;
+        store(s, "\n", 1);
+        linelen = 0;
+        st = ST_BOL;
+        break;
+      case ST_BOL:
+        if (p[i] == '.') { ++i; st = ST_DOT; }
+        else st = ST_MID;
+        break;
+      case ST_DOT:
+        if (p[i] == '\r') { ++i; st = ST_DOTCR; }
+        else if (p[i] == '\n') { buffer_seek(s->in, n); return DATA_BARELF; }
+        else { linelen = 1; st = ST_MID; }
+        break;
+      case ST_DOTCR:
+        if (p[i] != '\n') { buffer_seek(s->in, n); return DATA_BARECR; }
+        buffer_seek(s->in, i + 1);
+        if (s->t.in_headers) headers_end(s);
+        return s->disconnecting ? DATA_DISCONNECT : DATA_END;
+      }
+      if (s->disconnecting) { buffer_seek(s->in, n); return DATA_DISCONNECT; }
+    }
+    buffer_seek(s->in, n);
+  }
+}

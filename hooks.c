@@ -1,0 +1,132 @@
+/* The hook dispatcher: walks the compiled-in chain; the first plugin that
+   returns something other than DECLINED decides. After each plugin the
+   deny or ok hook fires, as in Perl qpsmtpd. */
+#include <string.h>
+#include <fmt.h>
+#include "session.h"
+
+const char *const hook_names[HOOK_COUNT] = {
+  [HOOK_CONNECT] = "connect", [HOOK_HELO] = "helo", [HOOK_EHLO] = "ehlo",
+  [HOOK_MAIL_PARSE] = "mail_parse", [HOOK_MAIL_PRE] = "mail_pre", [HOOK_MAIL] = "mail",
+  [HOOK_RCPT_PARSE] = "rcpt_parse", [HOOK_RCPT_PRE] = "rcpt_pre", [HOOK_RCPT] = "rcpt",
+  [HOOK_DATA] = "data", [HOOK_DATA_HEADERS_END] = "data_headers_end",
+  [HOOK_DATA_POST_HEADERS] = "data_post_headers", [HOOK_DATA_POST] = "data_post",
+  [HOOK_QUEUE_PRE] = "queue_pre", [HOOK_QUEUE] = "queue", [HOOK_QUEUE_POST] = "queue_post",
+  [HOOK_VRFY] = "vrfy", [HOOK_NOOP] = "noop", [HOOK_HELP] = "help", [HOOK_QUIT] = "quit",
+  [HOOK_DISCONNECT] = "disconnect", [HOOK_POST_CONNECTION] = "post-connection",
+  [HOOK_RESET_TRANSACTION] = "reset_transaction",
+  [HOOK_UNRECOGNIZED_COMMAND] = "unrecognized_command", [HOOK_DENY] = "deny", [HOOK_OK] = "ok",
+  [HOOK_RECEIVED_LINE] = "received_line", [HOOK_AUTH_PARSE] = "auth_parse",
+  [HOOK_AUTH] = "auth", [HOOK_AUTH_PLAIN] = "auth-plain", [HOOK_AUTH_LOGIN] = "auth-login",
+  [HOOK_AUTH_CRAM_MD5] = "auth-cram-md5",
+};
+
+static const char *rc_name(int rc)
+{
+  switch (rc) {
+  case OK: return "OK";
+  case DENY: return "DENY";
+  case DENYSOFT: return "DENYSOFT";
+  case DENY_DISCONNECT: return "DENY_DISCONNECT";
+  case DENYSOFT_DISCONNECT: return "DENYSOFT_DISCONNECT";
+  case DECLINED: return "DECLINED";
+  case DONE: return "DONE";
+  }
+  return NULL;
+}
+
+int hook_any(enum hook h)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i)
+    if (plugin_chain[i].p->hooks[h]) return 1;
+  return 0;
+}
+
+int hook_plugins_init(stralloc *err)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    struct plugin_inst *pi = &plugin_chain[i];
+    if (pi->p->init) {
+      err->len = 0;
+      if (!pi->p->init(&pi->self, pi->argc, pi->argv, err)) {
+        stralloc e = {0};
+        if (!stralloc_copys(&e, "plugin ") || !stralloc_cats(&e, pi->name)
+            || !stralloc_cats(&e, ": ") || !stralloc_cat(&e, err)) return 0;
+        if (!stralloc_copy(err, &e)) return 0;
+        stralloc_free(&e);
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+static void notify(struct session *s, enum hook which, const char *plugin, int rc, stralloc *msg)
+{
+  unsigned int i;
+  struct hook_args a;
+  const char *saved = s->hookname;
+  memset(&a, 0, sizeof a);
+  a.plugin = plugin;
+  a.rc = rc;
+  a.arg = msg->s;
+  a.arglen = msg->len;
+  s->hookname = hook_names[which];
+  for (i = 0; i < plugin_chain_len; ++i) {
+    hook_fn f = plugin_chain[i].p->hooks[which];
+    stralloc m = {0};
+    if (!f) continue;
+    a.msg = &m;
+    if (f(s, plugin_chain[i].self, &a) != DECLINED) { stralloc_free(&m); break; }
+    stralloc_free(&m);
+  }
+  s->hookname = saved;
+}
+
+/* Runs hook h. The reply text of the deciding plugin is left in a->msg
+   (s->msg when a->msg is NULL). Returns the code, DECLINED when no plugin
+   decided. */
+int hook_run(struct session *s, enum hook h, struct hook_args *a)
+{
+  unsigned int i;
+  int rc = DECLINED;
+  const char *saved = s->hookname;
+  static int hooked_deny = -1, hooked_ok = -1;
+  if (hooked_deny < 0) { hooked_deny = hook_any(HOOK_DENY); hooked_ok = hook_any(HOOK_OK); }
+  if (!a->msg) a->msg = &s->msg;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    struct plugin_inst *pi = &plugin_chain[i];
+    hook_fn f = pi->p->hooks[h];
+    if (!f) continue;
+    a->msg->len = 0;
+    s->hookname = hook_names[h];
+    rc = f(s, pi->self, a);
+    s->hookname = saved;
+    if (!rc_name(rc)) {
+      char num[24];
+      num[fmt_long(num, rc)] = 0;
+      qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", hook_names[h], " returned ", num);
+      rc = DECLINED;
+      continue;
+    }
+    if (s->loglevel >= LOGDEBUG)
+      qlogm(s, LOGDEBUG, pi->name, "hook ", hook_names[h], " returned ", rc_name(rc));
+    if (h != HOOK_DENY && h != HOOK_OK) {
+      if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
+        if (hooked_deny) notify(s, HOOK_DENY, pi->name, rc, a->msg);
+      } else if (hooked_ok) notify(s, HOOK_OK, pi->name, rc, a->msg);
+    }
+    if (rc != DECLINED) {
+      if (rc != OK && rc != DONE) {
+        stralloc l = {0};
+        if (stralloc_copys(&l, rc_name(rc)) && stralloc_cats(&l, " ") && stralloc_cat(&l, a->msg))
+          log_line(s, LOGINFO, hook_names[h], pi->name, l.s, l.len);
+        stralloc_free(&l);
+      }
+      return rc;
+    }
+  }
+  return DECLINED;
+}

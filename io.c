@@ -1,0 +1,78 @@
+/* Client I/O on fd 0 and 1 through libowfat buffers whose ops honour the
+   session deadline. Output is flushed before every blocking read, so
+   pipelined replies go out together (RFC 2920). */
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include "session.h"
+
+static char inbuf[65536];
+static char outbuf[4096];
+static struct session *io_s;
+
+long long io_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void io_set_deadline(struct session *s, unsigned long seconds)
+{
+  s->deadline = io_now() + (long long)seconds * 1000;
+}
+
+static int io_wait(int fd, short ev)
+{
+  struct pollfd p;
+  for (;;) {
+    long long left = io_s->deadline - io_now();
+    int r;
+    if (left <= 0) { errno = ETIMEDOUT; return -1; }
+    if (left > 3600000) left = 3600000;
+    p.fd = fd; p.events = ev; p.revents = 0;
+    r = poll(&p, 1, (int)left);
+    if (r > 0) return 0;
+    if (r == 0) continue;
+    if (errno != EINTR) return -1;
+  }
+}
+
+static ssize_t io_read(int fd, char *buf, size_t len)
+{
+  ssize_t r;
+  if (io_out.p && buffer_flush(&io_out) == -1) return -1;
+  for (;;) {
+    if (io_wait(fd, POLLIN) == -1) return -1;
+    r = read(fd, buf, len);
+    if (r >= 0) return r;
+    if (errno != EINTR && errno != EAGAIN) return -1;
+  }
+}
+
+static ssize_t io_write(int fd, const char *buf, size_t len)
+{
+  ssize_t r;
+  long long saved = io_s->deadline;
+  /* a write gets its own deadline: the client must read our replies */
+  io_set_deadline(io_s, io_s->timeout);
+  for (;;) {
+    if (io_wait(fd, POLLOUT) == -1) { r = -1; break; }
+    r = write(fd, buf, len);
+    if (r >= 0) break;
+    if (errno != EINTR && errno != EAGAIN) break;
+  }
+  io_s->deadline = saved;
+  return r;
+}
+
+buffer io_in = BUFFER_INIT(io_read, 0, inbuf, sizeof inbuf);
+buffer io_out = BUFFER_INIT(io_write, 1, outbuf, sizeof outbuf);
+
+void io_init(struct session *s)
+{
+  io_s = s;
+  s->in = &io_in;
+  s->out = &io_out;
+}

@@ -1,0 +1,65 @@
+/* Log lines on fd 2: "pid level (hook) plugin: text", filtered by loglevel.
+   Nothing goes to fd 2 when it is the client's socket (xinetd). */
+#include <sys/stat.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <string.h>
+#include <fmt.h>
+#include "session.h"
+
+static const char *const levelname[8] = {
+  "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"
+};
+
+void log_init(struct session *s)
+{
+  struct stat st0, st2;
+  s->logok = 1;
+  if (fstat(2, &st2) == -1) { s->logok = 0; return; }
+  if (S_ISSOCK(st2.st_mode) && fstat(0, &st0) == 0
+      && st0.st_dev == st2.st_dev && st0.st_ino == st2.st_ino)
+    s->logok = 0;
+}
+
+void log_line(struct session *s, int level, const char *hook, const char *plugin,
+              const char *text, size_t len)
+{
+  char buf[1024];
+  size_t n = 0, i;
+  if (!s->logok || level > s->loglevel) return;
+  if (level < 0) level = 0;
+  if (level > 7) level = 7;
+  n += fmt_ulong(buf + n, (unsigned long)getpid());
+  buf[n++] = ' ';
+  n += fmt_str(buf + n, levelname[level]);
+  if (hook) { n += fmt_str(buf + n, " ("); n += fmt_str(buf + n, hook); buf[n++] = ')'; }
+  if (plugin) { buf[n++] = ' '; n += fmt_str(buf + n, plugin); buf[n++] = ':'; }
+  buf[n++] = ' ';
+  /* client bytes may be in text: no control characters reach the log */
+  for (i = 0; i < len && n < sizeof buf - 2; ++i) {
+    unsigned char c = (unsigned char)text[i];
+    buf[n++] = (c < 32 || c == 127) ? '?' : (char)c;
+  }
+  buf[n++] = '\n';
+  (void)!write(2, buf, n);
+}
+
+void qlog(struct session *s, int level, const char *plugin, const char *text)
+{
+  log_line(s, level, s->hookname, plugin, text, text ? strlen(text) : 0);
+}
+
+void qlogm_internal(struct session *s, int level, const char *plugin, ...)
+{
+  char buf[900];
+  size_t n = 0;
+  const char *x;
+  va_list ap;
+  if (!s->logok || level > s->loglevel) return;
+  va_start(ap, plugin);
+  while ((x = va_arg(ap, const char *))) {
+    while (*x && n < sizeof buf) buf[n++] = *x++;
+  }
+  va_end(ap);
+  log_line(s, level, s->hookname, plugin, buf, n);
+}

@@ -1,0 +1,166 @@
+/* The interface between the core and the compiled-in plugins.
+   Hooks, return codes and notes follow Perl qpsmtpd (see qpsmtpd.8). */
+#ifndef PLUGIN_H
+#define PLUGIN_H
+
+#include <stddef.h>
+#include <stralloc.h>
+
+/* return codes, with Perl qpsmtpd's values */
+#define OK                  900
+#define DENY                901
+#define DENYSOFT            902
+#define DENY_DISCONNECT     903
+#define DENYSOFT_DISCONNECT 904
+#define DECLINED            909
+#define DONE                910
+
+enum hook {
+  HOOK_CONNECT,
+  HOOK_HELO,
+  HOOK_EHLO,
+  HOOK_MAIL_PARSE,
+  HOOK_MAIL_PRE,
+  HOOK_MAIL,
+  HOOK_RCPT_PARSE,
+  HOOK_RCPT_PRE,
+  HOOK_RCPT,
+  HOOK_DATA,
+  HOOK_DATA_HEADERS_END,
+  HOOK_DATA_POST_HEADERS,
+  HOOK_DATA_POST,
+  HOOK_QUEUE_PRE,
+  HOOK_QUEUE,
+  HOOK_QUEUE_POST,
+  HOOK_VRFY,
+  HOOK_NOOP,
+  HOOK_HELP,
+  HOOK_QUIT,
+  HOOK_DISCONNECT,
+  HOOK_POST_CONNECTION,
+  HOOK_RESET_TRANSACTION,
+  HOOK_UNRECOGNIZED_COMMAND,
+  HOOK_DENY,
+  HOOK_OK,
+  HOOK_RECEIVED_LINE,
+  HOOK_AUTH_PARSE,
+  HOOK_AUTH,
+  HOOK_AUTH_PLAIN,
+  HOOK_AUTH_LOGIN,
+  HOOK_AUTH_CRAM_MD5,
+  HOOK_COUNT
+};
+
+/* log levels, as Perl qpsmtpd (and syslog) */
+#define LOGEMERG  0
+#define LOGALERT  1
+#define LOGCRIT   2
+#define LOGERROR  3
+#define LOGWARN   4
+#define LOGNOTICE 5
+#define LOGINFO   6
+#define LOGDEBUG  7
+
+struct session;
+
+/* What a hook gets besides the session. Which fields are set depends on
+   the hook:
+     helo, ehlo            arg = the host argument
+     mail_parse/rcpt_parse arg = the text after the verb
+     mail_pre, rcpt_pre    arg = the path string, e.g. "a@b" or "<a@b>";
+                           to replace it, return OK with the new string in
+                           out (the core then parses out instead)
+     mail, rcpt            addr = the parsed address without brackets
+                           ("" is the null sender), params = the ESMTP
+                           parameters as "key=value\0" pairs (keys lower case)
+     unrecognized_command  arg = the verb (lower case), rest = the rest
+     help                  arg = the rest of the line
+     deny, ok              plugin = the plugin that returned, rc = its code,
+                           arg = its message
+     received_line         arg = "SMTP"/"ESMTP"/"ESMTPS"/...; return OK with
+                           the header value (without "Received: ") in out
+   The reply text a hook wants the core to send goes into msg (lines
+   separated by \n); it is empty on entry. */
+struct hook_args {
+  const char *arg;
+  size_t arglen;
+  const char *rest;
+  size_t restlen;
+  const char *addr;
+  size_t addrlen;
+  const char *params;
+  size_t paramslen;
+  const char *plugin;
+  int rc;
+  stralloc *out;
+  stralloc *msg;
+};
+
+typedef int (*hook_fn)(struct session *s, void *self, struct hook_args *a);
+
+struct plugin {
+  const char *name;   /* as in the plugins file, e.g. "queue/qmail-queue" */
+  /* Checks the arguments and sets up *self. Must not read files or talk to
+     the network: the build runs it to reject a bad plugins file. On error it
+     puts a reason in err and returns 0. May be NULL. */
+  int (*init)(void **self, int argc, const char *const *argv, stralloc *err);
+  hook_fn hooks[HOOK_COUNT];
+};
+
+/* one line of the plugins file, generated at build time */
+struct plugin_inst {
+  const struct plugin *p;
+  const char *name;            /* with any ":N" instance suffix */
+  int argc;
+  const char *const *argv;
+  void *self;
+};
+
+extern struct plugin_inst plugin_chain[];
+extern const unsigned int plugin_chain_len;
+
+/* services the core offers to plugins */
+void qlog(struct session *s, int level, const char *plugin, const char *text);
+void qlogm_internal(struct session *s, int level, const char *plugin, ...);
+#define qlogm(s, level, plugin, ...) qlogm_internal(s, level, plugin, __VA_ARGS__, (char *)0)
+
+/* notes: connection notes live as long as the session, transaction notes
+   until the transaction is reset. get returns NULL when unset. */
+const char *note_conn_get(struct session *s, const char *key);
+int note_conn_set(struct session *s, const char *key, const char *value);
+const char *note_txn_get(struct session *s, const char *key);
+int note_txn_set(struct session *s, const char *key, const char *value);
+
+/* control files: 1 found, 0 missing; a file that exists but cannot be read
+   or parsed makes the core answer 421 and exit (it does not return). */
+int control_readline(struct session *s, const char *name, stralloc *sa);
+int control_readlist(struct session *s, const char *name, stralloc *sa); /* lines, each ending in \0 */
+int control_readulong(struct session *s, const char *name, unsigned long *u, unsigned long max);
+/* cdb map NAME.cdb: 1 key present, 0 absent or no map */
+int control_cdb_has(struct session *s, const char *name, const char *key, size_t keylen);
+
+/* sends a reply now, for a hook that answers itself and returns DONE;
+   lines separated by \n; ecode is the RFC 3463 code, e.g. "2.0.0" */
+void session_reply(struct session *s, unsigned int code, const char *ecode, const char *text);
+
+/* facts of the connection and the transaction */
+const char *session_me(struct session *s);
+const char *session_remote_ip(struct session *s);
+const char *session_remote_host(struct session *s);   /* may be NULL */
+int session_relay_client(struct session *s);
+void session_set_relay_client(struct session *s, int yes);
+const char *session_hello_host(struct session *s);    /* NULL before HELO */
+
+const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> */
+unsigned int txn_rcpt_count(struct session *s);
+const char *txn_rcpt(struct session *s, unsigned int i);  /* no brackets */
+int txn_add_header(struct session *s, const char *name, const char *value);
+/* the first header field with this name (case-insensitive), its value
+   unfolded into sa; 1 found, 0 not */
+int txn_header_get(struct session *s, const char *name, stralloc *sa);
+unsigned long long txn_data_size(struct session *s);
+/* writes the message as it will be queued (new headers first, LF line
+   ends) to fd; 0 ok, -1 on a write error (errno set) */
+int txn_write_message(struct session *s, int fd);
+
+#endif

@@ -1,0 +1,76 @@
+/* The Received header (RFC 5321 4.4) in Perl qpsmtpd's form. Every string
+   that came from the client or from DNS is passed through safe_append, so
+   no header can be injected. */
+#include <string.h>
+#include <time.h>
+#include <fmt.h>
+#include "session.h"
+
+void safe_append(stralloc *sa, const char *x, size_t len)
+{
+  size_t i;
+  for (i = 0; i < len; ++i) {
+    char c = x[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '.' || c == '-' || c == '_' || c == '@' || c == '[' || c == ']'
+          || c == ':' || c == '%' || c == '+' || c == '/' || c == '='))
+      c = '?';
+    stralloc_append(sa, &c);
+  }
+}
+
+static const char wd[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char mo[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+static size_t fmt_date(char *b, time_t now)
+{
+  struct tm tm;
+  size_t n = 0;
+  gmtime_r(&now, &tm);
+  n += fmt_str(b + n, wd[tm.tm_wday]);
+  n += fmt_str(b + n, ", ");
+  n += fmt_ulong0(b + n, (unsigned long)tm.tm_mday, 2);
+  b[n++] = ' ';
+  n += fmt_str(b + n, mo[tm.tm_mon]);
+  b[n++] = ' ';
+  n += fmt_ulong(b + n, (unsigned long)tm.tm_year + 1900);
+  b[n++] = ' ';
+  n += fmt_ulong0(b + n, (unsigned long)tm.tm_hour, 2);
+  b[n++] = ':';
+  n += fmt_ulong0(b + n, (unsigned long)tm.tm_min, 2);
+  b[n++] = ':';
+  n += fmt_ulong0(b + n, (unsigned long)tm.tm_sec, 2);
+  n += fmt_str(b + n, " +0000");
+  return n;
+}
+
+/* the value of the header, without "Received: " and without the final LF */
+int received_build(struct session *s, stralloc *sa)
+{
+  char date[64];
+  const char *proto;
+  if (s->hello == HELLO_EHLO)
+    proto = s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
+  else
+    proto = "SMTP";
+  sa->len = 0;
+  if (!stralloc_cats(sa, "from ")) return 0;
+  safe_append(sa, s->remote_desc.s, s->remote_desc.len);
+  if (!stralloc_cats(sa, " (HELO ")) return 0;
+  safe_append(sa, s->hello_host.s, s->hello_host.len);
+  if (!stralloc_cats(sa, ") (")) return 0;
+  safe_append(sa, s->remote_ip, strlen(s->remote_ip));
+  if (!stralloc_cats(sa, ")\n\tby ")) return 0;
+  safe_append(sa, s->me.s, strlen(s->me.s));
+  if (!stralloc_cats(sa, " (qpsmtpd/" VERSION ") with ") || !stralloc_cats(sa, proto)) return 0;
+  {
+    const char *cipher = notes_get(&s->notes, "tls_cipher");
+    if (cipher && s->tls) {
+      if (!stralloc_cats(sa, " (")) return 0;
+      safe_append(sa, cipher, strlen(cipher));
+      if (!stralloc_cats(sa, " encrypted)")) return 0;
+    }
+  }
+  if (!stralloc_cats(sa, "; ")) return 0;
+  return stralloc_catb(sa, date, fmt_date(date, time(NULL)));
+}

@@ -1,0 +1,25 @@
+/* Message storage: in memory up to a threshold, then an unlinked temporary
+   file in spool_dir. */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+#include <stralloc.h>
+
+struct spool {
+  stralloc mem;
+  int fd;                       /* -1 while in memory */
+  char *wbuf;                   /* write buffer once on file */
+  size_t wlen;
+  unsigned long long len;       /* bytes stored */
+  unsigned long threshold;
+  const char *dir;
+};
+
+void spool_init(struct spool *sp, const char *dir, unsigned long threshold);
+int spool_put(struct spool *sp, const char *buf, size_t len);   /* 0 ok, -1 error */
+int spool_finish(struct spool *sp);                              /* flush; 0 ok */
+int spool_write_to(struct spool *sp, int fd);                     /* copy all to fd */
+void spool_free(struct spool *sp);
+
+#endif
