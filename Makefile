@@ -6,8 +6,8 @@
 #   make sanitize               ASan/UBSan build, then the test suite
 #   make bench                  the benchmark (bench/run)
 
-CC_CMD := $(shell head -n 1 conf-cc)
-LD_CMD := $(shell head -n 1 conf-ld)
+CC_CMD ?= $(shell head -n 1 conf-cc)
+LD_CMD ?= $(shell head -n 1 conf-ld)
 LIBS = /usr/lib/libowfat.a
 
 PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
@@ -53,11 +53,14 @@ $(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld
 check: it
 	tests/run
 
+# ASan and UBSan need glibc and a dynamic link; the test chains are built
+# with the same commands through the environment
+SAN_CC = gcc -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
+SAN_LD = gcc -fsanitize=address,undefined
 sanitize:
 	$(MAKE) clean
-	$(MAKE) CC_CMD="gcc -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror" \
-	        LD_CMD="gcc -fsanitize=address,undefined"
-	QPSMTPD_SANITIZE=1 tests/run
+	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" $(MAKE)
+	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" QPSMTPD_SANITIZE=1 tests/run
 	$(MAKE) clean
 
 bench: it

@@ -1,0 +1,64 @@
+# Common set-up for the bats files: load with `load helper`.
+#
+#   build_chain NAME < plugins-lines   builds tests/bin/qp-NAME with that chain
+#   mkcfg                              a control dir in $CFG (me, rcpthosts)
+#   smtp BIN [VAR=value...]            runs BIN with $IN as the client's bytes;
+#                                      replies in $OUT, log in $ERR, exit code in $RC
+#   codes                              the reply codes in $OUT, one per reply
+#   queued                             how many messages the fake queue stored
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+TB=$ROOT/tests/bin
+FAKEQ=$TB/fake-qmail-queue
+
+build_chain() {
+  local name=$1 f=$TB/$1.plugins
+  mkdir -p "$TB"
+  cat > "$f.new"
+  if cmp -s "$f.new" "$f"; then rm -f "$f.new"; else mv "$f.new" "$f"; fi
+  (cd "$ROOT" && flock "$TB/.lock" make -s BIN="$TB/qp-$name" PLUGINS="$f" >/dev/null) || return 1
+  echo "$TB/qp-$name"
+}
+
+default_chain() {
+  build_chain default < "$ROOT/control/plugins"
+}
+
+mkcfg() {
+  CFG=$BATS_TEST_TMPDIR/cfg
+  FAKEQ_DIR=$BATS_TEST_TMPDIR/q
+  IN=$BATS_TEST_TMPDIR/in
+  OUT=$BATS_TEST_TMPDIR/out
+  ERR=$BATS_TEST_TMPDIR/err
+  mkdir -p "$CFG" "$FAKEQ_DIR"
+  echo test.example > "$CFG/me"
+  echo example.com > "$CFG/rcpthosts"
+  echo 6 > "$CFG/loglevel"
+}
+
+smtp() {
+  local bin=$1
+  shift
+  RC=0
+  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=40000 TCPLOCALIP=192.0.2.2 \
+    TCPLOCALPORT=25 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
+    ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} "$@" \
+    timeout 60 "$bin" < "$IN" > "$OUT" 2> "$ERR" || RC=$?
+}
+
+codes() {
+  tr -d '\r' < "$OUT" | sed -n 's/^\([0-9][0-9][0-9]\) .*/\1/p' | paste -sd' ' -
+}
+
+queued() {
+  ls "$FAKEQ_DIR" | grep -c '\.msg$' || true
+}
+
+# a complete transaction up to and including DATA's 354
+envelope() {
+  printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n'
+}
