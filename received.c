@@ -22,6 +22,15 @@ void safe_append(stralloc *sa, const char *x, size_t len)
 static const char wd[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char mo[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
+/* two digits; libowfat's fmt_ulong0 is not used: Debian's version
+   writes a NUL instead of the digit after the padding */
+static size_t fmt_2(char *b, unsigned long v)
+{
+  b[0] = (char)('0' + (v / 10) % 10);
+  b[1] = (char)('0' + v % 10);
+  return 2;
+}
+
 static size_t fmt_date(char *b, time_t now)
 {
   struct tm tm;
@@ -29,17 +38,17 @@ static size_t fmt_date(char *b, time_t now)
   gmtime_r(&now, &tm);
   n += fmt_str(b + n, wd[tm.tm_wday]);
   n += fmt_str(b + n, ", ");
-  n += fmt_ulong0(b + n, (unsigned long)tm.tm_mday, 2);
+  n += fmt_2(b + n, (unsigned long)tm.tm_mday);
   b[n++] = ' ';
   n += fmt_str(b + n, mo[tm.tm_mon]);
   b[n++] = ' ';
   n += fmt_ulong(b + n, (unsigned long)tm.tm_year + 1900);
   b[n++] = ' ';
-  n += fmt_ulong0(b + n, (unsigned long)tm.tm_hour, 2);
+  n += fmt_2(b + n, (unsigned long)tm.tm_hour);
   b[n++] = ':';
-  n += fmt_ulong0(b + n, (unsigned long)tm.tm_min, 2);
+  n += fmt_2(b + n, (unsigned long)tm.tm_min);
   b[n++] = ':';
-  n += fmt_ulong0(b + n, (unsigned long)tm.tm_sec, 2);
+  n += fmt_2(b + n, (unsigned long)tm.tm_sec);
   n += fmt_str(b + n, " +0000");
   return n;
 }
