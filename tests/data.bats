@@ -1,0 +1,245 @@
+#!/usr/bin/env bats
+# DATA framing and the limits: smuggling, bare CR/LF, long lines, NUL and
+# 8-bit bytes, databytes and SIZE, recipients, hops, deadlines.
+
+load helper
+
+setup() {
+  mkcfg
+  QP=$(default_chain)
+}
+
+smuggle() {
+  # $1: the bytes that try to end DATA early
+  { envelope; printf 'Subject: real\r\n\r\nA'; printf "$1"; printf 'MAIL FROM:<spoof@evil.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: SMUGGLED\r\n\r\nz\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+}
+
+assert_not_smuggled() {
+  [ "$(grep -c '^354' "$OUT")" -eq 1 ]
+  ! grep -rq SMUGGLED "$FAKEQ_DIR" 2>/dev/null
+  ! grep -q 'spoof@evil' "$FAKEQ_DIR"/*.env 2>/dev/null
+  # nothing after the 354 says 250
+  run sh -c "sed -n '/^354/,\$p' '$OUT' | grep -c '^250'"
+  [ "$output" -eq 0 ]
+}
+
+@test "control case: CRLF.CRLF ends DATA and pipelined commands after it work" {
+  smuggle '\r\n.\r\n'
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 250 221"
+  [ "$(queued)" -eq 2 ]
+}
+
+@test "smuggling variants never end DATA: bare LF variants" {
+  for v in '\n.\n' '\n.\r\n' '\r\n.\n' '\n.\r'; do
+    rm -rf "$FAKEQ_DIR"; mkdir -p "$FAKEQ_DIR"
+    smuggle "$v"
+    assert_not_smuggled
+    [ "$(queued)" -eq 0 ]
+    grep -q '^550 5.5.2 Bare LF received' "$OUT"
+  done
+}
+
+@test "smuggling variants never end DATA: bare CR variants" {
+  for v in '\r.\r' '\r.\n' '\r.\r\n' '\r\n.\r' '\r\n.\r\r\n' '\r\r\n.\r\r\n'; do
+    rm -rf "$FAKEQ_DIR"; mkdir -p "$FAKEQ_DIR"
+    smuggle "$v"
+    assert_not_smuggled
+    [ "$(queued)" -eq 0 ]
+    grep -Eq '^550 5.5.2 Bare (CR|LF) received' "$OUT"
+  done
+}
+
+@test "NUL before or after the dot does not end DATA" {
+  for v in '\r\n\0.\r\n' '\r\n.\0\r\n'; do
+    rm -rf "$FAKEQ_DIR"; mkdir -p "$FAKEQ_DIR"
+    smuggle "$v"
+    # the rest is message text up to the real CRLF.CRLF: one message, one envelope
+    [ "$(grep -c '^354' "$OUT")" -eq 1 ]
+    [ "$(queued)" -eq 1 ]
+    printf 'Falice@sender.example\0Tbob@example.com\0\0' | cmp - "$FAKEQ_DIR/1.env"
+  done
+}
+
+@test "a bare LF inside a body line rejects the message and closes" {
+  { envelope; printf 'Subject: x\r\n\r\nline one\nline two\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 550"
+  [ "$(queued)" -eq 0 ]
+}
+
+@test "a message of only the terminator is queued empty of body" {
+  { envelope; printf '.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+}
+
+@test "NUL and 8-bit bytes in the body are queued byte-exact" {
+  { envelope; printf 'Subject: bin\r\n\r\na\0b\xff\xc3\xa9\x80\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  [ "$(queued)" -eq 1 ]
+  tail -c 8 "$FAKEQ_DIR/1.msg" | od -An -c | tr -s ' ' > "$BATS_TEST_TMPDIR/tail"
+  printf 'a\0b\xff\xc3\xa9\x80\n' | od -An -c | tr -s ' ' | cmp - "$BATS_TEST_TMPDIR/tail"
+}
+
+@test "a disconnect mid-DATA queues nothing" {
+  { envelope; printf 'Subject: x\r\n\r\npartial'; } > "$IN"
+  smtp "$QP"
+  [ "$(queued)" -eq 0 ]
+  [ ! -s "$FAKEQ_DIR/log" ]
+}
+
+@test "a 1000-octet line is accepted, a 1001-octet line rejects the message with 552" {
+  long=$(head -c 998 /dev/zero | tr '\0' a)
+  { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\n' "$long"; printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: y\r\n\r\n%sa\r\n.\r\nQUIT\r\n' "$long"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 552 221"
+  grep -q '^552 5.6.0 ' "$OUT"
+  [ "$(queued)" -eq 1 ]
+}
+
+@test "databytes: exactly the limit is queued, one byte more is 552 and not queued" {
+  # stored size counts LF line ends: "Subject: x\n\n" (12) + body + "\n"
+  echo 40 > "$CFG/databytes"
+  body=$(head -c 27 /dev/zero | tr '\0' b)
+  { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\n' "$body"; printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\n%sb\r\n.\r\nQUIT\r\n' "$body"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 552 221"
+  grep -q '^552 5.3.4 Message too big!' "$OUT"
+  [ "$(queued)" -eq 1 ]
+}
+
+@test "SIZE= is checked at MAIL without overflow" {
+  echo 1000 > "$CFG/databytes"
+  {
+    printf 'EHLO c.example\r\n'
+    for v in 0 1000 1001 4294967295 4294967296 18446744073709551615 18446744073709551616 999999999999999999999999 -1 +5 1e9 0x10 ''; do
+      printf 'MAIL FROM:<a@b.example> SIZE=%s\r\n' "$v"
+    done
+    printf 'MAIL FROM:<a@b.example> SIZE\r\nQUIT\r\n'
+  } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 552 552 552 552 552 552 501 501 501 501 501 501 221"
+}
+
+@test "a databytes file that does not parse is 421 naming the file" {
+  echo 12abc > "$CFG/databytes"
+  printf 'QUIT\r\n' > "$IN"
+  smtp "$QP"
+  run tr -d '\r' < "$OUT"
+  assert_output '421 4.3.0 unable to read controls, closing connection'
+  grep -q 'databytes' "$ERR"
+  [ "$RC" -eq 111 ]
+}
+
+@test "databytes too big for the machine is 421, not a wrapped value" {
+  echo 18446744073709551616 > "$CFG/databytes"
+  printf 'QUIT\r\n' > "$IN"
+  smtp "$QP"
+  grep -q '^421 4.3.0' "$OUT"
+}
+
+@test "1000 recipients are accepted, the 1001st is 452, and the envelope has 1000" {
+  {
+    printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\n'
+    for i in $(seq 1 1005); do printf 'RCPT TO:<u%d@example.com>\r\n' "$i"; done
+    printf 'DATA\r\nSubject: many\r\n\r\nx\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+  smtp "$QP"
+  [ "$(grep -c '^250 2.1.5' "$OUT")" -eq 1000 ]
+  [ "$(grep -c '^452 4.5.3 Too many recipients' "$OUT")" -eq 5 ]
+  [ "$(queued)" -eq 1 ]
+  [ "$(tr -cd '\0' < "$FAKEQ_DIR/1.env" | wc -c)" -eq 1002 ]
+}
+
+@test "100 Received headers is a loop (554 5.4.6), 99 is accepted" {
+  rec99=$(for i in $(seq 1 99); do printf 'Received: from hop%d\r\n' "$i"; done | sed 's/\r$//' | sed '$!s/$/\r/')
+  { envelope; printf '%s\r\nSubject: x\r\n\r\nb\r\n.\r\n' "$rec99"; printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n%s\r\nReceived: one more\r\n\r\nb\r\n.\r\nQUIT\r\n' "$rec99"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 554 221"
+  grep -q '^554 5.4.6 ' "$OUT"
+}
+
+@test "an over-long command is one 500 and its tail is never a command" {
+  { printf 'EHLO c.example\r\nMAIL FROM:<'; head -c 100000 /dev/zero | tr '\0' a; printf '>\r\nRSET\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 500 250 221"
+  grep -q '^500 5.5.2 Line too long' "$OUT"
+}
+
+@test "split injection: junk up to the limit then RCPT on the same line" {
+  { printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nNOOP '; head -c 1015 /dev/zero | tr '\0' x; printf 'RCPT TO:<bob@example.com>\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 500 221"
+}
+
+@test "200 MB without a line end under a memory limit: 500, no crash" {
+  ( ulimit -v 262144; head -c 200000000 /dev/zero | tr '\0' a > /dev/null ) || skip "no ulimit -v here"
+  printf 'EHLO c.example\r\n' > "$IN"
+  { cat "$IN"; head -c 200000000 /dev/zero | tr '\0' a; printf '\r\nQUIT\r\n'; } > "$IN.big"
+  mv "$IN.big" "$IN"
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space"
+  ulimit -v 65536
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 500 221"
+}
+
+@test "NUL, bare CR, bare LF and 8-bit bytes in commands are rejected" {
+  printf 'HELO a\0b\r\nEHLO a\rX-Injected: yes\r\nEHLO c.example\nMAIL FROM:<a@b.example>\0 junk\r\nHELO \xc3\xa9t\xc3\xa9\r\nEHLO c.example\r\nMAIL FROM:<\xff@b.example>\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x\0@y.example>\r\nRCPT TO:<b\x80@example.com>\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 500 500 500 500 500 250 500 250 500 500 221"
+}
+
+@test "HELO with header-injection attempts cannot add a header" {
+  printf 'EHLO a.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\ny\r\n.\r\nQUIT\r\n' > "$IN"
+  smtp "$QP" TCPREMOTEHOST=$'h\nX-Injected: yes' TCPREMOTEINFO=$'i\r\nX-Injected: yes'
+  [ "$(queued)" -eq 1 ]
+  [ "$(grep -c '^Received:' "$FAKEQ_DIR/1.msg")" -eq 1 ]
+  ! grep -q '^X-Injected' "$FAKEQ_DIR/1.msg"
+  grep -q '^Received: from i??X-Injected:?yes@h?X-Injected:?yes (HELO a.example) (192.0.2.1)$' "$FAKEQ_DIR/1.msg"
+}
+
+@test "idle after the greeting: 421 at the timeoutsmtpd deadline" {
+  echo 2 > "$CFG/timeoutsmtpd"
+  mkfifo "$BATS_TEST_TMPDIR/fifo"
+  ( sleep 8 > "$BATS_TEST_TMPDIR/fifo" ) &
+  holder=$!
+  start=$(date +%s)
+  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP" < "$BATS_TEST_TMPDIR/fifo" > "$OUT" 2> "$ERR" || true
+  end=$(date +%s)
+  kill "$holder" 2>/dev/null || true
+  [ $((end - start)) -le 5 ]
+  grep -q '^421 4.4.2 ' "$OUT"
+}
+
+@test "a client trickling one byte a second is cut off at the deadline" {
+  echo 3 > "$CFG/timeoutsmtpd"
+  start=$(date +%s)
+  ( for c in E H L O ' ' a b c d e f g h i j k l m n o; do printf '%s' "$c"; sleep 1; done ) | \
+    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+  end=$(date +%s)
+  grep -q '^421 4.4.2 ' "$OUT"
+  [ $((end - start)) -le 25 ]
+}
+
+@test "DATA trickled past the deadline: 451 and nothing queued" {
+  echo 3 > "$CFG/timeoutsmtpd"
+  start=$(date +%s)
+  ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3 4 5 6 7 8; do printf 'x\r\n'; sleep 1; done; printf '.\r\n' ) | \
+    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+  grep -q '^451 4.4.2 ' "$OUT"
+  [ "$(queued)" -eq 0 ]
+}
+
+@test "a big message spools to disk and arrives complete" {
+  echo 1000 > "$CFG/size_threshold"
+  mkdir -p "$BATS_TEST_TMPDIR/spool"
+  echo "$BATS_TEST_TMPDIR/spool" > "$CFG/spool_dir"
+  { envelope; printf 'Subject: big\r\n\r\n'; for i in $(seq 1 20000); do printf 'line %d of the body\r\n' "$i"; done; printf '.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  [ "$(grep -c '^line ' "$FAKEQ_DIR/1.msg")" -eq 20000 ]
+  tail -1 "$FAKEQ_DIR/1.msg" | grep -qx 'line 20000 of the body'
+  # the spool file is unlinked at once: nothing is left
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/spool")" ]
+}
