@@ -1,0 +1,152 @@
+/* Address lists with reasons, shared by badmailfrom and badrcptto (a header
+   of static functions, so that each plugin stays one object file).
+
+   One entry a line: "address [reason...]", "@host [reason...]", or, as in
+   Perl qpsmtpd, a pattern: an entry holding any of / ^ $ * + ! % ? \ is a
+   POSIX extended regular expression (compiled from the admin's file only,
+   case-insensitive, matched against the lower-cased address). Addresses and
+   hosts compare case-insensitively, without subdomain wildcards (qmail's
+   badmailfrom semantics). An entry that is neither a valid pattern nor holds
+   an '@' can never match: like Perl, it is logged (as an error) and skipped. */
+#ifndef PLUGINS_BADLIST_H
+#define PLUGINS_BADLIST_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <regex.h>
+#include <byte.h>
+#include <str.h>
+#include <case.h>
+#include "plugin.h"
+
+struct badentry {
+  const char *bad;      /* lower case unless a pattern */
+  size_t badlen;
+  const char *reason;   /* NULL when the line has none */
+  regex_t *re;          /* NULL unless a pattern */
+};
+
+struct badlist {
+  int loaded;
+  stralloc text;        /* the file as read; split in place */
+  struct badentry *e;
+  size_t n;
+};
+
+static int badlist_is_pattern(const char *bad)
+{
+  return bad[strcspn(bad, "/^$*+!%?\\")] != 0;
+}
+
+/* 1 loaded (an absent file is an empty list), 0 out of memory */
+static int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin)
+{
+  size_t i;
+  size_t max;
+
+  if (l->loaded) return 1;
+  if (control_readlist(s, file, &l->text)) {
+    max = 0;
+    for (i = 0; i < l->text.len; ++i)
+      if (!l->text.s[i]) ++max;
+    if (max) {
+      l->e = calloc(max, sizeof *l->e);
+      if (!l->e) return 0;
+    }
+    for (i = 0; i < l->text.len && l->n < max; ) {
+      char *line = l->text.s + i;
+      size_t len = str_len(line);
+      size_t sp = strcspn(line, " \t");
+      struct badentry *e = &l->e[l->n];
+
+      i += len + 1;
+      e->bad = line;
+      e->reason = 0;
+      if (sp < len) {
+        char *r = line + sp;
+        *r++ = 0;
+        while (*r == ' ' || *r == '\t') ++r;
+        if (*r) e->reason = r;
+      }
+      e->badlen = str_len(line);
+      if (!e->badlen) continue;
+      if (badlist_is_pattern(line)) {
+        int rc;
+        e->re = malloc(sizeof *e->re);
+        if (!e->re) return 0;
+        rc = regcomp(e->re, line, REG_EXTENDED | REG_NOSUB | REG_ICASE);
+        if (rc) {
+          char why[128];
+          regerror(rc, e->re, why, sizeof why);
+          qlogm(s, LOGERROR, plugin, "bad pattern in ", file, ": ", line, " (", why, "), ignored");
+          free(e->re);
+          e->re = 0;
+          continue;
+        }
+      } else {
+        if (byte_chr(line, e->badlen, '@') == e->badlen) {
+          qlogm(s, LOGERROR, plugin, "entry without @ in ", file, ": ", line, ", ignored");
+          continue;
+        }
+        case_lowerb(line, e->badlen);
+      }
+      ++l->n;
+    }
+  }
+  l->loaded = 1;
+  return 1;
+}
+
+/* addr is the lower-cased address, \0-terminated, with its last '@' at
+   at; the first entry that matches, or NULL */
+static const struct badentry *badlist_match(const struct badlist *l, const char *addr,
+                                            size_t len, size_t at)
+{
+  int plain = byte_chr(addr, len, 0) == len;   /* a NUL would cut a pattern's subject short */
+  size_t i;
+
+  for (i = 0; i < l->n; ++i) {
+    const struct badentry *e = &l->e[i];
+    if (e->re) {
+      if (plain && !regexec(e->re, addr, 0, 0, 0)) return e;
+    } else if (e->bad[0] == '@') {
+      if (e->badlen == len - at && byte_equal(e->bad, e->badlen, addr + at)) return e;
+    } else if (e->badlen == len && byte_equal(e->bad, len, addr))
+      return e;
+  }
+  return 0;
+}
+
+/* Perl's is_immune(): relay clients and whitelisted hosts or senders */
+static int badlist_immune(struct session *s)
+{
+  const char *n;
+
+  if (session_relay_client(s)) return 1;
+  n = note_conn_get(s, "whitelisthost");
+  if (n && *n && !str_equal(n, "0")) return 1;
+  n = note_txn_get(s, "whitelistsender");
+  return n && *n && !str_equal(n, "0");
+}
+
+/* an address fit for a reply or a log line: printable ASCII only */
+static int badlist_printable(stralloc *out, const char *addr, size_t len)
+{
+  size_t i;
+
+  for (i = 0; i < len; ++i) {
+    char c = addr[i];
+    if ((unsigned char)c <= ' ' || (unsigned char)c >= 127) c = '?';
+    if (!stralloc_append(out, &c)) return 0;
+  }
+  return 1;
+}
+
+/* does a reason already start with an enhanced status code ("5.7.1 ...")? */
+static int badlist_has_code(const char *r)
+{
+  return (r[0] == '2' || r[0] == '4' || r[0] == '5') && r[1] == '.';
+}
+
+#endif

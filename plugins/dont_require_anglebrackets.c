@@ -1,0 +1,27 @@
+/* dont_require_anglebrackets: accepts "MAIL FROM:user@host" and
+   "RCPT TO:user@host" by putting the missing angle brackets around the
+   path, like Perl qpsmtpd's plugin of that name. A path that already
+   starts with '<' is left to the core, and so is an empty one (Perl would
+   have made it the null sender "<>"). */
+#include "plugin.h"
+
+static int add_brackets(struct session *s, void *self, struct hook_args *a)
+{
+  (void)s;
+  (void)self;
+  if (!a->arglen || a->arg[0] == '<') return DECLINED;
+  if (!stralloc_copys(a->out, "<") || !stralloc_catb(a->out, a->arg, a->arglen) ||
+      !stralloc_cats(a->out, ">")) {
+    stralloc_copys(a->msg, "4.3.0 out of memory");
+    return DENYSOFT;
+  }
+  return OK;
+}
+
+const struct plugin plugin_dont_require_anglebrackets = {
+  .name = "dont_require_anglebrackets",
+  .hooks = {
+    [HOOK_MAIL_PRE] = add_brackets,
+    [HOOK_RCPT_PRE] = add_brackets,
+  },
+};
