@@ -96,6 +96,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
   static int hooked_deny = -1, hooked_ok = -1;
   if (hooked_deny < 0) { hooked_deny = hook_any(HOOK_DENY); hooked_ok = hook_any(HOOK_OK); }
   if (!a->msg) a->msg = &s->msg;
+  a->msg->len = 0;
   for (i = 0; i < plugin_chain_len; ++i) {
     struct plugin_inst *pi = &plugin_chain[i];
     hook_fn f = pi->p->hooks[h];

@@ -127,6 +127,8 @@ setup() {
   smtp "$QP"
   assert_equal "$(codes)" "220 250 250 250 354 250 221"
   grep -q '^250 2.0.0 Queued! ' "$OUT"
+  # the queue's text must not leak into the next reply
+  grep -q '^221 2.0.0 test.example closing connection. Have a wonderful day.' "$OUT"
   [ "$(queued)" -eq 1 ]
   printf 'Falice@sender.example\0Tbob@example.com\0\0' | cmp - "$FAKEQ_DIR/1.env"
 }
