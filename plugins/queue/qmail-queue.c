@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <fmt.h>
 #include <stralloc.h>
-#include "../../plugin.h"
+#include "plugin.h"
 
 #define NAME "queue/qmail-queue"
 #define ERRTEXT_MAX 255         /* what qmail.c reads from fd 6 */
@@ -180,28 +180,25 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* Message-Id for the 250 line: its first token, printable ASCII only,
-   in angle brackets as Perl's plugin shows it. */
+   in one pair of angle brackets as Perl's plugin shows it. */
 static void msgid_get(struct session *s, stralloc *id)
 {
   stralloc h = {0};
-  size_t i = 0, n = 0;
+  size_t i = 0;
 
   stralloc_zero(id);
   if (txn_header_get(s, "Message-Id", &h) != 1) { stralloc_free(&h); return; }
   while (i < h.len && (h.s[i] == ' ' || h.s[i] == '\t' || h.s[i] == '\n' || h.s[i] == '\r')) ++i;
-  for (; i < h.len && n < MSGID_MAX; ++i) {
+  if (!stralloc_copys(id, "<")) goto out;
+  for (; i < h.len && id->len <= MSGID_MAX; ++i) {
     unsigned char c = (unsigned char)h.s[i];
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
-    if (c > 0x20 && c < 0x7f) { stralloc_append(id, (const char *)&c); ++n; }
+    if (c > 0x20 && c < 0x7f && c != '<' && c != '>')
+      if (!stralloc_append(id, (const char *)&c)) break;
   }
+  if (id->len == 1 || !stralloc_cats(id, ">")) stralloc_zero(id);
+out:
   stralloc_free(&h);
-  if (!id->len) return;
-  if (id->s[0] != '<' || id->s[id->len - 1] != '>' || id->len < 2) {
-    stralloc t = {0};
-    if (stralloc_copys(&t, "<") && stralloc_cat(&t, id) && stralloc_cats(&t, ">"))
-      stralloc_copy(id, &t);
-    stralloc_free(&t);
-  }
 }
 
 static void pipes_close(int *p, int n)
