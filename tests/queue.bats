@@ -377,7 +377,8 @@ qq_exit() {
   for n in $(seq 3 16); do
     rm -f "$FAKEQ_DIR"/*
     smtp "$W" NOFILE="$n" QP="$QP"
-    [ "$(codes)" = 421 ] && continue
+    # too few for the daemon itself to get to DATA: not what this tests
+    grep -q '^354 ' "$OUT" || continue
     r=$(queue_reply)
     case $r in
       "451 4.3.0 qqt failure") qqt=$((qqt + 1)); assert_failed_with "$r" ;;
