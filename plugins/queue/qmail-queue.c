@@ -117,22 +117,23 @@ static int qq_custom(const char *buf, size_t len, stralloc *msg)
   while (i < n && line[i] == ' ') ++i;
 
   stralloc_zero(msg);
+  if (i == n) return 0;
   if (n - i >= 4 && line[n - 1] == ')' ) {
     /* "... (#d.d.d)" */
     size_t open = n - 1;
     while (open > i && line[open] != '(') --open;
-    if (line[open] == '(' && open + 1 < n && line[open + 1] == '#'
+    sp = open;
+    while (sp > i && line[sp - 1] == ' ') --sp;
+    if (sp > i && line[open] == '(' && line[open + 1] == '#'
         && is_ecode(line + open + 2, n - 1 - (open + 2), cls)) {
       stralloc_catb(msg, line + open + 2, n - 1 - (open + 2));
       stralloc_cats(msg, " ");
-      sp = open;
-      while (sp > i && line[sp - 1] == ' ') --sp;
       stralloc_catb(msg, line + i, sp - i);
       return msg->len > 0;
     }
   }
   for (sp = i; sp < n && line[sp] != ' '; ++sp) ;
-  if (!is_ecode(line + i, sp - i, cls))
+  if (sp == n || !is_ecode(line + i, sp - i, cls))
     stralloc_cats(msg, cls == '5' ? "5.3.0 " : "4.3.0 ");
   stralloc_catb(msg, line + i, n - i);
   return msg->len > 0;
