@@ -27,7 +27,7 @@ struct badmailfrom {
 
 static int arg_error(stralloc *err, const char *what, const char *arg)
 {
-  if (stralloc_copys(err, "badmailfrom: ") && stralloc_cats(err, what))
+  if (stralloc_copys(err, what))
     stralloc_cats(err, arg);
   return 0;
 }

@@ -24,12 +24,12 @@ static int badrcptto_init(void **self, int argc, const char *const *argv, strall
 
   (void)argv;
   if (argc) {
-    stralloc_copys(err, "badrcptto: takes no arguments");
+    stralloc_copys(err, "takes no arguments");
     return 0;
   }
   b = calloc(1, sizeof *b);
   if (!b) {
-    stralloc_copys(err, "badrcptto: out of memory");
+    stralloc_copys(err, "out of memory");
     return 0;
   }
   *self = b;

@@ -22,21 +22,21 @@ static int cuc_init(void **self, int argc, const char *const *argv, stralloc *er
   unsigned long max = 4;
 
   if (argc > 1) {
-    stralloc_copys(err, "count_unrecognized_commands: takes one argument, the number of commands");
+    stralloc_copys(err, "takes one argument, the number of commands");
     return 0;
   }
   if (argc == 1) {
     size_t len = str_len(argv[0]);
     if (!len || argv[0][0] < '0' || argv[0][0] > '9' || scan_ulong(argv[0], &max) != len ||
         !max || max > MAX_LIMIT) {
-      if (stralloc_copys(err, "count_unrecognized_commands: not a number from 1 to 1000000: "))
+      if (stralloc_copys(err, "not a number from 1 to 1000000: "))
         stralloc_cats(err, argv[0]);
       return 0;
     }
   }
   c = calloc(1, sizeof *c);
   if (!c) {
-    stralloc_copys(err, "count_unrecognized_commands: out of memory");
+    stralloc_copys(err, "out of memory");
     return 0;
   }
   c->max = max;

@@ -29,12 +29,12 @@ static int rcpt_ok_init(void **self, int argc, const char *const *argv, stralloc
 
   (void)argv;
   if (argc) {
-    stralloc_copys(err, "rcpt_ok: takes no arguments");
+    stralloc_copys(err, "takes no arguments");
     return 0;
   }
   r = calloc(1, sizeof *r);
   if (!r) {
-    stralloc_copys(err, "rcpt_ok: out of memory");
+    stralloc_copys(err, "out of memory");
     return 0;
   }
   *self = r;

@@ -274,20 +274,20 @@ static int relay_init(void **self, int argc, const char *const *argv, stralloc *
         ++i;
         if (str_equal(argv[i], "0")) only = 0;
         else if (!str_equal(argv[i], "1")) {
-          if (!stralloc_copys(err, "relay: only takes 0 or 1, not ")) return 0;
+          if (!stralloc_copys(err, "only takes 0 or 1, not ")) return 0;
           if (!stralloc_cats(err, argv[i])) return 0;
           return 0;
         }
       }
       continue;
     }
-    if (!stralloc_copys(err, "relay: unknown argument ")) return 0;
+    if (!stralloc_copys(err, "unknown argument ")) return 0;
     if (!stralloc_cats(err, argv[i])) return 0;
     return 0;
   }
   r = calloc(1, sizeof *r);
   if (!r) {
-    stralloc_copys(err, "relay: out of memory");
+    stralloc_copys(err, "out of memory");
     return 0;
   }
   r->only = only;

@@ -49,29 +49,29 @@ static int maildir_init(void **self, int argc, const char *const *argv, stralloc
   unsigned int mode = 0700;
 
   if (argc < 1 || argc > 3 || !argv[0][0]) {
-    stralloc_copys(err, "queue/maildir: usage: queue/maildir DIR [SUBDIR [MODE]]");
+    stralloc_copys(err, "usage: queue/maildir DIR [SUBDIR [MODE]]");
     return 0;
   }
   if (argc > 1 && !strstr(argv[1], "%l") && !strstr(argv[1], "%d") && !strstr(argv[1], "%u")) {
-    stralloc_copys(err, "queue/maildir: the sub directory holds none of %l, %d, %u");
+    stralloc_copys(err, "the sub directory holds none of %l, %d, %u");
     return 0;
   }
   if (argc > 2) {
     const char *p = argv[2];
     if (str_len(p) != 3 || p[0] < '0' || p[0] > '7' || p[1] < '0' || p[1] > '7' ||
         p[2] < '0' || p[2] > '7') {
-      stralloc_copys(err, "queue/maildir: the mode is not three octal digits");
+      stralloc_copys(err, "the mode is not three octal digits");
       return 0;
     }
     mode = (unsigned int)((p[0] - '0') << 6 | (p[1] - '0') << 3 | (p[2] - '0'));
     if ((mode & 0700) != 0700) {
-      stralloc_copys(err, "queue/maildir: the mode must give the owner rwx (7..)");
+      stralloc_copys(err, "the mode must give the owner rwx (7..)");
       return 0;
     }
   }
   m = calloc(1, sizeof *m);
   if (!m) {
-    stralloc_copys(err, "queue/maildir: out of memory");
+    stralloc_copys(err, "out of memory");
     return 0;
   }
   m->dir = argv[0];
