@@ -252,7 +252,10 @@ static int client_parse(const char *ip, struct client *c)
   for (i = 0; i < 16; i += 2) {
     unsigned long g = ((unsigned long)(unsigned char)c->ip[i] << 8) | (unsigned char)c->ip[i + 1];
     unsigned int k;
-    if (i) *p++ = ':', *q++ = ':';
+    if (i) {
+      *p++ = ':';
+      *q++ = ':';
+    }
     p += fmt_xlong(p, g);
     for (k = 0; k < 4; ++k) *q++ = "0123456789abcdef"[(g >> (12 - 4 * k)) & 15];
   }

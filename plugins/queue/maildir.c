@@ -104,7 +104,11 @@ static int mkdirs(char *path, mode_t mode)
   size_t i;
   struct stat st;
 
-  if (stat(path, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return 0;
+    errno = ENOTDIR;
+    return -1;
+  }
   for (i = 1; path[i]; ++i) {
     if (path[i] != '/') continue;
     path[i] = 0;
