@@ -448,7 +448,7 @@ EOF
   assert_line --index 3 --regexp '^Received: from '
   assert_line 'Subject: maildir test'
   assert_line '.dot'
-  ! grep -q $'\r' "Maildir/new/$f"
+  ! grep -q $'\r' "Maildir/new/$f" || false
 }
 
 @test "queue/maildir: the null sender is Return-Path: <>" {
