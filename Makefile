@@ -27,6 +27,7 @@ it: $(BIN)
 	$(CC_CMD) -I. -c $< -o $@
 
 addr.o smtp.o: addr.h
+plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)
