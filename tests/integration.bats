@@ -348,7 +348,7 @@ EOF
   [ "$(queued)" -eq 0 ]
 }
 
-@test "run: tcpserver on config/IP and config/PORT, sessions as the unprivileged user, log on stdout" {
+@test "run: tcpserver on config/IP and config/PORT with config/tcp.smtp.cdb, sessions as the unprivileged user, log on stdout" {
   [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
   local user=nobody
   id qpsmtpd > /dev/null 2>&1 && user=qpsmtpd
@@ -364,6 +364,9 @@ EOF
   chmod 777 "$svc/q"
   cp "$CFG/me" "$CFG/rcpthosts" "$CFG/loglevel" "$svc/config/"
   echo 127.0.0.1 > "$svc/config/IP"
+  # tcprules make 127.0.0.1 a relay client
+  printf '127.:allow,RELAYCLIENT=""\n:allow\n' > "$svc/config/tcp.smtp"
+  tcprules "$svc/config/tcp.smtp.cdb" "$svc/config/tcp.smtp.tmp" < "$svc/config/tcp.smtp"
   local i ok=
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
@@ -384,8 +387,9 @@ EOF
   run cat "/proc/$SRVPID/comm"
   assert_output tcpserver
   run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example \
-    --from alice@sender.example --to bob@example.com
+    --from alice@sender.example --to bob@elsewhere.example
   assert_success
+  assert_output --partial '<-  250 2.1.5 <bob@elsewhere.example>, recipient ok'
   assert_output --regexp '<-  250 2\.0\.0 Queued!'
   # the fake qmail-queue ran as the session's user
   [ "$(stat -c %U "$svc/q/1.msg")" = "$user" ]
