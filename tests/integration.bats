@@ -214,7 +214,7 @@ LOGLINE='^[0-9]+ (emerg|alert|crit|error|warn|notice|info|debug) '
 # xinetd: the socket is fds 0, 1 and 2 and no TCP* variable is set
 xinetd_session() {
   timeout 20 python3 - "$1" "$2" "$CFG" "$FAKEQ" "$FAKEQ_DIR" <<'EOF'
-import socket, subprocess, sys
+import os, socket, subprocess, sys
 kind, qp, cfg, fakeq, fakeq_dir = sys.argv[1:]
 if kind == "tcp":
     ls = socket.socket()
@@ -227,7 +227,9 @@ else:
     c, srv = socket.socketpair()
     c.settimeout(10)
 env = {"PATH": "/usr/bin:/bin", "QPSMTPD_CONFIG": cfg, "QMAILQUEUE": fakeq, "FAKEQ_DIR": fakeq_dir}
-p = subprocess.Popen([qp], stdin=srv, stdout=srv, stderr=srv, env=env, close_fds=True)
+# away from the checkout, whose ./config must not be consulted
+p = subprocess.Popen([qp], stdin=srv, stdout=srv, stderr=srv, env=env, close_fds=True,
+                     cwd=os.path.dirname(cfg))
 srv.close()
 got = b""
 f = c.makefile("rb")
