@@ -44,10 +44,13 @@ smtp() {
   local bin=$1
   shift
   RC=0
+  # away from the checkout, so a developer's ./config is never read
+  cd "$BATS_TEST_TMPDIR" || return 1
   env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=40000 TCPLOCALIP=192.0.2.2 \
     TCPLOCALPORT=25 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
     ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} "$@" \
     timeout 60 "$bin" < "$IN" > "$OUT" 2> "$ERR" || RC=$?
+  cd - > /dev/null || return 1
 }
 
 codes() {
