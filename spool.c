@@ -75,8 +75,8 @@ int spool_put(struct spool *sp, const char *buf, size_t len)
   if (sp->wlen + len > WBUF) {
     if (write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
     sp->wlen = 0;
-    if (len > WBUF) return write_all(sp->fd, buf, len);
   }
+  if (len >= WBUF / 4 && !sp->wlen) return write_all(sp->fd, buf, len);   /* big pieces: no copy */
   memcpy(sp->wbuf + sp->wlen, buf, len);
   sp->wlen += len;
   return 0;

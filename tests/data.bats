@@ -243,3 +243,53 @@ assert_not_smuggled() {
   # the spool file is unlinked at once: nothing is left
   [ -z "$(ls -A "$BATS_TEST_TMPDIR/spool")" ]
 }
+
+@test "chunked delivery: any split of the input queues exactly the unstuffed message" {
+  # random lines (stuffed dots, empty lines, 8-bit, up to 998 octets) written
+  # in random pieces with pauses, so that every state of the DATA reader
+  # meets a chunk boundary; the queued body must equal a reference decoding
+  echo 3000 > "$CFG/size_threshold"
+  mkdir -p "$BATS_TEST_TMPDIR/spool"
+  echo "$BATS_TEST_TMPDIR/spool" > "$CFG/spool_dir"
+  run timeout 60 python3 - "$QP" "$CFG" "$FAKEQ" "$FAKEQ_DIR" <<'PY'
+import os, random, subprocess, sys, time
+qp, cfg, fakeq, qdir = sys.argv[1:]
+rnd = random.Random(5321)
+for trial in range(3):
+    lines = [b"Subject: chunks %d" % trial, b""]
+    for _ in range(400):
+        kind = rnd.random()
+        if kind < 0.15: l = b"." * rnd.randint(1, 3) + b"x" * rnd.randint(0, 5)
+        elif kind < 0.25: l = b""
+        elif kind < 0.3: l = bytes(rnd.randint(128, 255) for _ in range(rnd.randint(1, 40)))
+        else: l = bytes(rnd.choice(b"abc .-\t") for _ in range(rnd.randint(0, rnd.choice([20, 80, 997]))))
+        lines.append(l)
+    wire = b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines)
+    want = b"".join(l + b"\n" for l in lines)
+    sess = (b"EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"
+            + wire + b".\r\nQUIT\r\n")
+    d = os.path.join(qdir, str(trial)); os.mkdir(d)
+    env = {"PATH": "/usr/bin:/bin", "TCPREMOTEIP": "192.0.2.1", "TCPLOCALIP": "192.0.2.2",
+           "QPSMTPD_CONFIG": cfg, "QMAILQUEUE": fakeq, "FAKEQ_DIR": d}
+    p = subprocess.Popen([qp], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    i = 0
+    while i < len(sess):
+        n = rnd.choice([1, 2, 3, 7, 64, 500, 4096])
+        p.stdin.write(sess[i:i + n]); p.stdin.flush(); i += n
+        if rnd.random() < 0.05: time.sleep(0.002)
+    p.stdin.close()
+    out = p.stdout.read(); p.wait(timeout=30)
+    codes = [l[:3] for l in out.split(b"\r\n") if len(l) > 3 and l[3:4] == b" "]
+    if codes != [b"220", b"250", b"250", b"250", b"354", b"250", b"221"]:
+        sys.exit("trial %d: replies %r" % (trial, codes))
+    got = open(os.path.join(d, "1.msg"), "rb").read()
+    body = got[got.index(b"Subject: chunks"):]
+    if body != want:
+        k = next(j for j in range(min(len(body), len(want))) if body[j] != want[j]) if body[:len(want)] != want[:len(body)] else min(len(body), len(want))
+        sys.exit("trial %d: queued message differs at byte %d" % (trial, k))
+print("ok")
+PY
+  assert_success
+  assert_output ok
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/spool")" ]
+}
