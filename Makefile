@@ -15,7 +15,7 @@ BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
 CORE = addr.o control.o data.o fortify.o hooks.o io.o line.o log.o notes.o \
-       received.o reject.o reply.o smtp.o spool.o txn.o
+       received.o regex.o reject.o reply.o smtp.o spool.o txn.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h
@@ -27,7 +27,8 @@ it: $(BIN)
 	$(CC_CMD) -I. -c $< -o $@
 
 addr.o smtp.o: addr.h
-plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h
+plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
+regex.o: regex.h
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)
@@ -47,7 +48,7 @@ $(TAB).o: $(TAB).c plugin.h conf-cc
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
 $(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld
-	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o libqp.a plugins.a $(LIBS)
+	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS)
 	@$(if $(filter /%,$@),,./)$@.tmp -V > /dev/null || { rm -f $@.tmp; echo "bad plugin arguments in $(PLUGINS)" >&2; exit 1; }
 	mv $@.tmp $@
 

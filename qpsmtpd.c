@@ -1,5 +1,4 @@
 /* qpsmtpd: one SMTP session on fd 0/1, log on fd 2. */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,6 +7,8 @@
 #include <unistd.h>
 #include <buffer.h>
 #include <fmt.h>
+#include <ip4.h>
+#include <ip6.h>
 #include "session.h"
 
 static struct session sess;
@@ -20,11 +21,13 @@ static const char *peer(int remote, char *buf, size_t len, const char **port, ch
   if (r == -1) return NULL;
   if (ss.ss_family == AF_INET) {
     struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-    if (!inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len)) return NULL;
+    if (len < FMT_IP4 + 1) return NULL;
+    buf[fmt_ip4(buf, (const char *)&in->sin_addr)] = 0;
     portbuf[fmt_ulong(portbuf, ntohs(in->sin_port))] = 0;
   } else if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len)) return NULL;
+    if (len < FMT_IP6 + 1) return NULL;
+    buf[fmt_ip6(buf, (const char *)&in6->sin6_addr)] = 0;
     portbuf[fmt_ulong(portbuf, ntohs(in6->sin6_port))] = 0;
   } else return NULL;
   *port = portbuf;

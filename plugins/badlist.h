@@ -3,8 +3,8 @@
 
    One entry a line: "address [reason...]", "@host [reason...]", or, as in
    Perl qpsmtpd, a pattern: an entry holding any of / ^ $ * + ! % ? \ is a
-   POSIX extended regular expression (compiled from the admin's file only,
-   case-insensitive, matched against the lower-cased address). Addresses and
+   regular expression (regex.h: compiled from the admin's file only,
+   case-insensitive, matched in linear time). Addresses and
    hosts compare case-insensitively, without subdomain wildcards (qmail's
    badmailfrom semantics). An entry that is neither a valid pattern nor holds
    an '@' can never match: like Perl, it is logged (as an error) and skipped. */
@@ -13,8 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <regex.h>
+#include "regex.h"
 #include <byte.h>
 #include <str.h>
 #include <case.h>
@@ -24,7 +23,7 @@ struct badentry {
   const char *bad;      /* lower case unless a pattern */
   size_t badlen;
   const char *reason;   /* NULL when the line has none */
-  regex_t *re;          /* NULL unless a pattern */
+  struct re *re;        /* NULL unless a pattern */
 };
 
 struct badlist {
@@ -72,13 +71,10 @@ static int badlist_load(struct session *s, struct badlist *l, const char *file, 
       e->badlen = str_len(line);
       if (!e->badlen) continue;
       if (badlist_is_pattern(line)) {
-        int rc;
+        const char *why;
         e->re = malloc(sizeof *e->re);
         if (!e->re) return 0;
-        rc = regcomp(e->re, line, REG_EXTENDED | REG_NOSUB | REG_ICASE);
-        if (rc) {
-          char why[128];
-          regerror(rc, e->re, why, sizeof why);
+        if (!re_compile(e->re, line, RE_ICASE, &why)) {
           qlogm(s, LOGERROR, plugin, "bad pattern in ", file, ": ", line, " (", why, "), ignored");
           free(e->re);
           e->re = 0;
@@ -109,7 +105,7 @@ static const struct badentry *badlist_match(const struct badlist *l, const char 
   for (i = 0; i < l->n; ++i) {
     const struct badentry *e = &l->e[i];
     if (e->re) {
-      if (plain && !regexec(e->re, addr, 0, 0, 0)) return e;
+      if (plain && re_match(e->re, addr, len)) return e;
     } else if (e->bad[0] == '@') {
       if (e->badlen == len - at && byte_equal(e->bad, e->badlen, addr + at)) return e;
     } else if (e->badlen == len && byte_equal(e->bad, len, addr))
