@@ -279,6 +279,7 @@ EOF
 }
 
 @test "xinetd/qpsmtpd under a real xinetd: the entry works, the session runs as its user" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space than the entry's rlimit_as"
   command -v xinetd > /dev/null || skip "xinetd is not installed"
   [ "$(id -u)" -eq 0 ] || skip "xinetd changes user: needs root"
   local svc user=qpsmtpd group=qpsmtpd i ok=
@@ -351,6 +352,7 @@ EOF
 }
 
 @test "run: tcpserver on config/IP and config/PORT with config/tcp.smtp.cdb, sessions as the unprivileged user, log on stdout" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space than run's memory limit"
   [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
   local user=nobody
   id qpsmtpd > /dev/null 2>&1 && user=qpsmtpd
