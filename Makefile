@@ -20,7 +20,7 @@ PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h
 
-.PHONY: it check sanitize bench clean FORCE
+.PHONY: it check sanitize fuzz bench clean FORCE
 it: $(BIN)
 
 %.o: %.c $(HDRS) conf-cc
@@ -68,5 +68,29 @@ sanitize:
 bench: it
 	bench/run
 
+# libFuzzer harnesses (fuzz/*.c), each checking a property against a
+# reference as well as ASan/UBSan; a short run of each from its seed corpus
+FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+          -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
+FUZZ_SRC = $(filter-out fortify.c,$(CORE:.o=.c))
+FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS = 20
+fuzz:
+	mkdir -p fuzz/bin
+	: > fuzz/bin/empty.plugins
+	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/plugintab.c
+	for h in $(FUZZ_HARNESSES); do \
+	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c /usr/lib/libowfat.a || exit 1; \
+	done
+	for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p fuzz/bin/corpus-$$h fuzz/corpus/$$h; \
+	  echo "fuzz $$h: $(FUZZ_SECONDS) s"; \
+	  fuzz/bin/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=fuzz/bin/crash-$$h- fuzz/bin/corpus-$$h fuzz/corpus/$$h > fuzz/bin/log-$$h 2>&1; \
+	  st=$$?; grep -E '^(stat::number_of_executed_units|SUMMARY)' fuzz/bin/log-$$h; \
+	  [ $$st -eq 0 ] || { tail -n 40 fuzz/bin/log-$$h; echo "fuzz $$h FAILED: see fuzz/bin/crash-$$h-*"; exit 1; }; \
+	done
+
 clean:
 	rm -f *.o plugins/*.o plugins/*/*.o *.a qpsmtpd qpsmtpd.tmp *-plugintab.c *-plugintab.c.tmp
+	rm -rf fuzz/bin

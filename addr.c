@@ -48,7 +48,7 @@ static int domain_ok(const char *x, size_t len)
     if (x[len - 1] != ']' || len < 3) return 0;
     if (len > 6 && !memcmp(x + 1, "IPv6:", 5)) {
       for (i = 6; i < len - 1; ++i)
-        if (!strchr("0123456789abcdefABCDEF:.", x[i])) return 0;
+        if (!x[i] || !strchr("0123456789abcdefABCDEF:.", x[i])) return 0;
       return 1;
     }
     {
