@@ -33,6 +33,7 @@ setup() {
 
 teardown() {
   stop_server
+  if [ -n "${SVC:-}" ]; then rm -rf "$SVC"; fi
 }
 
 # certs rsa|ec [KEYFILE]: the certificate and key as the control files
@@ -410,4 +411,48 @@ received() {
   wait_sessions 1
   run cat "$BATS_TEST_TMPDIR/fake.log"
   assert_output 'no command'
+}
+
+# ------------------------------------------------------------ run-smtps
+
+@test "run-smtps: tcpserver on config/SMTPSPORT with SMTPS=1, sessions as the unprivileged user" {
+  [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
+  local user=nobody svc i ok=
+  id qpsmtpd > /dev/null 2>&1 && user=qpsmtpd
+  svc=$(mktemp -d /tmp/qpsmtpd-svc.XXXXXX)
+  SVC=$svc
+  chmod 755 "$svc"
+  cp "$ROOT/run" "$ROOT/run-smtps" "$svc/"
+  cp "$QP" "$svc/qpsmtpd"
+  cp "$FAKEQ" "$svc/fake-qmail-queue"
+  mkdir -p "$svc/config/ssl" "$svc/q"
+  chmod 777 "$svc/q"
+  cp "$CFG/me" "$CFG/rcpthosts" "$CFG/loglevel" "$svc/config/"
+  cp "$CERTS/ec.crt" "$svc/config/ssl/qpsmtpd-server.crt"
+  cp "$CERTS/ec.key" "$svc/config/ssl/qpsmtpd-server.key"
+  chgrp "$(id -g "$user")" "$svc/config/ssl/qpsmtpd-server.key"
+  chmod 640 "$svc/config/ssl/qpsmtpd-server.key"
+  echo 127.0.0.1 > "$svc/config/IP"
+  echo 25 > "$svc/config/PORT"
+  for _ in 1 2 3 4 5; do
+    PORT=$(free_port)
+    echo "$PORT" > "$svc/config/SMTPSPORT"
+    env -i PATH=/usr/bin:/bin QMAILQUEUE="$svc/fake-qmail-queue" FAKEQ_DIR="$svc/q" \
+      "$svc/run-smtps" > "$SRVLOG" 2>&1 3>&- &
+    SRVPID=$!
+    for i in $(seq 200); do
+      grep -q 'tcpserver: status: 0/' "$SRVLOG" && { ok=1; break; }
+      kill -0 "$SRVPID" 2> /dev/null || break
+      sleep 0.05
+    done
+    [ -n "$ok" ] && break
+    stop_server
+  done
+  [ -n "$ok" ]
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --tls-on-connect --helo client.example \
+    --from alice@sender.example --to bob@example.com
+  assert_success
+  assert_output --regexp '<~  250 2\.0\.0 Queued!'
+  [ "$(stat -c %U "$svc/q/1.msg")" = "$user" ]
+  grep -q 'with ESMTPS (TLSv1.2 ECDHE-ECDSA-' "$svc/q/1.msg"
 }
