@@ -10,83 +10,88 @@ void tls_wipe(void *p, size_t len)
   while (len--) *v++ = 0;
 }
 
-struct obj {
-  unsigned char *buf;
-  size_t len;
-  int toolong;
-};
-
-static void obj_append(void *ctx, const void *data, size_t len)
-{
-  struct obj *o = ctx;
-  if (o->toolong) return;
-  if (len > TLS_PEM_MAXOBJ - o->len) { o->toolong = 1; return; }
-  memcpy(o->buf + o->len, data, len);
-  o->len += len;
-}
-
 typedef int (*obj_fn)(void *ctx, const char *name, const unsigned char *der, size_t len, const char **err);
 
-/* calls fn for every complete PEM object of pem */
+static int b64val(unsigned char c)
+{
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+/* Calls fn for every "-----BEGIN name-----" ... "-----END name-----"
+   object of pem, with its base64 body decoded. Text outside objects is
+   skipped (as openssl does); inside, only base64 is allowed. BearSSL's
+   own PEM decoder would do, at some 1000 instructions a byte. */
 static int pem_walk(const char *pem, size_t len, obj_fn fn, void *ctx, const char **err)
 {
-  br_pem_decoder_context pc;
-  struct obj o;
+  unsigned char *der = malloc(TLS_PEM_MAXOBJ);
   char name[128];
-  int inobj = 0, ok = 1, last = 0;
-  size_t i = 0;
+  size_t i = 0, n = 0, namelen = 0;
+  unsigned long acc = 0;
+  int inobj = 0, quad = 0, pad = 0, ok = 1;
 
-  o.buf = malloc(TLS_PEM_MAXOBJ);
-  if (!o.buf) { *err = "out of memory"; return 0; }
-  o.len = 0;
-  o.toolong = 0;
-  br_pem_decoder_init(&pc);
-  /* a final newline ends a last line that has none */
-  while (ok && !last) {
-    const char *p;
-    size_t n, t;
-    int ev;
-    if (i < len) { p = pem + i; n = len - i; }
-    else { p = "\n"; n = 1; last = 1; }
-    while (n) {
-      t = br_pem_decoder_push(&pc, p, n);
-      p += t;
-      n -= t;
-      if (!last) i += t;
-      ev = br_pem_decoder_event(&pc);
-      if (ev == BR_PEM_BEGIN_OBJ) {
-        size_t nl = strlen(br_pem_decoder_name(&pc));
-        if (nl >= sizeof name) nl = sizeof name - 1;
-        memcpy(name, br_pem_decoder_name(&pc), nl);
-        name[nl] = 0;
-        o.len = 0;
-        o.toolong = 0;
-        br_pem_decoder_setdest(&pc, obj_append, &o);
-        inobj = 1;
-      } else if (ev == BR_PEM_END_OBJ) {
-        if (inobj) {
-          if (o.toolong) { *err = "PEM object too large"; ok = 0; }
-          else if (!fn(ctx, name, o.buf, o.len, err)) ok = 0;
-          tls_wipe(o.buf, o.len);
-          o.len = 0;
+  if (!der) { *err = "out of memory"; return 0; }
+  while (ok && i < len) {
+    const char *l = pem + i, *nl = memchr(l, '\n', len - i);
+    size_t ll = nl ? (size_t)(nl - l) : len - i, k;
+    i += ll + (nl ? 1 : 0);
+    while (ll && (l[ll - 1] == '\r' || l[ll - 1] == ' ' || l[ll - 1] == '\t')) --ll;
+    if (ll > 16 && !memcmp(l, "-----BEGIN ", 11) && !memcmp(l + ll - 5, "-----", 5)) {
+      if (inobj) { *err = "BEGIN line inside a PEM object"; ok = 0; break; }
+      namelen = ll - 16;
+      if (namelen >= sizeof name) { *err = "PEM object name too long"; ok = 0; break; }
+      memcpy(name, l + 11, namelen);
+      name[namelen] = 0;
+      inobj = 1; n = 0; acc = 0; quad = 0; pad = 0;
+      continue;
+    }
+    if (!inobj) continue;
+    if (ll >= 14 && !memcmp(l, "-----END ", 9)) {
+      if (ll - 14 != namelen || memcmp(l + 9, name, namelen) || memcmp(l + ll - 5, "-----", 5)) {
+        *err = "PEM END line does not match its BEGIN line"; ok = 0; break;
+      }
+      if (quad) { *err = "not valid PEM (base64 length)"; ok = 0; break; }
+      inobj = 0;
+      if (!fn(ctx, name, der, n, err)) ok = 0;
+      tls_wipe(der, n);
+      n = 0;
+      continue;
+    }
+    for (k = 0; k < ll; ++k) {
+      unsigned char c = (unsigned char)l[k];
+      int v;
+      if (c == ' ' || c == '\t') continue;
+      if (c == ':') { *err = "PEM headers (an encrypted key?) are not supported"; ok = 0; break; }
+      if (c == '=') {
+        if (quad < 2 || ++pad + quad > 4) { *err = "not valid PEM (base64 padding)"; ok = 0; break; }
+        if (pad + quad == 4) {
+          if (n + 2 > TLS_PEM_MAXOBJ) { *err = "PEM object too large"; ok = 0; break; }
+          if (quad == 2) der[n++] = (unsigned char)(acc >> 4);
+          else { der[n++] = (unsigned char)(acc >> 10); der[n++] = (unsigned char)(acc >> 2); }
+          quad = 0; acc = 0;
         }
-        inobj = 0;
-        if (!ok) break;
-      } else if (ev == BR_PEM_ERROR) {
-        *err = "not valid PEM";
-        ok = 0;
-        break;
-      } else if (!t) {
-        *err = "not valid PEM";
-        ok = 0;
-        break;
+        continue;
+      }
+      v = b64val(c);
+      if (v < 0 || pad) { *err = "not valid PEM (base64)"; ok = 0; break; }
+      acc = (acc << 6) | (unsigned long)v;
+      if (++quad == 4) {
+        if (n + 3 > TLS_PEM_MAXOBJ) { *err = "PEM object too large"; ok = 0; break; }
+        der[n++] = (unsigned char)(acc >> 16);
+        der[n++] = (unsigned char)(acc >> 8);
+        der[n++] = (unsigned char)acc;
+        quad = 0; acc = 0;
       }
     }
   }
   if (ok && inobj) { *err = "PEM object without its END line"; ok = 0; }
-  tls_wipe(o.buf, o.len < TLS_PEM_MAXOBJ ? o.len : TLS_PEM_MAXOBJ);
-  tls_wipe(&pc, sizeof pc);
-  free(o.buf);
+  acc = 0;
+  tls_wipe(der, n < TLS_PEM_MAXOBJ ? n : TLS_PEM_MAXOBJ);
+  free(der);
   return ok;
 }
 
