@@ -15,10 +15,11 @@ BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
 CORE = addr.o control.o data.o fortify.o hooks.o io.o line.o log.o notes.o \
-       received.o regex.o reject.o reply.o smtp.o spool.o txn.o
+       received.o regex.o reject.o reply.o smtp.o spool.o starttls.o tls.o tls_pem.o \
+       txn.o ucspitls.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
-HDRS = session.h plugin.h spool.h
+HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
 .PHONY: it check sanitize fuzz bench clean FORCE
 it: $(BIN)
@@ -48,7 +49,7 @@ $(TAB).o: $(TAB).c plugin.h conf-cc
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
 $(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld
-	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS)
+	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
 	@$(if $(filter /%,$@),,./)$@.tmp -V > /dev/null || { rm -f $@.tmp; echo "bad plugin arguments in $(PLUGINS)" >&2; exit 1; }
 	mv $@.tmp $@
 

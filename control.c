@@ -34,8 +34,7 @@ static int dir_candidates(const char *dirs[3])
   return n;
 }
 
-/* opens the first NAME found; 1 with fd and path set, 0 none, dies on error */
-static int control_find(struct session *s, const char *name, stralloc *path, int *fd)
+int control_open(struct session *s, const char *name, stralloc *path, int *fd)
 {
   const char *dirs[3];
   int n = dir_candidates(dirs), i;
@@ -45,9 +44,17 @@ static int control_find(struct session *s, const char *name, stralloc *path, int
         || !stralloc_cats(path, name) || !stralloc_0(path)) die_nomem(s);
     *fd = open(path->s, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd >= 0) return 1;
-    if (errno != ENOENT && errno != ENOTDIR) die_control(s, path->s, strerror(errno));
+    if (errno != ENOENT && errno != ENOTDIR) return -1;
   }
   return 0;
+}
+
+/* opens the first NAME found; 1 with fd and path set, 0 none, dies on error */
+static int control_find(struct session *s, const char *name, stralloc *path, int *fd)
+{
+  int r = control_open(s, name, path, fd);
+  if (r < 0) die_control(s, path->s, strerror(errno));
+  return r;
 }
 
 static void read_all(struct session *s, int fd, const char *path, stralloc *sa)

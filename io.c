@@ -1,6 +1,7 @@
 /* Client I/O on fd 0 and 1 through libowfat buffers whose ops honour the
    session deadline. Output is flushed before every blocking read, so
-   pipelined replies go out together (RFC 2920). */
+   pipelined replies go out together (RFC 2920). Once TLS is on, the ops
+   go through the TLS engine (tls.c), which uses the raw ops below. */
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
@@ -39,10 +40,12 @@ static int io_wait(int fd, short ev)
   }
 }
 
-static ssize_t io_read(int fd, char *buf, size_t len)
+ssize_t (*io_tls_read)(char *buf, size_t len);
+ssize_t (*io_tls_write)(const char *buf, size_t len);
+
+ssize_t io_raw_read(int fd, char *buf, size_t len)
 {
   ssize_t r;
-  if (io_out.p && buffer_flush(&io_out) == -1) return -1;
   for (;;) {
     if (io_wait(fd, POLLIN) == -1) return -1;
     r = read(fd, buf, len);
@@ -51,24 +54,45 @@ static ssize_t io_read(int fd, char *buf, size_t len)
   }
 }
 
+ssize_t io_raw_write(int fd, const char *buf, size_t len)
+{
+  ssize_t r;
+  for (;;) {
+    if (io_wait(fd, POLLOUT) == -1) return -1;
+    r = write(fd, buf, len);
+    if (r >= 0) return r;
+    if (errno != EINTR && errno != EAGAIN) return -1;
+  }
+}
+
+static ssize_t io_read(int fd, char *buf, size_t len)
+{
+  if (io_out.p && buffer_flush(&io_out) == -1) return -1;
+  if (io_tls_read) return io_tls_read(buf, len);
+  return io_raw_read(fd, buf, len);
+}
+
 static ssize_t io_write(int fd, const char *buf, size_t len)
 {
   ssize_t r;
   long long saved = io_s->deadline;
   /* a write gets its own deadline: the client must read our replies */
   io_set_deadline(io_s, io_s->timeout);
-  for (;;) {
-    if (io_wait(fd, POLLOUT) == -1) { r = -1; break; }
-    r = write(fd, buf, len);
-    if (r >= 0) break;
-    if (errno != EINTR && errno != EAGAIN) break;
-  }
+  r = io_tls_write ? io_tls_write(buf, len) : io_raw_write(fd, buf, len);
   io_s->deadline = saved;
   return r;
 }
 
 buffer io_in = BUFFER_INIT(io_read, 0, inbuf, sizeof inbuf);
 buffer io_out = BUFFER_INIT(io_write, 1, outbuf, sizeof outbuf);
+
+/* drops what was read but not consumed; returns how many bytes */
+size_t io_discard_input(void)
+{
+  size_t n = io_in.n - io_in.p;
+  io_in.p = io_in.n = 0;
+  return n;
+}
 
 void io_init(struct session *s)
 {

@@ -74,8 +74,13 @@ int received_build(struct session *s, stralloc *sa)
   if (!stralloc_cats(sa, " (qpsmtpd/" VERSION ") with ") || !stralloc_cats(sa, proto)) return 0;
   {
     const char *cipher = notes_get(&s->notes, "tls_cipher");
+    const char *version = notes_get(&s->notes, "tls_version");
     if (cipher && s->tls) {
       if (!stralloc_cats(sa, " (")) return 0;
+      if (version) {
+        safe_append(sa, version, strlen(version));
+        if (!stralloc_cats(sa, " ")) return 0;
+      }
       safe_append(sa, cipher, strlen(cipher));
       if (!stralloc_cats(sa, " encrypted)")) return 0;
     }

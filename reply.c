@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <fmt.h>
 #include "session.h"
+#include "tls.h"
 
 static int has_ecode(const char *x, size_t len)
 {
@@ -84,6 +85,7 @@ void reply_flush(struct session *s)
 void die_exit(struct session *s, int code)
 {
   buffer_flush(s->out);
+  tls_engine_close();
   _exit(code);
 }
 

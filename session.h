@@ -53,6 +53,7 @@ struct session {
   stralloc remote_desc;         /* Perl's remote_info: ident@host, host or [ip] */
   stralloc me;
   int relay_client;
+  int relay_at_connect;         /* relay_client after the connect hooks; STARTTLS goes back to it */
   int hello;                    /* 0, HELLO_HELO, HELLO_EHLO */
   stralloc hello_host;
   struct notes notes;
@@ -90,6 +91,11 @@ extern buffer io_out;
 long long io_now(void);
 void io_set_deadline(struct session *s, unsigned long seconds);
 void io_init(struct session *s);
+ssize_t io_raw_read(int fd, char *buf, size_t len);
+ssize_t io_raw_write(int fd, const char *buf, size_t len);
+extern ssize_t (*io_tls_read)(char *buf, size_t len);
+extern ssize_t (*io_tls_write)(const char *buf, size_t len);
+size_t io_discard_input(void);
 
 /* line.c */
 enum line_status { LINE_OK, LINE_EOF, LINE_TIMEOUT, LINE_ERROR, LINE_TOOLONG, LINE_BARELF, LINE_BARECR, LINE_NUL, LINE_8BIT };
@@ -110,6 +116,9 @@ void notes_clear(struct notes *n);
 
 /* control.c */
 void control_setup(struct session *s);
+/* opens the first NAME of the control directories: 1 (fd and path set),
+   0 none, -1 error (errno; path names the file) */
+int control_open(struct session *s, const char *name, stralloc *path, int *fd);
 
 /* hooks.c */
 int hook_run(struct session *s, enum hook h, struct hook_args *a);

@@ -10,6 +10,7 @@
 #include <scan.h>
 #include "addr.h"
 #include "session.h"
+#include "tls.h"
 
 static char line[CMDLINE_MAX + 1];
 
@@ -135,6 +136,9 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
   }
   if (s->hello) { replys(s, 503, "5.5.1", "but you already said HELO ..."); return; }
   if (len > 255) { replys(s, 501, "5.5.4", "Syntax error: domain/address too long"); return; }
+  /* a fresh transaction first: the hook may leave notes in it
+     (capabilities, tls_enabled) */
+  txn_reset(s);
   memset(&a, 0, sizeof a);
   a.arg = arg;
   a.arglen = len;
@@ -146,7 +150,6 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
   s->hello = ehlo ? HELLO_EHLO : HELLO_HELO;
   if (!stralloc_copyb(&s->hello_host, arg, len) || !stralloc_0(&s->hello_host)) die_nomem(s);
   s->hello_host.len--;
-  txn_reset(s);
   if (!stralloc_copys(r, s->me.s) || !stralloc_cats(r, " Hi ") || !stralloc_cat(r, &s->remote_desc)
       || !stralloc_cats(r, " [") || !stralloc_cats(r, s->remote_ip) || !stralloc_cats(r, "]")) die_nomem(s);
   if (!ehlo) {
@@ -671,8 +674,10 @@ void smtp_run(struct session *s)
   int rc;
   txn_new(s);
   s->txn_exists = 0;
+  tls_session_start(s);
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_CONNECT, &a);
+  s->relay_at_connect = s->relay_client;
   if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
     after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
   } else if (rc != DONE) greet(s);

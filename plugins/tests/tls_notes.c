@@ -1,0 +1,23 @@
+/* tests/tls_notes: NOOP answers with the TLS notes, for the test suite:
+   "250 2.0.0 conn tls_enabled=... txn tls_enabled=... cipher=...". */
+#include "plugin.h"
+
+static int noop(struct session *s, void *self, struct hook_args *a)
+{
+  stralloc v = {0};
+  const char *c = note_conn_get(s, "tls_enabled"), *t = note_txn_get(s, "tls_enabled");
+  const char *ci = note_conn_get(s, "tls_cipher");
+  (void)self; (void)a;
+  if (!stralloc_copys(&v, "conn tls_enabled=") || !stralloc_cats(&v, c ? c : "unset")
+      || !stralloc_cats(&v, " txn tls_enabled=") || !stralloc_cats(&v, t ? t : "unset")
+      || !stralloc_cats(&v, " cipher=") || !stralloc_cats(&v, ci ? ci : "unset") || !stralloc_0(&v))
+    return DENYSOFT;
+  session_reply(s, 250, "2.0.0", v.s);
+  stralloc_free(&v);
+  return DONE;
+}
+
+const struct plugin plugin_tests_tls_notes = {
+  .name = "tests/tls_notes",
+  .hooks = { [HOOK_NOOP] = noop },
+};

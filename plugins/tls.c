@@ -1,0 +1,60 @@
+/* tls: STARTTLS (RFC 3207) and implicit TLS (SMTPS), like Perl qpsmtpd's
+   plugins/tls, with BearSSL in the process (see starttls.c and tls.c).
+   STARTTLS is offered in EHLO when a certificate is configured, or when
+   sslserver -n offers UCSPI-TLS; never once TLS is on.
+
+   Arguments (all optional, as in Perl): CERT [KEY [CA [DHPARAM]]], file
+   paths. Without them the control files ssl/qpsmtpd-server.crt and
+   ssl/qpsmtpd-server.key are used. One argument names a file that holds
+   both the chain and the key. CA (client certificates) and DHPARAM (only
+   ECDHE is offered) are accepted for compatibility and not used.
+
+   Put it first in the plugins file: count_unrecognized_commands would
+   otherwise count STARTTLS. */
+#include <case.h>
+#include "plugin.h"
+#include "tls.h"
+
+static int tls_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  (void)self;
+  if (argc > 4) {
+    stralloc_copys(err, "takes at most 4 arguments: cert key ca dhparam");
+    return 0;
+  }
+  if (argc == 0) tls_configure(NULL, NULL);
+  else tls_configure(argv[0], argc > 1 ? argv[1] : argv[0]);
+  return 1;
+}
+
+static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
+{
+  const char *caps;
+  stralloc c = {0};
+  (void)self; (void)a;
+  if (!tls_offer(s)) return DECLINED;
+  caps = note_txn_get(s, "capabilities");
+  if ((caps && *caps && (!stralloc_copys(&c, caps) || !stralloc_cats(&c, "\n")))
+      || !stralloc_cats(&c, "STARTTLS") || !stralloc_0(&c)
+      || !note_txn_set(s, "capabilities", c.s) || !note_txn_set(s, "tls_enabled", "1")) {
+    stralloc_free(&c);
+    stralloc_copys(a->msg, "4.3.0 out of memory");
+    return DENYSOFT;
+  }
+  stralloc_free(&c);
+  return DECLINED;
+}
+
+static int tls_unrecognized(struct session *s, void *self, struct hook_args *a)
+{
+  (void)self;
+  if (a->arglen != 8 || !case_equalb(a->arg, 8, "starttls")) return DECLINED;
+  tls_starttls(s, a->rest, a->restlen);
+  return DONE;
+}
+
+const struct plugin plugin_tls = {
+  .name = "tls",
+  .init = tls_init,
+  .hooks = { [HOOK_EHLO] = tls_ehlo, [HOOK_UNRECOGNIZED_COMMAND] = tls_unrecognized },
+};

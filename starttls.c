@@ -1,0 +1,209 @@
+/* TLS for the session (RFC 3207, RFC 8314): which of the four ways the
+   channel gets encrypted, the certificate files, the STARTTLS command and
+   the reset after it.
+     SSL_PROTOCOL set   sslserver already encrypts (-N -s): TLS is on
+     SMTPS set          our handshake before the greeting (port 465)
+     UCSPITLS + SSL*FD  STARTTLS delegated to sslserver -n (ucspitls.c)
+     otherwise          STARTTLS with our engine (tls.c) when the tls
+                        plugin is in the chain and a certificate exists */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fmt.h>
+#include "session.h"
+#include "tls.h"
+#include "tls_pem.h"
+
+#define CERT_DEFAULT "ssl/qpsmtpd-server.crt"
+#define KEY_DEFAULT  "ssl/qpsmtpd-server.key"
+#define PEM_MAX      (1024 * 1024)
+#define HANDSHAKE_TIMEOUT 30
+
+static struct {
+  int configured;
+  const char *cert, *key;     /* plugin arguments: plain paths; NULL: control files */
+} conf;
+
+static struct tls_chain chain;
+static struct tls_key key;
+static int ready;             /* our engine can start TLS */
+static int ucspi;             /* sslserver -n can */
+static int smtps;
+static unsigned long hs_timeout = HANDSHAKE_TIMEOUT;
+
+void tls_configure(const char *cert, const char *key_)
+{
+  conf.configured = 1;
+  conf.cert = cert;
+  conf.key = key_;
+}
+
+/* No plaintext may reach a client that expects TLS: under SMTPS a
+   failure is logged and the connection closed without a word. */
+static void fail(struct session *s, const char *file, const char *why)
+{
+  if (file) qlogm(s, LOGERROR, "tls", "TLS certificate or key ", file, ": ", why);
+  else qlogm(s, LOGERROR, "tls", why);
+  if (!smtps) replys(s, 421, "4.3.0", "TLS configuration error, closing connection");
+  die_exit(s, 111);
+}
+
+/* reads a certificate or key file: a plain path, or a control file name;
+   1 read (path set), 0 missing; anything else is fatal */
+static int read_pem(struct session *s, const char *file, int control, stralloc *path, stralloc *sa)
+{
+  int fd, r;
+  if (control) {
+    r = control_open(s, file, path, &fd);
+    if (r < 0) fail(s, path->s, strerror(errno));
+    if (!r) return 0;
+  } else {
+    if (!stralloc_copys(path, file) || !stralloc_0(path)) die_nomem(s);
+    fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      if (errno == ENOENT) return 0;
+      fail(s, path->s, strerror(errno));
+    }
+  }
+  sa->len = 0;
+  for (;;) {
+    ssize_t n;
+    if (sa->len >= PEM_MAX) { close(fd); fail(s, path->s, "file too large"); }
+    if (!stralloc_readyplus(sa, 8192)) die_nomem(s);
+    n = read(fd, sa->s + sa->len, 8192);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      fail(s, path->s, strerror(errno));
+    }
+    sa->len += (size_t)n;
+  }
+  close(fd);
+  return 1;
+}
+
+/* 1 when a certificate is configured and loaded, 0 when there is none */
+static int load(struct session *s)
+{
+  stralloc cpath = {0}, kpath = {0}, pem = {0};
+  const char *err = NULL;
+  int r;
+  r = read_pem(s, conf.cert ? conf.cert : CERT_DEFAULT, !conf.cert, &cpath, &pem);
+  if (!r) {
+    if (conf.cert) fail(s, cpath.s, "no such file");
+    stralloc_free(&cpath);
+    return 0;
+  }
+  if (!tls_pem_chain(pem.s, pem.len, &chain, &err)) fail(s, cpath.s, err);
+  r = read_pem(s, conf.key ? conf.key : KEY_DEFAULT, !conf.key, &kpath, &pem);
+  if (!r) fail(s, conf.key ? conf.key : KEY_DEFAULT, "the certificate exists but its key does not");
+  r = tls_pem_key(pem.s, pem.len, &key, &err);
+  tls_wipe(pem.s, pem.len);
+  if (!r) fail(s, kpath.s, err);
+  if (!tls_key_matches(&key, &chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
+  if (!tls_engine_setup(&chain, &key, &err)) fail(s, kpath.s, err);
+  stralloc_free(&cpath);
+  stralloc_free(&kpath);
+  stralloc_free(&pem);
+  return 1;
+}
+
+static void set_notes(struct session *s, const char *version, const char *cipher)
+{
+  if (!notes_set(&s->notes, "tls_enabled", "1")) die_nomem(s);
+  if (version && !notes_set(&s->notes, "tls_version", version)) die_nomem(s);
+  if (cipher && !notes_set(&s->notes, "tls_cipher", cipher)) die_nomem(s);
+}
+
+static void log_started(struct session *s, const char *how)
+{
+  const char *v = notes_get(&s->notes, "tls_version"), *c = notes_get(&s->notes, "tls_cipher");
+  qlogm(s, LOGNOTICE, "tls", how, " ", v ? v : "?", " ", c ? c : "?");
+}
+
+void tls_session_start(struct session *s)
+{
+  const char *e = getenv("SSL_PROTOCOL");
+  unsigned long u;
+  if (e) {                                  /* sslserver -N -s: already encrypted */
+    s->tls = 1;
+    set_notes(s, e, getenv("SSL_CIPHER"));
+    return;
+  }
+  smtps = getenv("SMTPS") != NULL;
+  if (!conf.configured) {
+    if (smtps) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
+    return;
+  }
+  e = getenv("UCSPITLS");
+  if (!smtps && e && strcmp(e, "-") && ucspitls_available()) ucspi = 1;
+  else ready = load(s);
+  if (!ready && !ucspi && !smtps) return;     /* no TLS: nothing more to read */
+  if (control_readulong(s, "tls_handshake_timeout", &u, 3600)) {
+    if (!u) die_control(s, "tls_handshake_timeout", "must be at least 1");
+    hs_timeout = u;
+  }
+  if (!smtps) return;
+  if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
+  if (!tls_engine_handshake(s, hs_timeout)) {
+    qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
+    die_exit(s, 0);
+  }
+  s->tls = 1;
+  set_notes(s, tls_engine_version(), tls_engine_cipher());
+  log_started(s, "SMTPS:");
+}
+
+int tls_offer(struct session *s)
+{
+  return !s->tls && (ready || ucspi);
+}
+
+/* RFC 3207 4.2: forget everything the client said before TLS */
+static void reset_after_tls(struct session *s)
+{
+  s->hello = 0;
+  s->hello_host.len = 0;
+  s->authenticated = 0;
+  s->relay_client = s->relay_at_connect;
+  txn_reset(s);
+}
+
+void tls_starttls(struct session *s, const char *arg, size_t len)
+{
+  size_t pending;
+  if (s->tls) { replys(s, 503, "5.5.1", "TLS already active"); return; }
+  if (len) { replys(s, 501, "5.5.4", "Syntax error (no parameters allowed)"); return; }
+  if (!tls_offer(s)) { replys(s, 454, "4.7.0", "TLS not available due to temporary reason"); return; }
+  if (s->t.have_sender) { replys(s, 503, "5.5.1", "STARTTLS not allowed inside a mail transaction"); return; }
+  replys(s, 220, "2.0.0", "Ready to start TLS");
+  if (buffer_flush(s->out) == -1) die_exit(s, 0);
+  /* CVE-2011-0411: what the client sent after STARTTLS, before the
+     handshake, is plaintext anyone could have injected */
+  pending = io_discard_input();
+  if (pending) {
+    char num[24];
+    num[fmt_ulong(num, pending)] = 0;
+    qlogm(s, LOGNOTICE, "tls", "discarded ", num, " bytes pipelined after STARTTLS");
+  }
+  if (ucspi) {
+    const char *err = NULL;
+    if (!ucspitls_start(s, hs_timeout, &err)) {
+      qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", err);
+      die_exit(s, 0);
+    }
+  } else {
+    if (!tls_engine_handshake(s, hs_timeout)) {
+      qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
+      die_exit(s, 0);
+    }
+    set_notes(s, tls_engine_version(), tls_engine_cipher());
+  }
+  s->tls = 1;
+  if (!notes_set(&s->notes, "tls_enabled", "1")) die_nomem(s);
+  reset_after_tls(s);
+  log_started(s, "STARTTLS:");
+}
