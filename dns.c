@@ -12,7 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
+/* libowfat's iopause.h includes <sys/poll.h>, which musl warns about */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcpp"
 #include <dns.h>
+#pragma GCC diagnostic pop
 #include <taia.h>
 #include <byte.h>
 #include <fmt.h>

@@ -195,6 +195,11 @@ int txn_write_message(struct session *s, int fd);
    each until its deadline. Records come as text, each ending in \0: A and
    AAAA addresses, MX hosts in preference order, TXT strings (control
    characters as '?'), PTR names without the trailing dot. */
+#define DNSQ_A    "\0\1"
+#define DNSQ_PTR  "\0\14"
+#define DNSQ_MX   "\0\17"
+#define DNSQ_TXT  "\0\20"
+#define DNSQ_AAAA "\0\34"
 #define DNS_PENDING 0
 #define DNS_OK      1   /* n records in rr */
 #define DNS_NONE    2   /* permanent: no such name (nxdomain) or no such record */
