@@ -205,7 +205,7 @@ int txn_write_message(struct session *s, int fd);
 #define DNS_NONE    2   /* permanent: no such name (nxdomain) or no such record */
 #define DNS_TEMP    3   /* temporary: server failure, no answer in time, local error */
 struct dns_query {
-  char type[2];         /* DNS_T_A etc. from <dns.h>, e.g. "\0\1" */
+  char type[2];         /* DNSQ_A etc. */
   int status;
   int nxdomain;
   stralloc name;        /* as queried, \0-terminated */
