@@ -154,12 +154,12 @@ static void fail(struct dns_query *q, int status)
 void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds)
 {
   unsigned int i;
-  long long deadline = io_now() + (long long)seconds * 1000;
+  long long deadline = seconds ? io_now() + (long long)seconds * 1000 : 0;
   for (i = 0; i < n; ++i) {
     struct dns_transmit *tx;
     char *wire = 0;
     if (q[i].status != DNS_PENDING || q[i].priv) continue;
-    q[i].deadline = deadline;
+    if (deadline) q[i].deadline = deadline;
     if (!servers_setup(s)) { fail(&q[i], DNS_TEMP); continue; }
     tx = calloc(1, sizeof *tx);
     if (!tx || !dns_domain_fromdot(&wire, q[i].name.s, q[i].name.len - 1)) {

@@ -216,6 +216,8 @@ struct dns_query {
 };
 /* 1 set, 0 not a usable host name (status DNS_NONE), -1 out of memory */
 int dns_query_set(struct dns_query *q, const char *name, size_t len, const char type[2]);
+/* seconds 0: each query keeps the deadline set in q->deadline (io time,
+   e.g. that of an earlier round, so that a chain of lookups shares one) */
 void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds);
 void dns_wait(struct session *s, struct dns_query *q, unsigned int n);
 void dns_run(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds);
