@@ -26,7 +26,8 @@ wait_for() {   # wait_for FILE PATTERN: up to 5 s
 setup_file() {
   local d=$BATS_FILE_TMPDIR dir=$BATS_TEST_DIRNAME/dns
   rbldnsd -n -f -b $RBLDNSD_IP/53 \
-    dnsbl.bl.test:ip4set:"$dir/dnsbl.zone" dnsbl2.bl.test:ip4set:"$dir/dnsbl.zone" \
+    dnsbl.bl.test:ip4set:"$dir/dnsbl.zone" dnsbl.bl.test:ip6trie:"$dir/dnsbl6.zone" \
+    dnsbl2.bl.test:ip4set:"$dir/dnsbl.zone" \
     rhsbl.bl.test:dnset:"$dir/rhsbl.zone" white.bl.test:ip4set:"$dir/white.zone" \
     > "$d/rbldnsd.log" 2>&1 &
   echo $! > "$d/rbldnsd.pid"
@@ -163,12 +164,16 @@ EOF
   grep -q 'dnsbl: fail, NAUGHTY' "$ERR"
 }
 
-@test "dnsbl: an IPv6 client is looked up by reversed nibbles" {
+@test "dnsbl: an IPv6 client is looked up by reversed nibbles, an IPv4-mapped one as IPv4" {
   QP=$(dnsbl_chain)
   echo dnsbl.bl.test > "$CFG/dnsbl_zones"
   rcpt_session
-  dsmtp "$QP" TCPREMOTEIP=2001:db8::25 DNSCACHEIP=$SILENT_IP
-  grep -q '5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.dnsbl.bl.test' "$ERR"
+  dsmtp "$QP" TCPREMOTEIP=2001:db8::66
+  assert_equal "$(nth 3)" "550 5.7.1 Listed in the test list (IPv6)"
+  dsmtp "$QP" TCPREMOTEIP=2001:db8::67
+  assert_equal "$(nth 3)" "250 2.1.5 <bob@example.com>, recipient ok"
+  dsmtp "$QP" TCPREMOTEIP=::ffff:192.0.2.66
+  assert_equal "$(nth 3)" "550 5.7.1 Listed in the test list, see http://bl.test/?192.0.2.66"
 }
 
 @test "dnsbl: five zones on a server that never answers cost one deadline, then the client passes" {
