@@ -23,7 +23,6 @@
 #include <ip4.h>
 #include <ip6.h>
 #include <scan.h>
-#include <uint16.h>
 #include "session.h"
 
 #define QUERIES_MAX 64          /* in flight in one dns_wait */
@@ -178,6 +177,13 @@ void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned 
   }
 }
 
+/* big-endian 16 bits at any alignment (libowfat's inline version loads
+   unaligned words directly) */
+static unsigned int get16(const char *b)
+{
+  return ((unsigned int)(unsigned char)b[0] << 8) | (unsigned char)b[1];
+}
+
 static int rr_add_name(stralloc *rr, const char *buf, unsigned int len, unsigned int pos)
 {
   char *dn = 0;
@@ -196,7 +202,6 @@ static int parse(struct dns_query *q, const char *buf, unsigned int len)
   char hdr[12];
   char rrh[10];
   unsigned int pos, ancount, i;
-  uint16 count;
   unsigned int mxpref[64];
   unsigned int nmx = 0;
 
@@ -204,20 +209,18 @@ static int parse(struct dns_query *q, const char *buf, unsigned int len)
   if (!pos) return 0;
   if ((hdr[3] & 15) == 3) { q->nxdomain = 1; return 1; }
   if (hdr[3] & 15) return 0;
-  uint16_unpack_big(hdr + 6, &count);
-  ancount = count;
+  ancount = get16(hdr + 6);
   pos = dns_packet_skipname(buf, len, pos);
   if (!pos) return 0;
   pos += 4;
   if (pos > len) return 0;
   for (; ancount; --ancount) {
-    uint16 rdlen;
-    unsigned int rdpos;
+    unsigned int rdlen, rdpos;
     pos = dns_packet_skipname(buf, len, pos);
     if (!pos) return 0;
     pos = dns_packet_copy(buf, len, pos, rrh, 10);
     if (!pos) return 0;
-    uint16_unpack_big(rrh + 8, &rdlen);
+    rdlen = get16(rrh + 8);
     rdpos = pos;
     if (rdlen > len - pos) return 0;
     pos += rdlen;
@@ -245,10 +248,10 @@ static int parse(struct dns_query *q, const char *buf, unsigned int len)
       }
       if (!stralloc_0(&q->rr)) return -1;
     } else if (byte_equal(q->type, 2, DNS_T_MX)) {
-      uint16 pref;
+      unsigned int pref;
       int r;
       if (rdlen < 3 || nmx == sizeof mxpref / sizeof mxpref[0]) continue;
-      uint16_unpack_big(buf + rdpos, &pref);
+      pref = get16(buf + rdpos);
       r = rr_add_name(&q->rr, buf, len, rdpos + 2);
       if (r <= 0) return r;
       mxpref[nmx++] = pref;
