@@ -3,7 +3,8 @@
 # 127.53.6.1 (A, AAAA, MX, TXT and PTR records from tests/dns/dnsmasq.conf,
 # forwarding bl.test to rbldnsd) and an rbldnsd on 127.53.6.2 (the DNSBL,
 # RHSBL and whitelist zones in tests/dns/*.zone). 127.53.6.3 is a server
-# that reads queries and never answers; nothing listens on 127.53.6.4. The
+# that reads queries and never answers; nothing listens on 127.53.6.4;
+# 127.53.6.5 answers every query with a malformed packet. The
 # daemon only ever sees DNSCACHEIP pointing at one of these.
 
 load helper
@@ -12,6 +13,7 @@ DNSMASQ_IP=127.53.6.1
 RBLDNSD_IP=127.53.6.2
 SILENT_IP=127.53.6.3
 DEAD_IP=127.53.6.4
+BAD_IP=127.53.6.5
 
 wait_for() {   # wait_for FILE PATTERN: up to 5 s
   local i
@@ -44,14 +46,17 @@ while True:
     s.recvfrom(4096)
 ' $SILENT_IP > "$d/silent.log" 2>&1 &
   echo $! > "$d/silent.pid"
+  python3 "$dir/badserver.py" $BAD_IP > "$d/bad.log" 2>&1 &
+  echo $! > "$d/bad.pid"
   wait_for "$d/rbldnsd.log" 'started'
   wait_for "$d/dnsmasq.log" 'started'
   wait_for "$d/silent.log" 'listening'
+  wait_for "$d/bad.log" 'listening'
 }
 
 teardown_file() {
   local p
-  for p in rbldnsd dnsmasq silent; do
+  for p in rbldnsd dnsmasq silent bad; do
     [ -f "$BATS_FILE_TMPDIR/$p.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null
   done
   return 0
@@ -196,6 +201,15 @@ EOF
   dsmtp "$QP" DNSCACHEIP=$DEAD_IP
   assert_equal "$(nth 3)" "450 4.4.3 Temporary DNS blocklist lookup failure, try again later"
   assert_equal "$(nth 4)" "221 2.0.0 test.example closing connection. Have a wonderful day." || nth 4
+}
+
+@test "dns: a malformed answer is a temporary failure, not a listing and not a crash" {
+  QP=$(dnsbl_chain timeout 2 failclosed 1)
+  echo dnsbl.bl.test > "$CFG/dnsbl_zones"
+  rcpt_session
+  dsmtp "$QP" DNSCACHEIP=$BAD_IP
+  assert_equal "$(nth 3)" "450 4.4.3 Temporary DNS blocklist lookup failure, try again later"
+  grep -q 'dns: malformed answer for 1.2.0.192.dnsbl.bl.test' "$ERR"
 }
 
 @test "dns: a DNSCACHEIP that names no address is refused, never replaced by resolv.conf" {
