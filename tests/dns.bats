@@ -420,3 +420,38 @@ EOF
   assert_equal "$(nth 3)" "250 2.1.5 <bob@example.com>, recipient ok"
   ! grep -q 'is whitelisted' "$ERR" || false
 }
+
+# ---------------------------------------------------------------- under tcpserver
+
+@test "under tcpserver, swaks from a listed address is refused at RCPT and from another one delivers" {
+  QP=$(build_chain dns-tcpserver <<'EOF'
+dnsbl timeout 3
+rcpt_ok
+queue/qmail-queue
+EOF
+)
+  echo dnsbl.bl.test > "$CFG/dnsbl_zones"
+  local log=$BATS_TEST_TMPDIR/tcpserver.log port pid i
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
+    QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" tcpserver -v -R -H -l0 127.0.0.1 "$port" "$QP") \
+    > /dev/null 2> "$log" 3>&- &
+  pid=$!
+  for i in $(seq 100); do grep -q 'status: 0/' "$log" && break; sleep 0.05; done
+  run swaks --server 127.0.0.1 --port "$port" --local-interface 127.53.6.66 \
+    --from a@b.example --to bob@example.com --timeout 20
+  kill "$pid"
+  [ "$status" -ne 0 ]
+  echo "$output" | grep -q '<\*\* 550 5.7.1 Listed in the test list, see http://bl.test/?127.53.6.66'
+  [ "$(queued)" -eq 0 ]
+  (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
+    QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" tcpserver -v -R -H -l0 127.0.0.1 "$port" "$QP") \
+    > /dev/null 2> "$log" 3>&- &
+  pid=$!
+  for i in $(seq 100); do grep -q 'status: 0/' "$log" && break; sleep 0.05; done
+  run swaks --server 127.0.0.1 --port "$port" --local-interface 127.53.6.67 \
+    --from a@b.example --to bob@example.com --timeout 20
+  kill "$pid"
+  [ "$status" -eq 0 ] || { echo "$output"; cat "$log"; false; }
+  [ "$(queued)" -eq 1 ]
+}
