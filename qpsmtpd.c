@@ -93,13 +93,7 @@ int main(int argc, char **argv)
   s->remote_info = e && *e ? e : NULL;
   e = getenv("TCPLOCALHOST");
   s->local_host = e && *e ? e : NULL;
-  if (s->remote_info) {
-    if (!stralloc_copys(&s->remote_desc, s->remote_info) || !stralloc_append(&s->remote_desc, "@")
-        || !stralloc_cats(&s->remote_desc, s->remote_host ? s->remote_host : s->remote_ip)) die_nomem(s);
-  } else if (s->remote_host) {
-    if (!stralloc_copys(&s->remote_desc, s->remote_host)) die_nomem(s);
-  } else if (!stralloc_copys(&s->remote_desc, "[") || !stralloc_cats(&s->remote_desc, s->remote_ip)
-             || !stralloc_cats(&s->remote_desc, "]")) die_nomem(s);
+  session_describe(s);
 
   control_setup(s);
 

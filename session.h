@@ -81,6 +81,9 @@ struct session {
 
 extern const char *const hook_names[HOOK_COUNT];
 
+/* remote.c */
+void session_describe(struct session *s);
+
 /* log.c */
 void log_init(struct session *s);
 void log_line(struct session *s, int level, const char *hook, const char *plugin, const char *text, size_t len);

@@ -1,0 +1,113 @@
+/* rhsbl: the sender's domain, and the HELO name when it differs, against
+   the right-hand-side blocklists in rhsbl_zones ("zone [text]" a line),
+   like Perl qpsmtpd's plugins/rhsbl. All lookups (A records) run at once
+   at MAIL under one deadline (timeout, default 30 s); the first listing in
+   file order refuses the sender: "Mail from HOST rejected because it
+   TEXT" (TEXT defaults to "is listed in ZONE"). Immune clients and the
+   null sender are skipped. A lookup that fails temporarily lets the
+   sender through unless "failclosed 1". */
+#include <string.h>
+#include <case.h>
+#include <byte.h>
+#include "dnsargs.h"
+
+#define PLUGIN "rhsbl"
+#define MAXQ 64
+
+struct rhsbl {
+  struct dnsargs d;
+  stralloc zones;
+  stralloc name;
+  stralloc text;
+  struct dns_query q[MAXQ];
+};
+
+static int rhsbl_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  struct rhsbl *b = calloc(1, sizeof *b);
+  if (!b) { stralloc_copys(err, "out of memory"); return 0; }
+  b->d.r.mode = REJECT_YES;
+  b->d.timeout = 30;
+  if (!dnsargs_parse(&b->d, argc, argv, DNSARG_FAILCLOSED, err)) return 0;
+  *self = b;
+  return 1;
+}
+
+static int rhsbl_mail(struct session *s, void *self, struct hook_args *a)
+{
+  struct rhsbl *b = self;
+  const char *hosts[2];
+  size_t hostlen[2];
+  const char *zone[MAXQ];
+  unsigned int which[MAXQ];
+  unsigned int nh = 0, nq = 0, h, k, temp = 0;
+  size_t i, at;
+  const char *helo = session_hello_host(s);
+
+  if (session_immune(s, PLUGIN)) return DECLINED;
+  if (!a->addrlen) { qlog(s, LOGINFO, PLUGIN, "skip, null sender"); return DECLINED; }
+  if (!control_readlist(s, "rhsbl_zones", &b->zones) || !b->zones.len) return DECLINED;
+  at = byte_rchr(a->addr, a->addrlen, '@');
+  if (at < a->addrlen && at + 1 < a->addrlen) {
+    hosts[nh] = a->addr + at + 1;
+    hostlen[nh++] = a->addrlen - at - 1;
+  }
+  if (helo && *helo && !(nh && strlen(helo) == hostlen[0] && !case_diffb(helo, hostlen[0], hosts[0]))) {
+    hosts[nh] = helo;
+    hostlen[nh++] = strlen(helo);
+  }
+  for (h = 0; h < nh; ++h) {
+    if (!dns_name_ok(hosts[h], hostlen[h])) continue;
+    for (i = 0; i < b->zones.len && nq < MAXQ; i += strlen(b->zones.s + i) + 1) {
+      const char *z = b->zones.s + i;
+      size_t zl = str_chr(z, ' ');
+      if (str_chr(z, '\t') < zl) zl = str_chr(z, '\t');
+      b->name.len = 0;
+      if (!stralloc_catb(&b->name, hosts[h], hostlen[h]) || !stralloc_cats(&b->name, ".")
+          || !stralloc_catb(&b->name, z, zl))
+        goto nomem;
+      if (dns_query_set(&b->q[nq], b->name.s, b->name.len, DNSQ_A) < 0) goto nomem;
+      zone[nq] = z;
+      which[nq++] = h;
+    }
+  }
+  if (!nq) return DECLINED;
+  dns_run(s, b->q, nq, (unsigned int)b->d.timeout);
+  for (k = 0; k < nq; ++k) {
+    const char *z = zone[k];
+    size_t zl = strcspn(z, " \t");
+    const char *msg = z + zl;
+    if (b->q[k].status == DNS_TEMP) { temp++; continue; }
+    if (b->q[k].status != DNS_OK) continue;
+    while (*msg == ' ' || *msg == '\t') ++msg;
+    b->text.len = 0;
+    if (!stralloc_cats(&b->text, "Mail from ")
+        || (which[k] == 1 && !stralloc_cats(&b->text, "HELO "))
+        || !stralloc_catb(&b->text, hosts[which[k]], hostlen[which[k]])
+        || !stralloc_cats(&b->text, " rejected because it "))
+      goto nomem;
+    if (*msg) { if (!stralloc_cats(&b->text, msg)) goto nomem; }
+    else if (!stralloc_cats(&b->text, "is listed in ") || !stralloc_catb(&b->text, z, zl))
+      goto nomem;
+    if (!stralloc_0(&b->text)) goto nomem;
+    b->name.len = 0;
+    if (!stralloc_copys(&b->name, b->q[k].name.s) || !stralloc_0(&b->name)) goto nomem;
+    return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->name.s, a);
+  }
+  if (temp && b->d.failclosed) {
+    qlog(s, LOGINFO, PLUGIN, "fail, a list did not answer and failclosed is set");
+    stralloc_copys(a->msg, "4.4.3 Temporary DNS blocklist lookup failure, try again later");
+    return DENYSOFT;
+  }
+  qlog(s, LOGINFO, PLUGIN, temp ? "pass, but some lists did not answer" : "pass");
+  return DECLINED;
+nomem:
+  stralloc_copys(a->msg, "4.3.0 out of memory");
+  return DENYSOFT;
+}
+
+const struct plugin plugin_rhsbl = {
+  .name = "rhsbl",
+  .init = rhsbl_init,
+  .hooks = { [HOOK_MAIL] = rhsbl_mail },
+};
