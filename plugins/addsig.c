@@ -15,7 +15,8 @@
    added inside would break multipart/signed and multipart/alternative;
    the log says why. Messages with a DKIM-Signature are left too, since
    the appended text would break the signature. No signature file for the
-   domain, or anything else wrong, never refuses the message.
+   domain, or anything else wrong with it, never refuses the message; only
+   a failure to store the appended text does (452, nothing queued).
 
    Argument: the signature directory (required). */
 #include <errno.h>
@@ -127,8 +128,7 @@ static int addsig_data_post(struct session *s, void *self, struct hook_args *a)
   struct addsig *as = self;
   const char *sender = txn_sender(s), *at;
   stralloc dom = {0}, v = {0}, t = {0}, path = {0}, sig = {0};
-  int eight, cte8 = 0;
-  (void)a;
+  int eight, cte8 = 0, rc = DECLINED;
   if (!sender || !(at = strrchr(sender, '@'))) return DECLINED;
   if (!safe_domain(at + 1, &dom)) {
     qlog(s, LOGINFO, PLUGIN, "skip, the sender's domain is not a plain host name");
@@ -170,7 +170,10 @@ static int addsig_data_post(struct session *s, void *self, struct hook_args *a)
   }
   if (!sig.len) goto done;
   if (!txn_body_append(s, sig.s, sig.len)) {
+    /* part of it may be stored: never queue that */
     qlogm(s, LOGERROR, PLUGIN, "cannot append the signature: ", strerror(errno));
+    stralloc_copys(a->msg, "4.3.0 Local error in processing; try again later");
+    rc = DENYSOFT;
     goto done;
   }
   qlogm(s, LOGINFO, PLUGIN, "appended ", path.s);
@@ -180,7 +183,7 @@ done:
   stralloc_free(&t);
   stralloc_free(&path);
   stralloc_free(&sig);
-  return DECLINED;
+  return rc;
 }
 
 const struct plugin plugin_addsig = {

@@ -146,6 +146,8 @@ static int parse_line(struct aliases *al, const char *l, const char **why)
   for (;;) {
     while (*p && (is_ws(*p) || *p == ',')) ++p;
     if (!*p || *p == '(') break;
+    /* sendmail's |program and /file targets are not addresses */
+    if (*p == '|' || *p == '/') { *why = "bad target (programs and files are not supported)"; return 0; }
     q = p;
     while (*q && !is_ws(*q) && *q != ',' && *q != '(') ++q;
     {
