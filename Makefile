@@ -16,7 +16,7 @@ TAB = $(BIN)-plugintab
 
 CORE = addr.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o notes.o \
        received.o regex.o reject.o remote.o reply.o smtp.o spool.o starttls.o tls.o tls_pem.o \
-       txn.o ucspitls.o
+       txn.o txn_ext.o ucspitls.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h

@@ -188,6 +188,22 @@ unsigned long long txn_data_size(struct session *s);
 /* writes the message as it will be queued (new headers first, LF line
    ends) to fd; 0 ok, -1 on a write error (errno set) */
 int txn_write_message(struct session *s, int fd);
+/* the n-th (from 0) field with this name, or of any name when name is
+   NULL, value unfolded into sa; 1 found, 0 not; and how many there are */
+int txn_header_nth(struct session *s, const char *name, unsigned int n, stralloc *sa);
+unsigned int txn_header_count(struct session *s, const char *name);
+/* per-recipient notes (Perl's $rcpt->notes), keyed by the address as
+   accepted at RCPT, without brackets; they end with the transaction */
+const char *txn_rcpt_note_get(struct session *s, const char *rcpt, const char *key);
+int txn_rcpt_note_set(struct session *s, const char *rcpt, const char *key, const char *value);
+/* replaces recipient i by the n addresses in addrs (n = 0 removes it);
+   0 when out of memory or past the recipient limit */
+int txn_rcpt_replace(struct session *s, unsigned int i, const char *const *addrs, unsigned int n);
+/* appends to the message body (LF line ends), from data_post on */
+int txn_body_append(struct session *s, const char *x, size_t len);
+/* a plugin's control file exists but cannot be parsed: logs the file and
+   why, answers 421 and exits */
+void control_fail(struct session *s, const char *name, const char *why);
 
 /* DNS (dns.c): libowfat's resolver (servers from $DNSCACHEIP, else
    /etc/resolv.conf). Fill queries with dns_query_set, then dns_run (or

@@ -26,6 +26,7 @@ struct txn {
   unsigned int nrcpt;
   unsigned long long declared_size;
   struct notes notes;
+  struct notes rcpt_notes;       /* per recipient: "address\nkey" */
   stralloc newhdrs;             /* header fields the core and plugins add, LF ends */
   stralloc hdr;                 /* copy of the message's header section */
   int in_headers;

@@ -46,6 +46,7 @@ void txn_new(struct session *s)
   t->nrcpt = 0;
   t->declared_size = 0;
   notes_clear(&t->notes);
+  notes_clear(&t->rcpt_notes);
   t->newhdrs.len = 0;
   t->hdr.len = 0;
   t->in_headers = 1;
