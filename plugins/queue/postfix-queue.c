@@ -41,6 +41,7 @@
 /* Postfix's cleanup_user.h */
 #define CLEANUP_STAT_BAD    (1 << 0)
 #define CLEANUP_STAT_WRITE  (1 << 1)
+#define CLEANUP_STAT_SIZE   (1 << 2)
 #define CLEANUP_STAT_NOPERM (1 << 9)
 
 struct pfq {
@@ -358,6 +359,9 @@ wait:
           reason.len > 1 ? ": " : "", reason.s);
     if (status & CLEANUP_STAT_NOPERM) {
       stralloc_copys(a->msg, "5.7.1 Postfix does not permit this sender");
+      rc = DENY;
+    } else if (status & CLEANUP_STAT_SIZE) {
+      stralloc_copys(a->msg, "5.3.4 Message too big for Postfix (message_size_limit)");
       rc = DENY;
     } else if (status & CLEANUP_STAT_WRITE)
       stralloc_copys(a->msg, "4.3.0 postdrop write error or disk full");
