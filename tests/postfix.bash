@@ -48,6 +48,7 @@ message_size_limit = 104857600
 mailbox_size_limit = 0
 smtpd_banner = \$myhostname ESMTP test instance
 smtpd_recipient_restrictions = permit_mynetworks, reject
+local_header_rewrite_clients =
 EOF
   cat > "$d/etc/master.cf" <<'EOF'
 pickup    unix  n       -       n       60      1       pickup

@@ -231,9 +231,8 @@ static int conn_open(struct session *s, const struct fwd *f, struct conn *c)
 
 /* the reply for a server's answer: 5xx DENY, everything else DENYSOFT,
    with the server's enhanced code when its class fits */
-static int fwd_fail(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f)
+static int fwd_fail2(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f, int perm)
 {
-  int perm = c->code >= 500;
   const char *t = c->text.s ? c->text.s : "";
   char cls = perm ? '5' : '4';
   char num[FMT_ULONG];
@@ -258,6 +257,11 @@ static int fwd_fail(struct conn *c, const char *what, struct hook_args *a, const
   return perm ? DENY : DENYSOFT;
 }
 
+static int fwd_fail(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f)
+{
+  return fwd_fail2(c, what, a, f, c->code >= 500);
+}
+
 static int fwd_lost(struct conn *c, const char *when, struct hook_args *a, const struct fwd *f)
 {
   const char *why = watchdog_fired() ? "deadline passed (timeoutqueue)" : c->werr ? strerror(c->werr) : "connection lost or bad reply";
@@ -272,7 +276,7 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
   struct conn *c;
   const char *sender = txn_sender(s);
   unsigned int i, n = txn_rcpt_count(s), ok = 0, perm = 0;
-  int rc = DENYSOFT, mailcode, datacode, firstbad = -1;
+  int rc = DENYSOFT, mailcode, datacode, firstbad = -1, badcode = 0;
   struct sigaction ign, oldpipe;
   char num[FMT_ULONG];
   stralloc badtext = {0};
@@ -331,7 +335,7 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
     if (c->code >= 200 && c->code < 300) ++ok;
     else {
       if (c->code >= 500) ++perm;
-      if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); }
+      if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
     }
   }
   if (!c->pipelining && ok < n) goto rcptfail;
@@ -352,7 +356,7 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
       if (c->code >= 200 && c->code < 300) ++ok;
       else {
         if (c->code >= 500) ++perm;
-        if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); }
+        if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
       }
     }
   }
@@ -395,14 +399,14 @@ rcptfail:
   {
     char *rcpt = (char *)txn_rcpt(s, (unsigned int)firstbad);
     stralloc what = {0};
-    c->code = perm == n ? 550 : 450;
+    c->code = badcode;
     stralloc_copy(&c->text, &badtext);
     stralloc_0(&c->text);
     stralloc_copys(&what, "RCPT TO:<");
     stralloc_cats(&what, rcpt ? rcpt : "");
     stralloc_cats(&what, ">");
     stralloc_0(&what);
-    rc = fwd_fail(c, what.s, a, f);
+    rc = fwd_fail2(c, what.s, a, f, perm == n);
     stralloc_free(&what);
   }
   if (c->fd == -1) goto out;
