@@ -24,15 +24,18 @@ setup() {
   echo test.example > "$CFG/rcpthosts"
   rm -rf "$PF"/mail/*/new/*
   SINKPID=
+  SINKDIRS=()
 }
 
 teardown() {
   if [ -n "${SINKPID:-}" ]; then kill "$SINKPID" 2>/dev/null || true; wait "$SINKPID" 2>/dev/null || true; fi
+  rm -rf "${SINKDIRS[@]}"
 }
 
 # smtp-sink with options "$@" on a free port; dumps into $SINKDIR
 sink() {
   SINKDIR=$(mktemp -d /tmp/qp-sink.XXXXXX)
+  SINKDIRS+=("$SINKDIR")
   chown nobody "$SINKDIR"
   SINKPORT=$(free_port)
   smtp-sink -u nobody -d "$SINKDIR/%M." "$@" "127.0.0.1:$SINKPORT" 5 2> "$BATS_TEST_TMPDIR/sink.err" &
