@@ -14,7 +14,7 @@ PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
-CORE = addr.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o notes.o \
+CORE = addr.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o notes.o \
        received.o regex.o reject.o remote.o reply.o smtp.o spool.o starttls.o tls.o tls_pem.o \
        txn.o txn_ext.o ucspitls.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

@@ -4,6 +4,7 @@
 #define PLUGIN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stralloc.h>
 
 /* return codes, with Perl qpsmtpd's values */
@@ -245,5 +246,22 @@ int dns_name_ok(const char *name, size_t len);
 int dns_reverse_ip(stralloc *out, const char *ip);
 /* after a PTR lookup: the client's host name, as TCPREMOTEHOST would give it */
 int session_set_remote_host(struct session *s, const char *host);
+/* calls fn with the same bytes in order, in chunks of any size; returns
+   -1 as soon as fn does, else 0 (-1 with errno on a spool read error) */
+int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
+
+/* for queue back ends (backend.c) */
+/* writes all of buf, across short writes and EINTR; 0 ok, -1 with errno */
+int fd_write_all(int fd, const char *buf, size_t len);
+/* seconds a back end may take (control file timeoutqueue, default 300) */
+unsigned long queue_timeout(struct session *s);
+/* After seconds, SIGALRM kills process group and process pid (if > 0) and
+   shuts socket fd down (if >= 0), so that whatever blocks on them returns;
+   watchdog_set changes pid and fd later. watchdog_stop returns 1 when the
+   deadline passed. One at a time. */
+void watchdog_start(unsigned long seconds, pid_t pid, int fd);
+void watchdog_set(pid_t pid, int fd);
+int watchdog_fired(void);
+int watchdog_stop(void);
 
 #endif

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 
   s->t.spool.fd = -1;
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);     /* a file size limit is a write error (EFBIG), not death */
   s->loglevel = LOGWARN;
   log_init(s);
   io_init(s);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fmt.h>
+#include "plugin.h"
 #include "spool.h"
 
 #define WBUF 65536
@@ -21,17 +22,6 @@ void spool_init(struct spool *sp, const char *dir, unsigned long threshold)
   sp->len = 0;
   sp->threshold = threshold;
   sp->dir = dir;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0) { if (errno == EINTR) continue; return -1; }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
 }
 
 static int spool_open(struct spool *sp)
@@ -55,7 +45,7 @@ static int spool_open(struct spool *sp)
   if (fd < 0) return -1;
   sp->wbuf = malloc(WBUF);
   if (!sp->wbuf) { close(fd); return -1; }
-  if (write_all(fd, sp->mem.s, sp->mem.len) == -1) { close(fd); return -1; }
+  if (fd_write_all(fd, sp->mem.s, sp->mem.len) == -1) { close(fd); return -1; }
   sp->fd = fd;
   sp->mem.len = 0;
   return 0;
@@ -73,10 +63,10 @@ int spool_put(struct spool *sp, const char *buf, size_t len)
   }
   sp->len += len;
   if (sp->wlen + len > WBUF) {
-    if (write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
+    if (fd_write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
     sp->wlen = 0;
   }
-  if (len >= WBUF / 4 && !sp->wlen) return write_all(sp->fd, buf, len);   /* big pieces: no copy */
+  if (len >= WBUF / 4 && !sp->wlen) return fd_write_all(sp->fd, buf, len);   /* big pieces: no copy */
   memcpy(sp->wbuf + sp->wlen, buf, len);
   sp->wlen += len;
   return 0;
@@ -85,7 +75,7 @@ int spool_put(struct spool *sp, const char *buf, size_t len)
 int spool_finish(struct spool *sp)
 {
   if (sp->fd < 0 || !sp->wlen) return 0;
-  if (write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
+  if (fd_write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
   sp->wlen = 0;
   return 0;
 }
@@ -94,7 +84,7 @@ int spool_write_to(struct spool *sp, int fd)
 {
   off_t off = 0;
   char *buf;
-  if (sp->fd < 0) return write_all(fd, sp->mem.s, sp->mem.len);
+  if (sp->fd < 0) return fd_write_all(fd, sp->mem.s, sp->mem.len);
   if (spool_finish(sp) == -1) return -1;
   while ((unsigned long long)off < sp->len) {
     ssize_t r = sendfile(fd, sp->fd, &off, sp->len - (unsigned long long)off > (1 << 30) ? (1 << 30) : (size_t)(sp->len - (unsigned long long)off));
@@ -110,7 +100,22 @@ int spool_write_to(struct spool *sp, int fd)
     ssize_t r = pread(sp->fd, buf, WBUF, off);
     if (r < 0) { if (errno == EINTR) continue; return -1; }
     if (r == 0) { errno = EIO; return -1; }
-    if (write_all(fd, buf, (size_t)r) == -1) return -1;
+    if (fd_write_all(fd, buf, (size_t)r) == -1) return -1;
+    off += r;
+  }
+  return 0;
+}
+
+int spool_each(struct spool *sp, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
+{
+  off_t off = 0;
+  if (sp->fd < 0) return sp->mem.len ? fn(ctx, sp->mem.s, sp->mem.len) : 0;
+  if (spool_finish(sp) == -1) return -1;
+  while ((unsigned long long)off < sp->len) {
+    ssize_t r = pread(sp->fd, sp->wbuf, WBUF, off);
+    if (r < 0) { if (errno == EINTR) continue; return -1; }
+    if (r == 0) { errno = EIO; return -1; }
+    if (fn(ctx, sp->wbuf, (size_t)r) == -1) return -1;
     off += r;
   }
   return 0;

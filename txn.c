@@ -25,7 +25,8 @@ static const char *spool_dir(struct session *s)
       struct stat st;
       while (dir.len > 2 && dir.s[dir.len - 2] == '/') { dir.s[dir.len - 2] = 0; dir.len--; }
       if (stat(dir.s, &st) == -1) {
-        if (errno != ENOENT || mkdir(dir.s, (mode_t)perms) == -1)
+        /* chmod: mkdir's mode went through the umask */
+        if (errno != ENOENT || mkdir(dir.s, (mode_t)perms) == -1 || chmod(dir.s, (mode_t)perms) == -1)
           die_control(s, "spool_dir", "cannot create the spool directory");
       } else if ((st.st_mode & 07777) != perms)
         qlogm(s, LOGWARN, NULL, "Permissions on spool_dir ", dir.s, " are not as spool_perms says");
@@ -131,13 +132,6 @@ int txn_header_get(struct session *s, const char *name, stralloc *sa)
 
 int txn_write_message(struct session *s, int fd)
 {
-  const char *p = s->t.newhdrs.s;
-  size_t n = s->t.newhdrs.len;
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) { if (errno == EINTR) continue; return -1; }
-    p += w;
-    n -= (size_t)w;
-  }
+  if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
   return spool_write_to(&s->t.spool, fd);
 }

@@ -193,20 +193,6 @@ static int subdir_path(stralloc *sa, const struct maildir *m, const char *rcpt)
   return 1;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w == -1) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 static int fsync_dir(const char *path)
 {
   int fd = open(path, O_RDONLY);
@@ -270,7 +256,7 @@ static int copy_write(struct session *s, struct maildir *m, struct copy *c, stra
           !stralloc_cats(hdr, "\n"))
         goto nomem_fd;
 
-  if (write_all(fd, hdr->s, hdr->len) == -1 || txn_write_message(s, fd) == -1) {
+  if (fd_write_all(fd, hdr->s, hdr->len) == -1 || txn_write_message(s, fd) == -1) {
     *why = "write";
     goto fail_fd;
   }

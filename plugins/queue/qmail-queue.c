@@ -63,6 +63,7 @@ static const char txt_temp[]      = "4.3.0 qq temporary problem";
 static const char txt_crashed[]   = "4.3.0 qq crashed";
 static const char txt_surprise[]  = "4.3.0 qq waitpid surprise";
 static const char txt_qqt[]       = "4.3.0 qqt failure";
+static const char txt_timeout[]   = "4.3.0 qq timeout";
 static const char txt_noenv[]     = "4.3.0 qq internal bug";
 
 static int qq_init(void **self, int argc, const char *const *argv, stralloc *err)
@@ -166,20 +167,6 @@ static int qq_result(int wstat, int werr, const char *errbuf, size_t errlen, str
   return DENYSOFT;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w == -1) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Message-Id for the 250 line: its first token, printable ASCII only,
    in one pair of angle brackets as Perl's plugin shows it. */
 static void msgid_get(struct session *s, stralloc *id)
@@ -219,7 +206,7 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   int all[6];
   struct sigaction ign, dfl, oldpipe, oldchld;
   pid_t pid, r;
-  int wstat = 0, werr = 0, rc, saved;
+  int wstat = 0, werr = 0, rc, saved, timedout;
   const char *werrwhat = 0;
   unsigned int i, n;
   char errbuf[ERRTEXT_MAX + 1];
@@ -299,6 +286,8 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
     if (m == -1 || e == -1 || x == -1) _exit(120);
     if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
     sigaction(SIGPIPE, &dfl, 0);
+    sigaction(SIGXFSZ, &dfl, 0);
+    setpgid(0, 0);              /* the watchdog kills the whole group */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
     execv(argv[0], argv);
@@ -306,12 +295,13 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   }
 
   close(pm[0]); close(pe[0]); close(px[1]);
+  watchdog_start(queue_timeout(s), pid, -1);
 
   if (txn_write_message(s, pm[1]) == -1) { werr = errno; werrwhat = "message"; }
   close(pm[1]);
   /* After a failed message write the envelope is not sent: qmail-queue
      then sees EOF before the final \0 and queues nothing. */
-  if (!werrwhat && write_all(pe[1], env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
+  if (!werrwhat && fd_write_all(pe[1], env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
   close(pe[1]);
 
   for (;;) {
@@ -326,6 +316,7 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
 
   do r = waitpid(pid, &wstat, 0); while (r == -1 && errno == EINTR);
   saved = errno;
+  timedout = watchdog_stop();
   sigaction(SIGPIPE, &oldpipe, 0);
   sigaction(SIGCHLD, &oldchld, 0);
 
@@ -341,7 +332,13 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   }
 
   rc = qq_result(wstat, werrwhat != 0, errbuf, errlen, a->msg);
-  if (WIFSIGNALED(wstat)) {
+  if (timedout) {
+    codestr[fmt_ulong(codestr, queue_timeout(s))] = 0;
+    stralloc_copys(a->msg, txt_timeout);
+    rc = DENYSOFT;
+    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " did not finish within ",
+          codestr, " seconds (timeoutqueue) and was killed");
+  } else if (WIFSIGNALED(wstat)) {
     codestr[fmt_ulong(codestr, (unsigned long)WTERMSIG(wstat))] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " killed by signal ",
           codestr, ": ", txt_crashed);

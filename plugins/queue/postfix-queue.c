@@ -1,0 +1,409 @@
+/* queue/postfix-queue [POSTDROP] [config DIR]: hands the message to
+   Postfix through postdrop(1), as Postfix's own sendmail does.
+
+   postdrop (default /usr/sbin/postdrop, run as "postdrop -r", with
+   "-c DIR" when a config directory is given) speaks first: an attribute
+   list "name\0value\0...\0" holding the queue id. We then send the record
+   stream of Postfix's record.c: one type byte, the length as base-128
+   digits, least significant first, then the data. Envelope: A
+   rewrite_context=remote, A encoding=8bit after BODY=8BITMIME, S sender,
+   one R per recipient; then M, the content lines as N records (a line
+   longer than RECORD_MAX is cut into L records followed by a final N), X
+   and E. postdrop answers "status\0N\0reason\0text\0\0". The message is
+   queued only when that status was read and is 0: postdrop also exits 0
+   when it cancels a stream cut short, so its exit code proves nothing.
+
+   RECORD_MAX is 512 because Postfix refuses to set line_length_limit
+   lower, so postdrop takes records of that size whatever main.cf says. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* pipe2 */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+#include "plugin.h"
+
+#define NAME "queue/postfix-queue"
+#define RECORD_MAX 512
+#define ATTR_MAX 1024           /* one attribute list from postdrop */
+#define STDERR_MAX 2048         /* what we log of postdrop's stderr */
+#define OBUF 65536
+
+/* Postfix's cleanup_user.h */
+#define CLEANUP_STAT_BAD    (1 << 0)
+#define CLEANUP_STAT_WRITE  (1 << 1)
+#define CLEANUP_STAT_SIZE   (1 << 2)
+#define CLEANUP_STAT_NOPERM (1 << 9)
+
+struct pfq {
+  const char *postdrop;
+  const char *config;
+};
+
+static int pfq_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  struct pfq *q = calloc(1, sizeof *q);
+  int i = 0;
+  if (!q) { stralloc_copys(err, NAME ": out of memory"); return 0; }
+  q->postdrop = "/usr/sbin/postdrop";
+  if (argc > 0 && argv[0][0] == '/') q->postdrop = argv[i++];
+  for (; i < argc; i += 2) {
+    if (!strcmp(argv[i], "config") && i + 1 < argc && argv[i + 1][0] == '/') {
+      q->config = argv[i + 1];
+      continue;
+    }
+    stralloc_copys(err, NAME ": usage: queue/postfix-queue [/path/to/postdrop] [config /config/dir]; got: ");
+    stralloc_cats(err, argv[i]);
+    free(q);
+    return 0;
+  }
+  *self = q;
+  return 1;
+}
+
+/* BODY=8BITMIME of MAIL FROM, for the encoding attribute */
+static int pfq_mail(struct session *s, void *self, struct hook_args *a)
+{
+  size_t i = 0;
+  (void)self;
+  while (i < a->paramslen) {
+    const char *p = a->params + i;
+    size_t l = strnlen(p, a->paramslen - i);
+    if (l == 13 && !strncasecmp(p, "body=8bitmime", 13)) note_txn_set(s, "postfix-queue.8bit", "1");
+    i += l + 1;
+  }
+  return DECLINED;
+}
+
+/* the record writer: records gathered in a buffer, written to fd */
+struct rec {
+  int fd;
+  int err;                      /* errno of the first failed write */
+  char buf[OBUF];
+  size_t len;
+  char line[RECORD_MAX];        /* the content line being cut into records */
+  size_t linelen;
+};
+
+static void rec_flush(struct rec *r)
+{
+  if (!r->err && r->len && fd_write_all(r->fd, r->buf, r->len) == -1) r->err = errno ? errno : EIO;
+  r->len = 0;
+}
+
+static void rec_put(struct rec *r, char type, const char *data, size_t len)
+{
+  size_t n = len;
+  if (r->len + 1 + 10 + len > sizeof r->buf) rec_flush(r);
+  r->buf[r->len++] = type;
+  do {
+    unsigned char c = n & 0x7f;
+    n >>= 7;
+    if (n) c |= 0x80;
+    r->buf[r->len++] = (char)c;
+  } while (n);
+  memcpy(r->buf + r->len, data, len);
+  r->len += len;
+}
+
+/* content bytes, LF line ends: N per line; a line longer than RECORD_MAX
+   goes out as L pieces, each sent only when more of its line follows */
+static int rec_content(void *ctx, const char *buf, size_t len)
+{
+  struct rec *r = ctx;
+  while (len) {
+    const char *nl = memchr(buf, '\n', len);
+    size_t n = nl ? (size_t)(nl - buf) : len;
+    while (n) {
+      size_t k;
+      if (r->linelen == RECORD_MAX) { rec_put(r, 'L', r->line, r->linelen); r->linelen = 0; }
+      k = RECORD_MAX - r->linelen;
+      if (k > n) k = n;
+      memcpy(r->line + r->linelen, buf, k);
+      r->linelen += k;
+      buf += k; len -= k; n -= k;
+    }
+    if (nl) {
+      rec_put(r, 'N', r->line, r->linelen);
+      r->linelen = 0;
+      ++buf; --len;
+    }
+  }
+  return r->err ? -1 : 0;
+}
+
+/* reads one attribute list "name\0value\0...\0" into sa (bounded);
+   0 ok, -1 EOF, error or too long */
+static int attr_read(int fd, stralloc *sa)
+{
+  size_t fstart = 0, fields = 0;
+  char c;
+  sa->len = 0;
+  for (;;) {
+    ssize_t r = read(fd, &c, 1);
+    if (r < 0 && errno == EINTR && !watchdog_fired()) continue;
+    if (r <= 0) return -1;
+    if (sa->len >= ATTR_MAX || !stralloc_append(sa, &c)) return -1;
+    if (c) continue;
+    /* an empty name ends the list */
+    if (sa->len - 1 == fstart && fields % 2 == 0) return 0;
+    ++fields;
+    fstart = sa->len;
+  }
+}
+
+static const char *attr_get(stralloc *sa, const char *name)
+{
+  size_t i = 0;
+  while (i < sa->len) {
+    const char *n = sa->s + i;
+    size_t l = strnlen(n, sa->len - i);
+    const char *v;
+    if (!l) return NULL;
+    i += l + 1;
+    if (i >= sa->len) return NULL;
+    v = sa->s + i;
+    i += strnlen(v, sa->len - i) + 1;
+    if (!strcmp(n, name)) return v;
+  }
+  return NULL;
+}
+
+/* printable ASCII only, for reply texts and the log */
+static void clean(stralloc *sa, const char *x, size_t max)
+{
+  sa->len = 0;
+  for (; *x && sa->len < max; ++x) {
+    char c = (unsigned char)*x >= 0x20 && (unsigned char)*x < 0x7f ? *x : '?';
+    if (!stralloc_append(sa, &c)) break;
+  }
+  stralloc_0(sa);
+}
+
+static int envelope_ok(const char *x)
+{
+  size_t n = strlen(x);
+  return n <= RECORD_MAX && !memchr(x, '\r', n) && !memchr(x, '\n', n);
+}
+
+static void log_stderr(struct session *s, int fd)
+{
+  char buf[STDERR_MAX];
+  size_t n = 0, i, start = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (n == sizeof buf - 1) break;
+  }
+  buf[n] = 0;
+  for (i = 0; i <= n; ++i) {
+    if (i < n && buf[i] != '\n') {
+      if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f) buf[i] = '?';
+      continue;
+    }
+    buf[i] = 0;
+    if (i > start) qlogm(s, LOGWARN, NAME, "postdrop said: ", buf + start);
+    start = i + 1;
+  }
+}
+
+static void closep(int *p)
+{
+  if (p[0] >= 0) close(p[0]);
+  if (p[1] >= 0) close(p[1]);
+  p[0] = p[1] = -1;
+}
+
+static int pfq_queue(struct session *s, void *self, struct hook_args *a)
+{
+  struct pfq *q = self;
+  const char *sender = txn_sender(s);
+  unsigned int i, n = txn_rcpt_count(s);
+  int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+  const char *argv[5];
+  struct sigaction ign, oldpipe;
+  struct rec *r = NULL;
+  stralloc attr = {0}, qid = {0}, reason = {0};
+  const char *v, *step = NULL;
+  char pidstr[FMT_ULONG], num[FMT_ULONG];
+  unsigned long status = 0;
+  int have_status = 0, wstat = 0, rc = DENYSOFT, timedout;
+  pid_t pid, w;
+
+  if (!sender || !n) {
+    qlog(s, LOGERROR, NAME, "no sender or no recipients, not queued");
+    stralloc_copys(a->msg, "4.3.0 internal error: no envelope");
+    return DENYSOFT;
+  }
+  if (!envelope_ok(sender)) goto badaddr;
+  for (i = 0; i < n; ++i) if (!envelope_ok(txn_rcpt(s, i))) goto badaddr;
+
+  argv[0] = q->postdrop;
+  argv[1] = "-r";
+  argv[2] = q->config ? "-c" : NULL;
+  argv[3] = q->config;
+  argv[4] = NULL;
+
+  r = malloc(sizeof *r);
+  if (!r) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
+  if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 || pipe2(perr, O_CLOEXEC) == -1) {
+    qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(errno));
+    goto tempfail;
+  }
+  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
+  sigaction(SIGPIPE, &ign, &oldpipe);
+  pid = fork();
+  if (pid == -1) {
+    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(errno));
+    sigaction(SIGPIPE, &oldpipe, NULL);
+    goto tempfail;
+  }
+  if (pid == 0) {
+    struct sigaction dfl;
+    sigset_t none;
+    int i0 = fcntl(pin[0], F_DUPFD_CLOEXEC, 3);
+    int o1 = fcntl(pout[1], F_DUPFD_CLOEXEC, 3);
+    int e2 = fcntl(perr[1], F_DUPFD_CLOEXEC, 3);
+    if (i0 == -1 || o1 == -1 || e2 == -1) _exit(111);
+    if (dup2(i0, 0) == -1 || dup2(o1, 1) == -1 || dup2(e2, 2) == -1) _exit(111);
+    dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
+    sigaction(SIGPIPE, &dfl, NULL);
+    sigaction(SIGXFSZ, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setpgid(0, 0);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(pin[0]); pin[0] = -1;
+  close(pout[1]); pout[1] = -1;
+  close(perr[1]); perr[1] = -1;
+  pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
+  watchdog_start(queue_timeout(s), pid, -1);
+
+  /* postdrop speaks first: protocol (3.6 on) and queue_id */
+  if (attr_read(pout[0], &attr) == -1) { step = "no handshake from postdrop"; goto wait; }
+  v = attr_get(&attr, "protocol");
+  if (v && strcmp(v, "postdrop_protocol")) { step = "unknown protocol in postdrop's handshake"; goto wait; }
+  v = attr_get(&attr, "queue_id");
+  if (!v) { step = "no queue_id in postdrop's handshake"; goto wait; }
+  clean(&qid, v, 64);
+
+  r->fd = pin[1];
+  r->err = 0;
+  r->len = 0;
+  r->linelen = 0;
+  rec_put(r, 'A', "rewrite_context=remote", 22);
+  if (note_txn_get(s, "postfix-queue.8bit")) rec_put(r, 'A', "encoding=8bit", 13);
+  rec_put(r, 'S', sender, strlen(sender));
+  for (i = 0; i < n; ++i) {
+    const char *to = txn_rcpt(s, i);
+    rec_put(r, 'R', to, strlen(to));
+  }
+  rec_put(r, 'M', "", 0);
+  if (txn_each(s, rec_content, r) == -1 && !r->err) r->err = errno ? errno : EIO;
+  if (r->linelen) rec_put(r, 'N', r->line, r->linelen);
+  rec_put(r, 'X', "", 0);
+  rec_put(r, 'E', "", 0);
+  rec_flush(r);
+  close(pin[1]); pin[1] = -1;
+  if (r->err) {
+    qlogm(s, LOGERROR, NAME, "writing to postdrop pid ", pidstr, " failed: ", strerror(r->err));
+    step = "write error";
+    goto wait;
+  }
+  if (attr_read(pout[0], &attr) == -1) { step = "no status from postdrop"; goto wait; }
+  v = attr_get(&attr, "status");
+  if (!v || !*v || v[scan_ulong(v, &status)]) { step = "no valid status from postdrop"; goto wait; }
+  have_status = 1;
+  v = attr_get(&attr, "reason");
+  clean(&reason, v ? v : "", 200);
+
+wait:
+  close(pout[0]); pout[0] = -1;
+  log_stderr(s, perr[0]);
+  do w = waitpid(pid, &wstat, 0); while (w == -1 && errno == EINTR);
+  timedout = watchdog_stop();
+  sigaction(SIGPIPE, &oldpipe, NULL);
+
+  if (have_status && status == 0) {
+    if (w != pid || !WIFEXITED(wstat) || WEXITSTATUS(wstat))
+      qlogm(s, LOGWARN, NAME, "postdrop pid ", pidstr, " reported status 0 but did not exit 0");
+    qlogm(s, LOGINFO, NAME, "queued as ", qid.s, " by ", q->postdrop, " pid ", pidstr);
+    stralloc_copys(a->msg, "2.0.0 Queued as ");
+    stralloc_cats(a->msg, qid.s);
+    rc = OK;
+    goto out;
+  }
+  if (timedout) {
+    num[fmt_ulong(num, queue_timeout(s))] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " did not finish within ",
+          num, " seconds (timeoutqueue) and was killed");
+    stralloc_copys(a->msg, "4.3.0 postdrop timeout");
+    goto out;
+  }
+  if (have_status) {
+    num[fmt_ulong(num, status)] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " status ", num,
+          reason.len > 1 ? ": " : "", reason.s);
+    if (status & CLEANUP_STAT_NOPERM) {
+      stralloc_copys(a->msg, "5.7.1 Postfix does not permit this sender");
+      rc = DENY;
+    } else if (status & CLEANUP_STAT_SIZE) {
+      stralloc_copys(a->msg, "5.3.4 Message too big for Postfix (message_size_limit)");
+      rc = DENY;
+    } else if (status & CLEANUP_STAT_WRITE)
+      stralloc_copys(a->msg, "4.3.0 postdrop write error or disk full");
+    else
+      stralloc_copys(a->msg, "4.3.0 postdrop refused the message, try again later");
+    goto out;
+  }
+  if (w == pid && WIFSIGNALED(wstat)) {
+    num[fmt_ulong(num, (unsigned long)WTERMSIG(wstat))] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " killed by signal ", num,
+          step ? ": " : "", step ? step : "");
+    stralloc_copys(a->msg, "4.3.0 postdrop crashed");
+  } else if (w == pid && WIFEXITED(wstat) && WEXITSTATUS(wstat) == 127) {
+    qlogm(s, LOGERROR, NAME, "not queued: cannot run ", q->postdrop);
+    stralloc_copys(a->msg, "4.3.0 unable to run postdrop");
+  } else {
+    num[fmt_ulong(num, w == pid && WIFEXITED(wstat) ? (unsigned long)WEXITSTATUS(wstat) : 999)] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " exit ", num,
+          ": ", step ? step : "no status");
+    stralloc_copys(a->msg, "4.3.0 postdrop failed, try again later");
+  }
+  goto out;
+
+badaddr:
+  qlog(s, LOGERROR, NAME, "an envelope address is too long for postdrop or holds CR/LF; not queued");
+  stralloc_copys(a->msg, "5.1.3 envelope address too long or malformed for postdrop");
+  return DENY;
+tempfail:
+  stralloc_copys(a->msg, "4.3.0 unable to run postdrop");
+out:
+  closep(pin);
+  closep(pout);
+  closep(perr);
+  free(r);
+  stralloc_free(&attr);
+  stralloc_free(&qid);
+  stralloc_free(&reason);
+  return rc;
+}
+
+const struct plugin plugin_queue_postfix_queue = {
+  .name = NAME,
+  .init = pfq_init,
+  .hooks = { [HOOK_MAIL] = pfq_mail, [HOOK_QUEUE] = pfq_queue },
+};

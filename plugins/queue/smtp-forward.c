@@ -1,0 +1,430 @@
+/* queue/smtp-forward HOST [PORT]: relays the transaction to another SMTP
+   server (a content filter, another MTA), like Perl qpsmtpd's plugin.
+
+   HOST is an IPv4 or IPv6 address, or a name looked up with the
+   djbdns-style resolver (DNSCACHEIP, /etc/resolv.conf); PORT defaults to
+   25. We speak ESMTP (HELO when EHLO is refused), send MAIL, every RCPT
+   and DATA in one write when the server offers PIPELINING, then the
+   message with CRLF line ends and dot-stuffing (RFC 5321 4.5.2).
+
+   The client hears 250 only when the server said 2xx to the final dot.
+   Every recipient must be accepted: we already said 250 to each, and we
+   cannot take one back. A server's 5xx for MAIL, for DATA, for the dot,
+   or for every recipient becomes 554 with the server's text and enhanced
+   code; anything else (a 4xx, a mix, a connection lost, the deadline
+   timeoutqueue) becomes 451. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fmt.h>
+#include <scan.h>
+#include <stralloc.h>
+#include "plugin.h"
+
+/* libowfat's dns.h pulls in <sys/poll.h>, which musl warns about */
+int dns_ip4(stralloc *out, const stralloc *fqdn);
+
+#define NAME "queue/smtp-forward"
+#define REPLYLINE_MAX 1024      /* longer reply lines are cut */
+#define REPLY_LINES_MAX 100
+#define OBUF 65536
+
+struct fwd {
+  const char *host;
+  unsigned long port;
+};
+
+static int fwd_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  struct fwd *f;
+  unsigned long port = 25;
+  if (argc < 1 || argc > 2 || !argv[0][0]) {
+    stralloc_copys(err, NAME ": usage: queue/smtp-forward HOST [PORT]");
+    return 0;
+  }
+  if (argc == 2) {
+    size_t n = scan_ulong(argv[1], &port);
+    if (!n || argv[1][n] || !port || port > 65535) {
+      stralloc_copys(err, NAME ": the port is not a number from 1 to 65535: ");
+      stralloc_cats(err, argv[1]);
+      return 0;
+    }
+  }
+  f = calloc(1, sizeof *f);
+  if (!f) { stralloc_copys(err, NAME ": out of memory"); return 0; }
+  f->host = argv[0];
+  f->port = port;
+  *self = f;
+  return 1;
+}
+
+/* the connection to the server */
+struct conn {
+  struct session *s;
+  int fd;
+  char in[4096];
+  size_t inpos, inlen;
+  char out[OBUF];
+  size_t outlen;
+  int werr;                     /* a write failed */
+  int bol;                      /* the message writer is at a line start */
+  int code;                     /* of the last reply; 0 when none came */
+  stralloc text;                /* its first line, after the code, cleaned */
+  int pipelining, eightbit, size;
+};
+
+static int conn_getc(struct conn *c, char *ch)
+{
+  if (c->inpos == c->inlen) {
+    ssize_t r;
+    do r = read(c->fd, c->in, sizeof c->in); while (r < 0 && errno == EINTR && !watchdog_fired());
+    if (r <= 0) return -1;
+    c->inpos = 0;
+    c->inlen = (size_t)r;
+  }
+  *ch = c->in[c->inpos++];
+  return 0;
+}
+
+/* one reply, possibly multi-line: code in c->code (0 on EOF, error or
+   garbage), the first line's text in c->text; the lines of an EHLO reply
+   set the extension flags */
+static void conn_reply(struct conn *c, int ehlo)
+{
+  unsigned int lines = 0;
+  c->code = 0;
+  c->text.len = 0;
+  for (;;) {
+    char line[REPLYLINE_MAX];
+    size_t n = 0;
+    char ch;
+    int code;
+    for (;;) {
+      if (conn_getc(c, &ch) == -1) { c->code = 0; return; }
+      if (ch == '\n') break;
+      if (n < sizeof line - 1) line[n++] = ch;
+    }
+    if (n && line[n - 1] == '\r') --n;
+    line[n] = 0;
+    if (n < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9'
+        || line[2] < '0' || line[2] > '9' || (n > 3 && line[3] != ' ' && line[3] != '-')) {
+      c->code = 0;
+      return;
+    }
+    code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (lines == 0) {
+      size_t i;
+      for (i = 4; i < n && c->text.len < 300; ++i) {
+        char x = (unsigned char)line[i] >= 0x20 && (unsigned char)line[i] < 0x7f ? line[i] : '?';
+        if (!stralloc_append(&c->text, &x)) break;
+      }
+    } else if (code != c->code) { c->code = 0; return; }
+    c->code = code;
+    if (ehlo && lines > 0 && n > 4) {
+      const char *k = line + 4;
+      if (!strncasecmp(k, "PIPELINING", 10) && (!k[10] || k[10] == ' ')) c->pipelining = 1;
+      if (!strncasecmp(k, "8BITMIME", 8) && (!k[8] || k[8] == ' ')) c->eightbit = 1;
+      if (!strncasecmp(k, "SIZE", 4) && (!k[4] || k[4] == ' ')) c->size = 1;
+    }
+    if (n <= 3 || line[3] == ' ') break;
+    if (++lines >= REPLY_LINES_MAX) { c->code = 0; return; }
+  }
+  if (!stralloc_0(&c->text)) c->code = 0;
+  else --c->text.len;
+}
+
+static void conn_flush(struct conn *c)
+{
+  if (!c->werr && c->outlen && fd_write_all(c->fd, c->out, c->outlen) == -1) c->werr = errno ? errno : EIO;
+  c->outlen = 0;
+}
+
+static void conn_put(struct conn *c, const char *x, size_t len)
+{
+  while (len) {
+    size_t k = sizeof c->out - c->outlen;
+    if (!k) { conn_flush(c); continue; }
+    if (k > len) k = len;
+    memcpy(c->out + c->outlen, x, k);
+    c->outlen += k;
+    x += k;
+    len -= k;
+  }
+}
+static void conn_puts(struct conn *c, const char *x) { conn_put(c, x, strlen(x)); }
+
+/* the message: LF -> CRLF, a leading dot doubled */
+static int conn_message(void *ctx, const char *buf, size_t len)
+{
+  struct conn *c = ctx;
+  while (len) {
+    const char *nl;
+    size_t n;
+    if (c->bol && buf[0] == '.') conn_put(c, ".", 1);
+    nl = memchr(buf, '\n', len);
+    n = nl ? (size_t)(nl - buf) : len;
+    conn_put(c, buf, n);
+    c->bol = 0;
+    if (nl) { conn_put(c, "\r\n", 2); c->bol = 1; ++n; }
+    buf += n;
+    len -= n;
+  }
+  return c->werr ? -1 : 0;
+}
+
+static int conn_open(struct session *s, const struct fwd *f, struct conn *c)
+{
+  struct sockaddr_in6 a6;
+  struct sockaddr_in a4;
+  struct sockaddr *sa;
+  socklen_t salen;
+  int fam;
+
+  memset(&a4, 0, sizeof a4);
+  memset(&a6, 0, sizeof a6);
+  if (inet_pton(AF_INET, f->host, &a4.sin_addr) == 1) {
+    fam = AF_INET;
+  } else if (inet_pton(AF_INET6, f->host, &a6.sin6_addr) == 1) {
+    fam = AF_INET6;
+  } else {
+    stralloc name = {0}, ips = {0};
+    int r = stralloc_copys(&name, f->host) ? dns_ip4(&ips, &name) : -1;
+    if (r == -1 || ips.len < 4) {
+      qlogm(s, LOGERROR, NAME, "cannot find an IPv4 address for ", f->host);
+      stralloc_free(&name);
+      stralloc_free(&ips);
+      errno = EHOSTUNREACH;
+      return -1;
+    }
+    memcpy(&a4.sin_addr, ips.s, 4);
+    stralloc_free(&name);
+    stralloc_free(&ips);
+    fam = AF_INET;
+  }
+  if (fam == AF_INET) {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((unsigned short)f->port);
+    sa = (struct sockaddr *)&a4;
+    salen = sizeof a4;
+  } else {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((unsigned short)f->port);
+    sa = (struct sockaddr *)&a6;
+    salen = sizeof a6;
+  }
+  c->fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c->fd == -1) return -1;
+  watchdog_set(0, c->fd);
+  if (connect(c->fd, sa, salen) == -1) {
+    if (watchdog_fired()) errno = ETIMEDOUT;
+    return -1;
+  }
+  return 0;
+}
+
+/* the reply for a server's answer: 5xx DENY, everything else DENYSOFT,
+   with the server's enhanced code when its class fits */
+static int fwd_fail2(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f, int perm)
+{
+  const char *t = c->text.s ? c->text.s : "";
+  char cls = perm ? '5' : '4';
+  char num[FMT_ULONG];
+  size_t i = 0;
+  int dots = 0;
+
+  num[fmt_ulong(num, (unsigned long)c->code)] = 0;
+  qlogm(c->s, LOGERROR, NAME, "not queued: ", f->host, " answered ", num, " ", t, " to ", what);
+  /* "d.d.d " at the start of the text */
+  if (t[0] == cls && t[1] == '.') {
+    for (i = 2; t[i] && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.'); ++i) if (t[i] == '.') ++dots;
+    if (dots != 1 || t[i] != ' ' || t[i - 1] == '.') i = 0;
+  }
+  if (i) {
+    stralloc_copyb(a->msg, t, i);
+    t += i + 1;
+  } else stralloc_copys(a->msg, perm ? "5.3.0" : "4.3.0");
+  stralloc_cats(a->msg, " Upstream server said to ");
+  stralloc_cats(a->msg, what);
+  stralloc_cats(a->msg, ": ");
+  stralloc_cats(a->msg, t);
+  return perm ? DENY : DENYSOFT;
+}
+
+static int fwd_fail(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f)
+{
+  return fwd_fail2(c, what, a, f, c->code >= 500);
+}
+
+static int fwd_lost(struct conn *c, const char *when, struct hook_args *a, const struct fwd *f)
+{
+  const char *why = watchdog_fired() ? "deadline passed (timeoutqueue)" : c->werr ? strerror(c->werr) : "connection lost or bad reply";
+  qlogm(c->s, LOGERROR, NAME, "not queued: ", f->host, " ", when, ": ", why);
+  stralloc_copys(a->msg, watchdog_fired() ? "4.4.2 Upstream server timed out" : "4.4.2 Lost the upstream server");
+  return DENYSOFT;
+}
+
+static int fwd_queue(struct session *s, void *self, struct hook_args *a)
+{
+  struct fwd *f = self;
+  struct conn *c;
+  const char *sender = txn_sender(s);
+  unsigned int i, n = txn_rcpt_count(s), ok = 0, perm = 0;
+  int rc = DENYSOFT, mailcode, datacode, firstbad = -1, badcode = 0;
+  struct sigaction ign, oldpipe;
+  char num[FMT_ULONG];
+  stralloc badtext = {0};
+
+  if (!sender || !n) {
+    qlog(s, LOGERROR, NAME, "no sender or no recipients, not queued");
+    stralloc_copys(a->msg, "4.3.0 internal error: no envelope");
+    return DENYSOFT;
+  }
+  c = calloc(1, sizeof *c);
+  if (!c) { stralloc_copys(a->msg, "4.3.0 out of memory"); return DENYSOFT; }
+  c->s = s;
+  c->fd = -1;
+  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
+  sigaction(SIGPIPE, &ign, &oldpipe);
+  watchdog_start(queue_timeout(s), 0, -1);
+
+  if (conn_open(s, f, c) == -1) {
+    qlogm(s, LOGERROR, NAME, "not queued: cannot connect to ", f->host, ": ", strerror(errno));
+    stralloc_copys(a->msg, "4.4.1 Cannot reach the upstream server");
+    goto out;
+  }
+  conn_reply(c, 0);
+  if (!c->code) { rc = fwd_lost(c, "before its greeting", a, f); goto out; }
+  if (c->code != 220) { rc = fwd_fail(c, "our connection", a, f); goto quit; }
+
+  conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+  conn_reply(c, 1);
+  if (c->code >= 500) {
+    conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+    conn_reply(c, 0);
+  }
+  if (!c->code) { rc = fwd_lost(c, "after EHLO", a, f); goto out; }
+  if (c->code != 250) { rc = fwd_fail(c, "EHLO/HELO", a, f); goto quit; }
+
+  conn_puts(c, "MAIL FROM:<"); conn_puts(c, sender); conn_puts(c, ">");
+  if (c->size) {
+    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
+    conn_puts(c, " SIZE="); conn_puts(c, num);
+  }
+  if (c->eightbit) conn_puts(c, " BODY=8BITMIME");
+  conn_puts(c, "\r\n");
+  if (!c->pipelining) {
+    conn_flush(c);
+    conn_reply(c, 0);
+    if (!c->code) { rc = fwd_lost(c, "after MAIL", a, f); goto out; }
+    if (c->code != 250) { rc = fwd_fail(c, "MAIL FROM", a, f); goto quit; }
+  }
+  mailcode = c->pipelining ? 0 : 250;
+  for (i = 0; i < n; ++i) {
+    conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">\r\n");
+    if (c->pipelining) continue;
+    conn_flush(c);
+    conn_reply(c, 0);
+    if (!c->code) { rc = fwd_lost(c, "after RCPT", a, f); goto out; }
+    if (c->code >= 200 && c->code < 300) ++ok;
+    else {
+      if (c->code >= 500) ++perm;
+      if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
+    }
+  }
+  if (!c->pipelining && ok < n) goto rcptfail;
+  conn_puts(c, "DATA\r\n");
+  conn_flush(c);
+  if (c->pipelining) {
+    conn_reply(c, 0);
+    mailcode = c->code;
+    if (!mailcode) { rc = fwd_lost(c, "after MAIL", a, f); goto out; }
+    if (mailcode != 250) {
+      rc = fwd_fail(c, "MAIL FROM", a, f);
+      /* the rest of the replies still come; we do not need them */
+      goto quit;
+    }
+    for (i = 0; i < n; ++i) {
+      conn_reply(c, 0);
+      if (!c->code) { rc = fwd_lost(c, "after RCPT", a, f); goto out; }
+      if (c->code >= 200 && c->code < 300) ++ok;
+      else {
+        if (c->code >= 500) ++perm;
+        if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
+      }
+    }
+  }
+  (void)mailcode;
+  conn_reply(c, 0);
+  datacode = c->code;
+  if (!datacode) { rc = fwd_lost(c, "after DATA", a, f); goto out; }
+  if (ok < n) {
+    /* after a 354 the only way out without a message is to hang up */
+    if (datacode == 354) goto rcptfail_close;
+    goto rcptfail;
+  }
+  if (datacode != 354) { rc = fwd_fail(c, "DATA", a, f); goto quit; }
+
+  c->bol = 1;
+  if (txn_each(s, conn_message, c) == -1 && !c->werr) c->werr = errno ? errno : EIO;
+  if (!c->bol) conn_puts(c, "\r\n");
+  conn_puts(c, ".\r\n");
+  conn_flush(c);
+  if (c->werr) { rc = fwd_lost(c, "while we sent the message", a, f); goto out; }
+  conn_reply(c, 0);
+  if (!c->code) { rc = fwd_lost(c, "after the message", a, f); goto out; }
+  if (c->code < 200 || c->code >= 300) { rc = fwd_fail(c, "the message", a, f); goto quit; }
+  qlogm(s, LOGINFO, NAME, "queued by ", f->host, ": ", c->text.s);
+  stralloc_copys(a->msg, "2.0.0 Queued! (upstream: ");
+  {
+    /* the server's text without its enhanced code */
+    const char *t = c->text.s;
+    if (t[0] == '2' && t[1] == '.') { const char *sp = strchr(t, ' '); t = sp ? sp + 1 : t; }
+    stralloc_cats(a->msg, t);
+  }
+  stralloc_cats(a->msg, ")");
+  rc = OK;
+  goto quit;
+
+rcptfail_close:
+  close(c->fd);
+  c->fd = -1;
+rcptfail:
+  {
+    char *rcpt = (char *)txn_rcpt(s, (unsigned int)firstbad);
+    stralloc what = {0};
+    c->code = badcode;
+    stralloc_copy(&c->text, &badtext);
+    stralloc_0(&c->text);
+    stralloc_copys(&what, "RCPT TO:<");
+    stralloc_cats(&what, rcpt ? rcpt : "");
+    stralloc_cats(&what, ">");
+    stralloc_0(&what);
+    rc = fwd_fail2(c, what.s, a, f, perm == n);
+    stralloc_free(&what);
+  }
+  if (c->fd == -1) goto out;
+quit:
+  conn_puts(c, "QUIT\r\n");
+  conn_flush(c);
+out:
+  watchdog_stop();
+  sigaction(SIGPIPE, &oldpipe, NULL);
+  if (c->fd != -1) close(c->fd);
+  stralloc_free(&c->text);
+  stralloc_free(&badtext);
+  free(c);
+  return rc;
+}
+
+const struct plugin plugin_queue_smtp_forward = {
+  .name = NAME,
+  .init = fwd_init,
+  .hooks = { [HOOK_QUEUE] = fwd_queue },
+};
