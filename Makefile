@@ -15,7 +15,7 @@ BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
 CORE = addr.o control.o data.o fortify.o hooks.o io.o line.o log.o notes.o \
-       received.o regex.o reject.o reply.o smtp.o spool.o txn.o
+       received.o regex.o reject.o reply.o sessctl.o smtp.o spool.o txn.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h

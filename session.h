@@ -82,6 +82,7 @@ extern const char *const hook_names[HOOK_COUNT];
 
 /* log.c */
 void log_init(struct session *s);
+void log_route_plugins(void);
 void log_line(struct session *s, int level, const char *hook, const char *plugin, const char *text, size_t len);
 
 /* io.c */
