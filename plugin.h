@@ -188,6 +188,7 @@ const char *session_remote_host(struct session *s);   /* may be NULL */
 int session_relay_client(struct session *s);
 void session_set_relay_client(struct session *s, int yes);
 const char *session_hello_host(struct session *s);    /* NULL before HELO */
+int session_hello_ehlo(struct session *s);            /* 1 after a successful EHLO */
 
 const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> */
 unsigned int txn_rcpt_count(struct session *s);

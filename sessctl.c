@@ -31,3 +31,8 @@ void session_disconnect_later(struct session *s)
 {
   s->disconnecting = 1;
 }
+
+int session_hello_ehlo(struct session *s)
+{
+  return s->hello == HELLO_EHLO;
+}
