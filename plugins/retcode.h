@@ -10,7 +10,7 @@
 #include "plugin.h"
 
 /* the code for a name such as "DENY" (any case); 0 for an unknown name */
-static int retcode_parse(const char *name)
+static inline int retcode_parse(const char *name)
 {
   static const struct { const char *n; int c; } t[] = {
     { "OK", OK }, { "DENY", DENY }, { "DENYSOFT", DENYSOFT },
@@ -23,12 +23,12 @@ static int retcode_parse(const char *name)
   return 0;
 }
 
-static int retcode_deny(int c)
+static inline int retcode_deny(int c)
 {
   return c == DENY || c == DENYSOFT || c == DENY_DISCONNECT || c == DENYSOFT_DISCONNECT;
 }
 
-static int retcode_temp(int c)
+static inline int retcode_temp(int c)
 {
   return c == DENYSOFT || c == DENYSOFT_DISCONNECT;
 }
