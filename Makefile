@@ -29,6 +29,8 @@ it: $(BIN)
 addr.o smtp.o: addr.h
 plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
+plugins/helo.o plugins/rcpt_regexp.o: regex.h
+plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)
