@@ -291,7 +291,7 @@ EOF
   QP=$(bmf_chain -r0 'reject 0')
   try_mail "$QP" spammer@example.net
   assert_equal "$REPLY" "250 2.1.0 <spammer@example.net>, sender OK - how exciting to get mail from you!"
-  grep -q 'badmailfrom: fail, tolerated: spammer@example.net' "$ERR"
+  grep -q 'badmailfrom: fail, tolerated, spammer@example.net matches spammer@example.net' "$ERR"
   QP=$(bmf_chain -temp 'reject_type temp')
   try_mail "$QP" spammer@example.net
   assert_equal "$REPLY" '450 4.7.1 Your envelope sender is in my badmailfrom list'
