@@ -17,7 +17,6 @@
    Perl's per_recipient mode needs per-user configuration, which this
    daemon does not have: the argument is refused. */
 #include <stdlib.h>
-#include <stdlib.h>
 #include <byte.h>
 #include <case.h>
 #include <fmt.h>
