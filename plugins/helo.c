@@ -15,14 +15,12 @@
 
    badhelo holds host names (compared case-insensitively) and patterns: a
    line holding any of { } [ ] ( ) ^ $ | * + ? \ ! is a regular expression
-   (see perlre.h), negated when it starts with '!'. Every line is tried
+   (see regex.h), negated when it starts with '!'. Every line is tried
    (Perl stopped at the first pattern line, match or not). A pattern that
    does not compile is an error naming the line: the client is told to
    come back later. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <regex.h>
 #include <byte.h>
 #include <case.h>
 #include <fmt.h>
@@ -31,7 +29,7 @@
 #include <scan.h>
 #include <str.h>
 #include "plugin.h"
-#include "perlre.h"
+#include "regex.h"
 
 #define PLUGIN "helo"
 
@@ -144,22 +142,21 @@ static int in_badhelo(struct session *s, struct helo *h, struct hook_args *a)
   if (!control_readlist(s, "badhelo", &h->bad)) return 0;
   for (i = 0; i < h->bad.len; i += str_len(h->bad.s + i) + 1) {
     const char *line = h->bad.s + i;
-    size_t len = str_len(line);
     ++n;
     if (line[strcspn(line, "{}[]()^$|*+?\\!")]) {
-      regex_t re;
+      struct re re;
       int neg = line[0] == '!';
-      int rc = perlre_compile(&re, line + neg, len - neg, REG_EXTENDED | REG_NOSUB | REG_ICASE);
+      const char *why = 0;
       int m;
-      if (rc) {
+      if (!re_compile(&re, line + neg, RE_ICASE, &why)) {
         char num[FMT_ULONG];
         num[fmt_ulong(num, (unsigned long)n)] = 0;
-        qlogm(s, LOGERROR, PLUGIN, "badhelo line ", num, ": bad pattern ", line);
+        qlogm(s, LOGERROR, PLUGIN, "badhelo line ", num, ": bad pattern ", line, " (", why ? why : "?", ")");
         stralloc_copys(a->msg, "4.3.0 Local configuration error (badhelo); try again later");
         return -1;
       }
-      m = !regexec(&re, h->host.s, 0, 0, 0);
-      regfree(&re);
+      m = re_match(&re, h->host.s, h->host.len - 1);
+      re_free(&re);
       if (m != neg) {
         if (!stralloc_copys(&h->text, "Your HELO hostname is not allowed") || !stralloc_0(&h->text)
             || !stralloc_copys(&h->log, "badhelo pattern match (") || !stralloc_cats(&h->log, line)

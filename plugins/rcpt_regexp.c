@@ -1,7 +1,7 @@
 /* rcpt_regexp: answers recipients from the control file rcpt_regexp, like
    Perl qpsmtpd's plugins/rcpt_regexp. Each line is "PATTERN CODE
    [comment]": a PATTERN written /like this/ is a regular expression (see
-   perlre.h; case-insensitive), anything else an address compared
+   regex.h; case-insensitive), anything else an address compared
    case-insensitively. CODE is a return code name (OK, DENY, DENYSOFT,
    DENY_DISCONNECT, DENYSOFT_DISCONNECT, DECLINED); the first matching line
    decides, with its comment as the reply text. No match: the next plugin
@@ -9,19 +9,17 @@
    pattern that does not compile) is an error naming the line: 451, come
    back later (Perl logged and skipped it). */
 #include <stdlib.h>
-#include <sys/types.h>
-#include <regex.h>
 #include <byte.h>
 #include <case.h>
 #include <fmt.h>
 #include <str.h>
 #include "plugin.h"
 #include "retcode.h"
-#include "perlre.h"
+#include "regex.h"
 
 #define PLUGIN "rcpt_regexp"
 
-struct rre { stralloc list, rcpt; };
+struct rre { stralloc list, rcpt, pat; };
 
 static int rre_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
@@ -72,11 +70,12 @@ static int rre_rcpt(struct session *s, void *self, struct hook_args *a)
     c = retcode_parse(code);
     if (!c || c == DONE) return bad_line(s, n, "not a valid return code", line, a);
     if (plen >= 2 && line[0] == '/' && line[plen - 1] == '/') {
-      regex_t re;
-      if (perlre_compile(&re, line + 1, plen - 2, REG_EXTENDED | REG_NOSUB | REG_ICASE))
-        return bad_line(s, n, "pattern does not compile", line, a);
-      match = !regexec(&re, r->rcpt.s, 0, 0, 0);
-      regfree(&re);
+      struct re re;
+      const char *why = 0;
+      if (!stralloc_copyb(&r->pat, line + 1, plen - 2) || !stralloc_0(&r->pat)) return DENYSOFT;
+      if (!re_compile(&re, r->pat.s, RE_ICASE, &why)) return bad_line(s, n, "pattern does not compile", line, a);
+      match = re_match(&re, r->rcpt.s, a->addrlen);
+      re_free(&re);
     } else
       match = plen == a->addrlen && case_equalb(line, plen, r->rcpt.s);
     if (!match) continue;
