@@ -15,8 +15,8 @@ BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
 CORE = addr.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o notes.o \
-       received.o regex.o reject.o remote.o reply.o smtp.o spool.o starttls.o tls.o tls_pem.o \
-       txn.o txn_ext.o ucspitls.o
+       received.o regex.o reject.o remote.o reply.o sessctl.o smtp.o spool.o starttls.o tls.o \
+       tls_pem.o txn.o txn_ext.o ucspitls.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
@@ -30,6 +30,8 @@ it: $(BIN)
 addr.o smtp.o: addr.h
 plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
+plugins/helo.o plugins/rcpt_regexp.o: regex.h
+plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)

@@ -18,7 +18,7 @@ const char *const hook_names[HOOK_COUNT] = {
   [HOOK_UNRECOGNIZED_COMMAND] = "unrecognized_command", [HOOK_DENY] = "deny", [HOOK_OK] = "ok",
   [HOOK_RECEIVED_LINE] = "received_line", [HOOK_AUTH_PARSE] = "auth_parse",
   [HOOK_AUTH] = "auth", [HOOK_AUTH_PLAIN] = "auth-plain", [HOOK_AUTH_LOGIN] = "auth-login",
-  [HOOK_AUTH_CRAM_MD5] = "auth-cram-md5",
+  [HOOK_AUTH_CRAM_MD5] = "auth-cram-md5", [HOOK_LOGGING] = "logging",
 };
 
 static const char *rc_name(int rc)

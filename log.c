@@ -21,12 +21,46 @@ void log_init(struct session *s)
     s->logok = 0;
 }
 
+/* after the plugins' init: log lines go to the logging hook, if any */
+static int route;
+
+void log_route_plugins(void)
+{
+  route = hook_any(HOOK_LOGGING);
+}
+
+static void log_to_plugins(struct session *s, int level, const char *hook, const char *plugin,
+                           const char *text, size_t len)
+{
+  static int busy;      /* a logging plugin that logs must not loop */
+  struct hook_args a;
+  stralloc m = {0};
+  unsigned int i;
+
+  if (busy) return;
+  busy = 1;
+  memset(&a, 0, sizeof a);
+  a.rc = level;
+  a.arg = text;
+  a.arglen = len;
+  a.plugin = plugin;
+  a.rest = hook;
+  a.restlen = hook ? strlen(hook) : 0;
+  a.msg = &m;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    hook_fn f = plugin_chain[i].p->hooks[HOOK_LOGGING];
+    if (f) f(s, plugin_chain[i].self, &a);
+  }
+  stralloc_free(&m);
+  busy = 0;
+}
+
 void log_line(struct session *s, int level, const char *hook, const char *plugin,
               const char *text, size_t len)
 {
   char buf[1024];
-  size_t n = 0, i;
-  if (!s->logok || level > s->loglevel) return;
+  size_t n = 0, i, t;
+  if (!route && (!s->logok || level > s->loglevel)) return;
   if (level < 0) level = 0;
   if (level > 7) level = 7;
   n += fmt_ulong(buf + n, (unsigned long)getpid());
@@ -35,11 +69,13 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
   if (hook) { n += fmt_str(buf + n, " ("); n += fmt_str(buf + n, hook); buf[n++] = ')'; }
   if (plugin) { buf[n++] = ' '; n += fmt_str(buf + n, plugin); buf[n++] = ':'; }
   buf[n++] = ' ';
+  t = n;
   /* client bytes may be in text: no control characters reach the log */
   for (i = 0; i < len && n < sizeof buf - 2; ++i) {
     unsigned char c = (unsigned char)text[i];
     buf[n++] = (c < 32 || c == 127) ? '?' : (char)c;
   }
+  if (route) { buf[n] = 0; log_to_plugins(s, level, hook, plugin, buf + t, n - t); return; }
   buf[n++] = '\n';
   (void)!write(2, buf, n);
 }
@@ -55,7 +91,7 @@ void qlogm_internal(struct session *s, int level, const char *plugin, ...)
   size_t n = 0;
   const char *x;
   va_list ap;
-  if (!s->logok || level > s->loglevel) return;
+  if (!route && (!s->logok || level > s->loglevel)) return;
   va_start(ap, plugin);
   while ((x = va_arg(ap, const char *))) {
     while (*x && n < sizeof buf) buf[n++] = *x++;

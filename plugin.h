@@ -49,6 +49,7 @@ enum hook {
   HOOK_AUTH_PLAIN,
   HOOK_AUTH_LOGIN,
   HOOK_AUTH_CRAM_MD5,
+  HOOK_LOGGING,
   HOOK_COUNT
 };
 
@@ -80,6 +81,10 @@ struct session;
                            arg = its message
      received_line         arg = "SMTP"/"ESMTP"/"ESMTPS"/...; return OK with
                            the header value (without "Received: ") in out
+     logging               rc = the level, arg = the text, plugin = the
+                           plugin that logs (or NULL), rest = the hook (or
+                           NULL); the return code is ignored. When a plugin
+                           has this hook, log lines go to it, not to fd 2.
    The reply text a hook wants the core to send goes into msg (lines
    separated by \n); it is empty on entry. */
 struct hook_args {
@@ -166,6 +171,13 @@ int control_readulong(struct session *s, const char *name, unsigned long *u, uns
 /* cdb map NAME.cdb: 1 key present, 0 absent or no map */
 int control_cdb_has(struct session *s, const char *name, const char *key, size_t keylen);
 
+/* 1 when the client has sent bytes we have not read yet, waiting up to ms
+   milliseconds for them to come (earlytalker); 0 when none came, -1 on a
+   read error or hang-up */
+int session_input_pending(struct session *s, unsigned long ms);
+/* closes the connection after the reply to the current command */
+void session_disconnect_later(struct session *s);
+
 /* sends a reply now, for a hook that answers itself and returns DONE;
    lines separated by \n; ecode is the RFC 3463 code, e.g. "2.0.0" */
 void session_reply(struct session *s, unsigned int code, const char *ecode, const char *text);
@@ -177,6 +189,7 @@ const char *session_remote_host(struct session *s);   /* may be NULL */
 int session_relay_client(struct session *s);
 void session_set_relay_client(struct session *s, int yes);
 const char *session_hello_host(struct session *s);    /* NULL before HELO */
+int session_hello_ehlo(struct session *s);            /* 1 after a successful EHLO */
 
 const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> */
 unsigned int txn_rcpt_count(struct session *s);

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
     replys(s, 421, "4.3.0", "configuration error, closing connection");
     die_exit(s, 100);
   }
+  log_route_plugins();
   if (s->loglevel >= LOGNOTICE) {
     stralloc m = {0};
     if (stralloc_copys(&m, "Connection from ") && stralloc_cat(&m, &s->remote_desc)

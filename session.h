@@ -87,6 +87,7 @@ void session_describe(struct session *s);
 
 /* log.c */
 void log_init(struct session *s);
+void log_route_plugins(void);
 void log_line(struct session *s, int level, const char *hook, const char *plugin, const char *text, size_t len);
 
 /* io.c */

@@ -683,6 +683,7 @@ void smtp_run(struct session *s)
   } else if (rc != DONE) greet(s);
   for (;;) {
     size_t len = 0;
+    if (s->disconnecting) smtp_disconnect(s, 0);
     io_set_deadline(s, s->timeout);
     rc = line_read(s->in, line, CMDLINE_MAX, &len);
     switch (rc) {

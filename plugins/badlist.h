@@ -114,18 +114,6 @@ static const struct badentry *badlist_match(const struct badlist *l, const char 
   return 0;
 }
 
-/* Perl's is_immune(): relay clients and whitelisted hosts or senders */
-static int badlist_immune(struct session *s)
-{
-  const char *n;
-
-  if (session_relay_client(s)) return 1;
-  n = note_conn_get(s, "whitelisthost");
-  if (n && *n && !str_equal(n, "0")) return 1;
-  n = note_txn_get(s, "whitelistsender");
-  return n && *n && !str_equal(n, "0");
-}
-
 /* an address fit for a reply or a log line: printable ASCII only */
 static int badlist_printable(stralloc *out, const char *addr, size_t len)
 {
@@ -143,6 +131,16 @@ static int badlist_printable(stralloc *out, const char *addr, size_t len)
 static int badlist_has_code(const char *r)
 {
   return (r[0] == '2' || r[0] == '4' || r[0] == '5') && r[1] == '.';
+}
+
+/* the reply text: the reason, after an enhanced code of the reply's class
+   (4 or 5 by rc) and the given subject.detail unless it brings its own */
+static int badlist_reason(stralloc *out, const char *reason, int rc, const char *subject)
+{
+  int temp = rc == DENYSOFT || rc == DENYSOFT_DISCONNECT;
+  if (badlist_has_code(reason)) return stralloc_copys(out, reason) && stralloc_0(out);
+  return stralloc_copys(out, temp ? "4." : "5.") && stralloc_cats(out, subject)
+         && stralloc_cats(out, " ") && stralloc_cats(out, reason) && stralloc_0(out);
 }
 
 #endif

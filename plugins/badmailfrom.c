@@ -5,9 +5,10 @@
    immune; the null sender, and a sender without a user or a host, never
    match.
 
-   Arguments: reject 0|1 (default 1; 0 only logs), reject_type
-   perm|hard|temp|soft|disconnect|temp_disconnect (default perm). Perl's
-   "reject naughty" needs the naughty plugin, which we do not have. */
+   Arguments (the shared reject convention): reject 0|1|naughty (default 1;
+   0 only logs, naughty leaves the refusal to the naughty plugin),
+   reject_type perm|hard|temp|soft|disconnect|temp_disconnect (default
+   perm). */
 #include <stdlib.h>
 #include <str.h>
 #include <case.h>
@@ -19,48 +20,27 @@
 #define DEFAULT_REASON "Your envelope sender is in my badmailfrom list"
 
 struct badmailfrom {
-  int reject;
-  int rc;               /* the code when rejecting */
+  struct reject r;
   struct badlist list;
   stralloc from;
+  stralloc text;
 };
-
-static int arg_error(stralloc *err, const char *what, const char *arg)
-{
-  if (stralloc_copys(err, what))
-    stralloc_cats(err, arg);
-  return 0;
-}
 
 static int badmailfrom_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
-  struct badmailfrom *b;
-  int reject = 1;
-  int rc = DENY;
+  struct badmailfrom *b = calloc(1, sizeof *b);
   int i;
 
+  if (!b) return stralloc_copys(err, "out of memory"), 0;
+  b->r.mode = REJECT_YES;
   for (i = 0; i < argc; i += 2) {
-    const char *v;
-    if (i + 1 >= argc) return arg_error(err, "missing value after ", argv[i]);
-    v = argv[i + 1];
-    if (str_equal(argv[i], "reject")) {
-      if (str_equal(v, "0")) reject = 0;
-      else if (str_equal(v, "1")) reject = 1;
-      else if (str_equal(v, "naughty")) return arg_error(err, "reject naughty needs the naughty plugin, which is not available; use reject 1", "");
-      else return arg_error(err, "reject takes 0 or 1, not ", v);
-    } else if (str_equal(argv[i], "reject_type")) {
-      if (str_equal(v, "perm") || str_equal(v, "hard")) rc = DENY;
-      else if (str_equal(v, "temp") || str_equal(v, "soft")) rc = DENYSOFT;
-      else if (str_equal(v, "disconnect")) rc = DENY_DISCONNECT;
-      else if (str_equal(v, "temp_disconnect")) rc = DENYSOFT_DISCONNECT;
-      else return arg_error(err, "unknown reject_type ", v);
-    } else
-      return arg_error(err, "unknown argument ", argv[i]);
+    int k = reject_arg(&b->r, argv[i], i + 1 < argc ? argv[i + 1] : 0, err);
+    if (k < 0) return 0;
+    if (!k) {
+      if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, argv[i]);
+      return 0;
+    }
   }
-  b = calloc(1, sizeof *b);
-  if (!b) return arg_error(err, "out of memory", "");
-  b->reject = reject;
-  b->rc = rc;
   *self = b;
   return 1;
 }
@@ -70,10 +50,9 @@ static int badmailfrom_mail(struct session *s, void *self, struct hook_args *a)
   struct badmailfrom *b = self;
   const struct badentry *e;
   const char *reason;
-  int temp;
   size_t at;
 
-  if (badlist_immune(s)) return DECLINED;
+  if (session_immune(s, PLUGIN)) return DECLINED;
   if (!a->addrlen) return DECLINED;     /* the null sender */
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at == 0 || at >= a->addrlen - 1) return DECLINED;   /* no user, or no host */
@@ -91,17 +70,13 @@ static int badmailfrom_mail(struct session *s, void *self, struct hook_args *a)
 
   reason = e->reason ? e->reason : DEFAULT_REASON;
   b->from.len = 0;
-  if (!badlist_printable(&b->from, a->addr, a->addrlen) || !stralloc_0(&b->from)) goto nomem;
-  if (!b->reject) {
-    qlogm(s, LOGINFO, PLUGIN, "fail, tolerated: ", b->from.s, " matches ", e->bad);
-    return DECLINED;
-  }
-  qlogm(s, LOGINFO, PLUGIN, "fail: ", b->from.s, " matches ", e->bad);
-  temp = b->rc == DENYSOFT || b->rc == DENYSOFT_DISCONNECT;
-  if (!stralloc_copys(a->msg, badlist_has_code(reason) ? "" : temp ? "4.7.1 " : "5.7.1 ") ||
-      !stralloc_cats(a->msg, reason))
+  if (!badlist_printable(&b->from, a->addr, a->addrlen) || !stralloc_cats(&b->from, " matches ")
+      || !stralloc_cats(&b->from, e->bad) || !stralloc_0(&b->from))
     goto nomem;
-  return b->rc;
+  if (!badlist_reason(&b->text, reason, reject_type_code(b->r.type, DENY), "7.1")) goto nomem;
+  /* a deferred refusal is one line of naughty's reply: no code of its own */
+  return reject_get(s, &b->r, DENY, PLUGIN, b->r.mode == REJECT_NAUGHTY ? reason : b->text.s,
+                    b->from.s, a);
 
 nomem:
   stralloc_copys(a->msg, "4.3.0 out of memory");

@@ -3,7 +3,11 @@
    reason or "mail to ADDRESS not accepted here", as 5.1.1 (Perl's
    no_such_user; Perl also dropped a line's reason, which we send). Relay
    clients and whitelisted hosts or senders are immune; a recipient without
-   a user or a host (postmaster) never matches. Takes no arguments. */
+   a user or a host (postmaster) never matches.
+
+   Arguments (optional; Perl's badrcptto takes none): the shared reject
+   convention, reject 0|1|naughty (default 1), reject_type
+   perm|hard|temp|soft|disconnect|temp_disconnect (default perm). */
 #include <stdlib.h>
 #include <str.h>
 #include <case.h>
@@ -14,23 +18,27 @@
 #define PLUGIN "badrcptto"
 
 struct badrcptto {
+  struct reject r;
   struct badlist list;
   stralloc to;
+  stralloc log;
+  stralloc text;
 };
 
 static int badrcptto_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
-  struct badrcptto *b;
+  struct badrcptto *b = calloc(1, sizeof *b);
+  int i;
 
-  (void)argv;
-  if (argc) {
-    stralloc_copys(err, "takes no arguments");
-    return 0;
-  }
-  b = calloc(1, sizeof *b);
-  if (!b) {
-    stralloc_copys(err, "out of memory");
-    return 0;
+  if (!b) return stralloc_copys(err, "out of memory"), 0;
+  b->r.mode = REJECT_YES;
+  for (i = 0; i < argc; i += 2) {
+    int k = reject_arg(&b->r, argv[i], i + 1 < argc ? argv[i + 1] : 0, err);
+    if (k < 0) return 0;
+    if (!k) {
+      if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, argv[i]);
+      return 0;
+    }
   }
   *self = b;
   return 1;
@@ -42,7 +50,7 @@ static int badrcptto_rcpt(struct session *s, void *self, struct hook_args *a)
   const struct badentry *e;
   size_t at;
 
-  if (badlist_immune(s)) return DECLINED;
+  if (session_immune(s, PLUGIN)) return DECLINED;
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (!a->addrlen || at == 0 || at >= a->addrlen - 1) return DECLINED;
 
@@ -59,15 +67,22 @@ static int badrcptto_rcpt(struct session *s, void *self, struct hook_args *a)
 
   b->to.len = 0;
   if (!badlist_printable(&b->to, a->addr, a->addrlen) || !stralloc_0(&b->to)) goto nomem;
-  qlogm(s, LOGINFO, PLUGIN, "fail: ", b->to.s, " matches ", e->bad);
-  if (e->reason) {
-    if (!stralloc_copys(a->msg, badlist_has_code(e->reason) ? "" : "5.1.1 ") ||
-        !stralloc_cats(a->msg, e->reason))
-      goto nomem;
-  } else if (!stralloc_copys(a->msg, "5.1.1 mail to ") || !stralloc_cats(a->msg, b->to.s) ||
-             !stralloc_cats(a->msg, " not accepted here"))
+  if (!stralloc_copys(&b->log, b->to.s) || !stralloc_cats(&b->log, " matches ")
+      || !stralloc_cats(&b->log, e->bad) || !stralloc_0(&b->log))
     goto nomem;
-  return DENY;
+  if (e->reason) {
+    if (!stralloc_copys(&b->log, e->reason)) goto nomem;
+  } else if (!stralloc_copys(&b->log, "mail to ") || !stralloc_cats(&b->log, b->to.s)
+             || !stralloc_cats(&b->log, " not accepted here"))
+    goto nomem;
+  if (!stralloc_0(&b->log)) goto nomem;
+  if (!badlist_reason(&b->text, b->log.s, reject_type_code(b->r.type, DENY), "1.1")) goto nomem;
+  if (!stralloc_copys(&b->log, b->to.s) || !stralloc_cats(&b->log, " matches ")
+      || !stralloc_cats(&b->log, e->bad) || !stralloc_0(&b->log))
+    goto nomem;
+  return reject_get(s, &b->r, DENY, PLUGIN,
+                    b->r.mode == REJECT_NAUGHTY ? b->text.s + (badlist_has_code(b->text.s) ? 6 : 0) : b->text.s,
+                    b->log.s, a);
 
 nomem:
   stralloc_copys(a->msg, "4.3.0 out of memory");

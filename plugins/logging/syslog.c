@@ -1,0 +1,184 @@
+/* logging/syslog: sends the log lines to syslog, like Perl qpsmtpd's
+   plugins/logging/syslog; the logging route under xinetd, where fd 2 is
+   the client. With this plugin in the chain, log lines no longer go to fd
+   2. It writes RFC 3164 datagrams ("<PRI>Mmm dd hh:mm:ss ident[pid]:
+   text") to the Unix socket /dev/log itself, without libc's syslog, so
+   the socket can be chosen, a slow syslog daemon never blocks the session
+   (a line that does not fit is dropped) and nothing is opened before the
+   first line.
+
+   Arguments, in pairs: loglevel N|LOGNAME (lines up to this level; default
+   LOGWARN), priority N|LOG_NAME (send every line at this priority; default
+   the line's own level), ident NAME (default qpsmtpd), facility NAME
+   (LOG_MAIL by default; LOG_LOCAL0, local0, ... also), logsock unix|PATH
+   (the datagram socket; default unix, /dev/log; Perl's udp, tcp, stream
+   and console are not offered). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <case.h>
+#include <fmt.h>
+#include <scan.h>
+#include <str.h>
+#include "plugin.h"
+
+#define PLUGIN "logging/syslog"
+
+struct sl {
+  int level, priority, facility, fd;
+  const char *ident, *path;
+};
+
+static const char *const levels[] = { "EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG" };
+static const char *const qplevels[] = { "LOGEMERG", "LOGALERT", "LOGCRIT", "LOGERROR", "LOGWARN", "LOGNOTICE", "LOGINFO", "LOGDEBUG" };
+static const struct { const char *n; int f; } facilities[] = {
+  { "KERN", 0 }, { "USER", 1 }, { "MAIL", 2 }, { "DAEMON", 3 }, { "AUTH", 4 }, { "SYSLOG", 5 },
+  { "LPR", 6 }, { "NEWS", 7 }, { "UUCP", 8 }, { "CRON", 9 }, { "AUTHPRIV", 10 }, { "FTP", 11 },
+  { "LOCAL0", 16 }, { "LOCAL1", 17 }, { "LOCAL2", 18 }, { "LOCAL3", 19 }, { "LOCAL4", 20 },
+  { "LOCAL5", 21 }, { "LOCAL6", 22 }, { "LOCAL7", 23 },
+};
+
+static int digit_level(const char *v)
+{
+  return v[0] >= '0' && v[0] <= '7' && !v[1] ? v[0] - '0' : -1;
+}
+
+static int sl_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  struct sl *l = calloc(1, sizeof *l);
+  int i;
+  unsigned int k;
+
+  if (!l) return stralloc_copys(err, "out of memory"), 0;
+  if (argc % 2) return stralloc_copys(err, "takes pairs of arguments"), 0;
+  l->level = LOGWARN;
+  l->priority = -1;
+  l->facility = 2;
+  l->fd = -1;
+  l->ident = "qpsmtpd";
+  l->path = "/dev/log";
+  for (i = 0; i < argc; i += 2) {
+    const char *key = argv[i], *v = argv[i + 1];
+    int n = -1;
+    if (str_equal(key, "loglevel")) {
+      n = digit_level(v);
+      for (k = 0; n < 0 && k < 8; ++k)
+        if (case_equals(v, qplevels[k])) n = (int)k;
+      if (n < 0) goto bad;
+      l->level = n;
+    } else if (str_equal(key, "priority")) {
+      n = digit_level(v);
+      for (k = 0; n < 0 && k < 8; ++k)
+        if (case_starts(v, "LOG_") && case_equals(v + 4, levels[k])) n = (int)k;
+      if (n < 0) goto bad;
+      l->priority = n;
+    } else if (str_equal(key, "ident")) {
+      size_t j;
+      if (!*v || str_len(v) > 64) goto bad;
+      for (j = 0; v[j]; ++j)
+        if (!((v[j] >= 'a' && v[j] <= 'z') || (v[j] >= 'A' && v[j] <= 'Z') || (v[j] >= '0' && v[j] <= '9')
+              || v[j] == '_' || v[j] == '-' || v[j] == '.'))
+          goto bad;
+      l->ident = v;
+    } else if (str_equal(key, "facility")) {
+      const char *f = case_starts(v, "LOG_") ? v + 4 : v;
+      for (k = 0; k < sizeof facilities / sizeof facilities[0]; ++k)
+        if (case_equals(f, facilities[k].n)) n = facilities[k].f;
+      if (n < 0) goto bad;
+      l->facility = n;
+    } else if (str_equal(key, "logsock")) {
+      if (str_equal(v, "unix")) l->path = "/dev/log";
+      else if (v[0] == '/' && str_len(v) < sizeof ((struct sockaddr_un *)0)->sun_path) l->path = v;
+      else goto bad;
+    } else {
+      if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, key);
+      return 0;
+    }
+  }
+  *self = l;
+  return 1;
+bad:
+  if (stralloc_copys(err, "bad value for ") && stralloc_cats(err, argv[i]) && stralloc_cats(err, ": "))
+    stralloc_cats(err, argv[i + 1]);
+  return 0;
+}
+
+static int sl_open(struct sl *l)
+{
+  struct sockaddr_un sa;
+  if (l->fd != -1) return 1;
+  l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (l->fd == -1) return 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, l->path, str_len(l->path));
+  if (connect(l->fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+    close(l->fd);
+    l->fd = -1;
+    return 0;
+  }
+  return 1;
+}
+
+static size_t two(char *b, int v)
+{
+  b[0] = (char)('0' + v / 10 % 10);
+  b[1] = (char)('0' + v % 10);
+  return 2;
+}
+
+static int sl_log(struct session *s, void *self, struct hook_args *a)
+{
+  static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  struct sl *l = self;
+  char buf[1200];
+  size_t n = 0, room;
+  time_t t = time(0);
+  struct tm tm;
+  int pri, attempt;
+
+  (void)s;
+  if (a->rc > l->level) return DECLINED;
+  if (a->plugin && str_equal(a->plugin, PLUGIN)) return DECLINED;
+  pri = l->facility * 8 + (l->priority >= 0 ? l->priority : a->rc < 0 ? 0 : a->rc > 7 ? 7 : a->rc);
+  localtime_r(&t, &tm);
+  buf[n++] = '<';
+  n += fmt_ulong(buf + n, (unsigned long)pri);
+  buf[n++] = '>';
+  memcpy(buf + n, mon + 3 * tm.tm_mon, 3); n += 3;
+  buf[n++] = ' ';
+  buf[n++] = tm.tm_mday < 10 ? ' ' : (char)('0' + tm.tm_mday / 10);
+  buf[n++] = (char)('0' + tm.tm_mday % 10);
+  buf[n++] = ' ';
+  n += two(buf + n, tm.tm_hour); buf[n++] = ':';
+  n += two(buf + n, tm.tm_min); buf[n++] = ':';
+  n += two(buf + n, tm.tm_sec); buf[n++] = ' ';
+  n += fmt_str(buf + n, l->ident);
+  buf[n++] = '[';
+  n += fmt_ulong(buf + n, (unsigned long)getpid());
+  n += fmt_str(buf + n, "]: ");
+  if (a->rest) { buf[n++] = '('; n += fmt_strn(buf + n, a->rest, 40); n += fmt_str(buf + n, ") "); }
+  if (a->plugin) { n += fmt_strn(buf + n, a->plugin, 64); n += fmt_str(buf + n, ": "); }
+  room = sizeof buf - n;
+  if (a->arglen < room) room = a->arglen;
+  memcpy(buf + n, a->arg, room);   /* the core has replaced control bytes */
+  n += room;
+  for (attempt = 0; attempt < 2; ++attempt) {
+    if (!sl_open(l)) return DECLINED;
+    if (send(l->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) != -1) break;
+    if (errno == EAGAIN || errno == ENOBUFS) break;     /* dropped, not waited for */
+    close(l->fd);                                       /* the daemon restarted: reconnect once */
+    l->fd = -1;
+  }
+  return DECLINED;
+}
+
+const struct plugin plugin_logging_syslog = {
+  .name = "logging/syslog",
+  .init = sl_init,
+  .hooks = { [HOOK_LOGGING] = sl_log },
+};
