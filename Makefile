@@ -21,7 +21,7 @@ PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
-.PHONY: it check sanitize fuzz bench clean FORCE
+.PHONY: it check sanitize fuzz bench hotlist clean FORCE
 it: $(BIN)
 
 %.o: %.c $(HDRS) conf-cc
@@ -50,7 +50,7 @@ $(TAB).o: $(TAB).c plugin.h conf-cc
 
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
-$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld
+$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld hot.ld
 	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
 	@$(if $(filter /%,$@),,./)$@.tmp -V > /dev/null || { rm -f $@.tmp; echo "bad plugin arguments in $(PLUGINS)" >&2; exit 1; }
 	mv $@.tmp $@
@@ -70,6 +70,12 @@ sanitize:
 
 bench: it
 	bench/run
+
+# the link-time code layout (see conf-ld): from a profiled plain session
+hotlist: it
+	rm -rf bench/.work/hot
+	bench/profile --keep bench/.work/hot > /dev/null
+	bench/hotlist bench/.work/hot/cg.* > hot.ld.tmp && mv hot.ld.tmp hot.ld
 
 # libFuzzer harnesses (fuzz/*.c), each checking a property against a
 # reference as well as ASan/UBSan; a short run of each from its seed corpus
