@@ -14,8 +14,8 @@ PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
-CORE = addr.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o notes.o \
-       received.o regex.o reject.o remote.o reply.o sessctl.o smtp.o spool.o starttls.o tls.o \
+CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o \
+       notes.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
@@ -28,6 +28,7 @@ it: $(BIN)
 	$(CC_CMD) -I. -c $< -o $@
 
 addr.o smtp.o: addr.h
+auth.o sasl.o smtp.o: sasl.h
 plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
 plugins/helo.o plugins/rcpt_regexp.o: regex.h

@@ -85,6 +85,10 @@ struct session;
                            plugin that logs (or NULL), rest = the hook (or
                            NULL); the return code is ignored. When a plugin
                            has this hook, log lines go to it, not to fd 2.
+     auth_parse            arg = the text after AUTH; return OK with a
+                           replacement in out, or DENY (501)
+     auth-plain, auth-login, auth-cram-md5, auth
+                           auth = what the client sent (see struct auth_args)
    The reply text a hook wants the core to send goes into msg (lines
    separated by \n); it is empty on entry. */
 struct hook_args {
@@ -100,6 +104,20 @@ struct hook_args {
   int rc;
   stralloc *out;
   stralloc *msg;
+  const struct auth_args *auth;
+};
+
+/* The credentials of one AUTH attempt (Perl's $mechanism, $user,
+   $passClear, $passHash, $ticket). The core wipes them when the hooks have
+   run: a plugin must not keep pointers to them, and must wipe its own
+   copies (sasl_wipe in sasl.h). Never log pass. */
+struct auth_args {
+  const char *mech;     /* "plain", "login" or "cram-md5" */
+  const char *user;     /* not empty; no NUL, CR or LF */
+  const char *pass;     /* plain, login: the clear-text password; else NULL */
+  size_t passlen;
+  const char *hash;     /* cram-md5: the client's digest, 32 lower-case hex digits; else NULL */
+  const char *ticket;   /* cram-md5: the challenge we sent; else NULL */
 };
 
 typedef int (*hook_fn)(struct session *s, void *self, struct hook_args *a);

@@ -60,6 +60,10 @@ struct session {
   struct notes notes;
   int tls;
   int authenticated;
+  int auth_tried;               /* an AUTH reached the check: for Authentication-Results */
+  unsigned int auth_failures;
+  stralloc auth_user;           /* of the last checked AUTH, \0-terminated */
+  char auth_mech[12];           /* "plain", "login", "cram-md5" */
   unsigned long databytes;      /* 0: no limit */
   unsigned long timeout;        /* seconds */
   unsigned long size_threshold;
@@ -145,5 +149,13 @@ int data_read(struct session *s);
 
 /* smtp.c */
 void smtp_run(struct session *s);
+void smtp_disconnect(struct session *s, int exitcode);
+
+/* auth.c */
+int auth_command_known(struct session *s);
+void auth_ehlo(struct session *s, stralloc *r);
+void smtp_auth(struct session *s, const char *arg, size_t len);
+size_t auth_log_len(const char *line, size_t len);
+int auth_results_header(struct session *s);
 
 #endif

@@ -9,17 +9,19 @@
 #include <fmt.h>
 #include <scan.h>
 #include "addr.h"
+#include "sasl.h"
 #include "session.h"
 #include "tls.h"
 
-static char line[CMDLINE_MAX + 1];
+/* AUTH lines may be longer than other commands (see smtp_run) */
+static char line[SASL_LINE_MAX + 1];
 
 /* what a hook's result makes the core say: per code, the reply code, the
    enhanced code, the default text and what happens next */
 enum { ACT_NONE, ACT_RESET, ACT_DISCONNECT };
 struct hook_reply { int rc; unsigned short code; const char *ecode; const char *text; int act; };
 
-static void smtp_disconnect(struct session *s, int exitcode)
+void smtp_disconnect(struct session *s, int exitcode)
 {
   struct hook_args a;
   memset(&a, 0, sizeof a);
@@ -163,6 +165,7 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
     }
     if (!stralloc_cats(r, "\nENHANCEDSTATUSCODES")) die_nomem(s);
     if (caps && *caps && (!stralloc_cats(r, "\n") || !stralloc_cats(r, caps))) die_nomem(s);
+    auth_ehlo(s, r);
   }
   reply(s, 250, NULL, r->s, r->len);
 }
@@ -417,6 +420,8 @@ static void smtp_queue(struct session *s)
   /* Received goes first, above what plugins added */
   if (!stralloc_copy(&hdr, &s->t.newhdrs)) die_nomem(s);
   s->t.newhdrs.len = 0;
+  /* Authentication-Results above Received, as Perl qpsmtpd 1.0 */
+  if (!auth_results_header(s)) die_nomem(s);
   if (!txn_add_header(s, "Received", rl.s) || !stralloc_cat(&s->t.newhdrs, &hdr)) die_nomem(s);
   stralloc_free(&rl);
   stralloc_free(&out);
@@ -608,7 +613,7 @@ struct command { const char *verb; void (*fn)(struct session *, const char *, si
 static const struct command commands[] = {
   { "ehlo", smtp_ehlo }, { "helo", smtp_helo }, { "mail", smtp_mail }, { "rcpt", smtp_rcpt },
   { "data", smtp_data }, { "rset", smtp_rset }, { "noop", smtp_noop }, { "vrfy", smtp_vrfy },
-  { "help", smtp_help }, { "quit", smtp_quit }, { NULL, NULL }
+  { "help", smtp_help }, { "quit", smtp_quit }, { "auth", smtp_auth }, { NULL, NULL }
 };
 
 static const struct hook_reply unrec_replies[] = {
@@ -635,8 +640,10 @@ static void dispatch(struct session *s, char *x, size_t len)
     verb[v] = 0;
     for (c = commands; c->verb; ++c)
       if (!strcmp(c->verb, verb)) {
-        /* trailing spaces are not part of the argument */
         size_t e = len;
+        /* without an auth plugin AUTH is an unknown command, as in Perl */
+        if (c->fn == smtp_auth && !auth_command_known(s)) break;
+        /* trailing spaces are not part of the argument */
         while (e > r && x[e - 1] == ' ') --e;
         c->fn(s, x + r, e - r);
         return;
@@ -685,11 +692,14 @@ void smtp_run(struct session *s)
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);
     io_set_deadline(s, s->timeout);
-    rc = line_read(s->in, line, CMDLINE_MAX, &len);
+    /* RFC 4954 4: an AUTH line may be 12288 octets; others CMDLINE_MAX */
+    rc = line_read(s->in, line, SASL_LINE_MAX, &len);
+    if (rc == LINE_OK && len + 2 > CMDLINE_MAX && !(len >= 5 && case_equalb(line, 5, "auth ")))
+      rc = LINE_TOOLONG;
     switch (rc) {
     case LINE_OK:
       line[len] = 0;
-      if (s->loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, len);
+      if (s->loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
       dispatch(s, line, len);
       break;
     case LINE_EOF:

@@ -1,0 +1,431 @@
+/* SMTP AUTH (RFC 4954) with PLAIN (RFC 4616), LOGIN and CRAM-MD5
+   (RFC 2195), checked by the auth-<mech> hooks and then the generic auth
+   hook, as in Perl qpsmtpd's Qpsmtpd::Auth.
+
+   Differences from Perl, on purpose: AUTH before EHLO, after HELO or in a
+   transaction gets 503 (not 500); a cancel (*) always gets 501; malformed
+   base64 or a malformed SASL message gets 501; a temporary failure of a
+   plugin (DENYSOFT) gets 454; tls_before_auth looks at the channel itself
+   (s->tls), not at whether STARTTLS was offered, and gets 538 (RFC 4954 6);
+   every failure is counted, a 535 comes after a delay, and the failure that
+   reaches the limit gets 421 and the connection is closed. Continuation
+   lines have the command deadline. Credentials are never logged and are
+   wiped from our buffers after use. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <case.h>
+#include <fmt.h>
+#include "sasl.h"
+#include "session.h"
+
+#define MECH_PLAIN 1u
+#define MECH_LOGIN 2u
+#define MECH_CRAM  4u
+
+static const struct mech {
+  const char *name;     /* as advertised and in replies */
+  const char *lc;       /* as passed to plugins */
+  unsigned int bit;
+  enum hook h;
+} mechs[] = {
+  { "PLAIN", "plain", MECH_PLAIN, HOOK_AUTH_PLAIN },
+  { "LOGIN", "login", MECH_LOGIN, HOOK_AUTH_LOGIN },
+  { "CRAM-MD5", "cram-md5", MECH_CRAM, HOOK_AUTH_CRAM_MD5 },
+};
+#define NMECHS (sizeof mechs / sizeof mechs[0])
+
+/* Perl's rule: a mechanism is offered when some plugin hooks auth-<mech>;
+   a plugin hooking the generic auth hook offers all of them. authdeny
+   hooks auth but can check nothing, so it offers nothing. */
+static unsigned int mechs_in_chain(void)
+{
+  static int done;
+  static unsigned int m;
+  unsigned int i, k;
+  if (done) return m;
+  done = 1;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    const struct plugin *p = plugin_chain[i].p;
+    for (k = 0; k < NMECHS; ++k)
+      if (p->hooks[mechs[k].h]) m |= mechs[k].bit;
+    if (p->hooks[HOOK_AUTH] && strcmp(p->name, "auth/authdeny"))
+      m |= MECH_PLAIN | MECH_LOGIN | MECH_CRAM;
+  }
+  return m;
+}
+
+static struct {
+  int loaded;
+  int tls_before_auth;
+  unsigned long delay_ms;
+  unsigned long limit;
+} cfg;
+
+static void load(struct session *s)
+{
+  stralloc sa = {0};
+  unsigned long u;
+  if (cfg.loaded) return;
+  cfg.loaded = 1;
+  cfg.delay_ms = 3000;
+  cfg.limit = 3;
+  if (control_readline(s, "tls_before_auth", &sa)) cfg.tls_before_auth = note_true(sa.s);
+  stralloc_free(&sa);
+  if (control_readulong(s, "auth_failure_delay", &u, 600000)) cfg.delay_ms = u;
+  if (control_readulong(s, "auth_failure_limit", &u, 1000)) {
+    if (!u) die_control(s, "auth_failure_limit", "must be at least 1");
+    cfg.limit = u;
+  }
+}
+
+int auth_command_known(struct session *s)
+{
+  (void)s;
+  return mechs_in_chain() != 0;
+}
+
+/* the EHLO line; nothing when no mechanism may be used now */
+void auth_ehlo(struct session *s, stralloc *r)
+{
+  unsigned int m = mechs_in_chain(), k;
+  if (!m) return;
+  load(s);
+  if (cfg.tls_before_auth && !s->tls) return;
+  if (!stralloc_cats(r, "\nAUTH")) die_nomem(s);
+  for (k = 0; k < NMECHS; ++k)
+    if (m & mechs[k].bit)
+      if (!stralloc_cats(r, " ") || !stralloc_cats(r, mechs[k].name)) die_nomem(s);
+}
+
+/* how much of a command line may be logged: for AUTH, only up to the
+   mechanism, never the initial response */
+size_t auth_log_len(const char *line, size_t len)
+{
+  size_t i;
+  if (len < 5 || !case_equalb(line, 5, "auth ")) return len;
+  for (i = 4; i < len && line[i] == ' '; ++i) ;
+  while (i < len && line[i] != ' ') ++i;
+  return i;
+}
+
+/* buffers for client responses and what they decode to; wiped after use */
+static char rbuf[SASL_LINE_MAX + 1];
+static unsigned char ubuf[SASL_DECODED_MAX + 1];
+static unsigned char pbuf[SASL_DECODED_MAX + 1];
+
+enum { AR_OK, AR_CANCEL, AR_BADB64, AR_MALFORMED, AR_AUTHZID, AR_TOOLONG };
+
+static void wipe_all(struct session *s)
+{
+  sasl_wipe(rbuf, sizeof rbuf);
+  sasl_wipe(ubuf, sizeof ubuf);
+  sasl_wipe(pbuf, sizeof pbuf);
+  /* what the buffer has already handed out: the AUTH lines */
+  if (s->in->p <= s->in->a) sasl_wipe(s->in->x, s->in->p);
+}
+
+static int decode(const char *x, size_t len, unsigned char *out, size_t *outlen)
+{
+  long n;
+  if (len == 1 && x[0] == '=') { *outlen = 0; return AR_OK; }   /* RFC 4954: empty initial response */
+  n = sasl_b64decode(x, len, out, SASL_DECODED_MAX);
+  if (n < 0) return AR_BADB64;
+  *outlen = (size_t)n;
+  return AR_OK;
+}
+
+/* sends the challenge and reads one response; a client that goes away or
+   times out ends the session here */
+static int challenge(struct session *s, const char *b64, size_t b64len, unsigned char *out, size_t *outlen)
+{
+  size_t len = 0;
+  int rc;
+  reply(s, 334, NULL, b64, b64len);
+  io_set_deadline(s, s->timeout);
+  rc = line_read(s->in, rbuf, SASL_LINE_MAX, &len);
+  switch (rc) {
+  case LINE_OK:
+    break;
+  case LINE_TOOLONG:
+    return AR_TOOLONG;
+  case LINE_EOF:
+  case LINE_ERROR:
+    wipe_all(s);
+    qlog(s, LOGINFO, NULL, "client closed the connection during AUTH");
+    smtp_disconnect(s, 0);
+    return AR_CANCEL;           /* not reached */
+  case LINE_TIMEOUT:
+    wipe_all(s);
+    qlog(s, LOGNOTICE, NULL, "timeout waiting for an AUTH response");
+    replys(s, 421, "4.4.2", "Connection timed out, closing connection");
+    smtp_disconnect(s, 0);
+    return AR_CANCEL;
+  default:
+    return AR_BADB64;
+  }
+  if (len == 1 && rbuf[0] == '*') return AR_CANCEL;
+  return decode(rbuf, len, out, outlen);
+}
+
+static void make_ticket(struct session *s, stralloc *t)
+{
+  unsigned char rnd[8];
+  char hex[17];
+  static const char hd[] = "0123456789abcdef";
+  unsigned int i;
+  char num[FMT_XLONG];
+  const char *me = session_me(s);
+  size_t ml = strlen(me);
+  if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+    /* uniqueness is what matters here; the time and pid still give it */
+    unsigned long v = (unsigned long)getpid() * 2654435761UL ^ (unsigned long)io_now();
+    for (i = 0; i < sizeof rnd; ++i) { rnd[i] = (unsigned char)v; v = v * 6364136223846793005ULL + 1; }
+  }
+  for (i = 0; i < sizeof rnd; ++i) { hex[2 * i] = hd[rnd[i] >> 4]; hex[2 * i + 1] = hd[rnd[i] & 15]; }
+  hex[16] = 0;
+  if (ml > 255) ml = 255;
+  if (!stralloc_copys(t, "<") || !stralloc_cats(t, hex) || !stralloc_cats(t, ".")
+      || !stralloc_catb(t, num, fmt_xlong(num, (unsigned long)time(NULL)))
+      || !stralloc_cats(t, "@") || !stralloc_catb(t, me, ml) || !stralloc_cats(t, ">")
+      || !stralloc_0(t)) die_nomem(s);
+  t->len--;
+}
+
+static void sleep_ms(unsigned long ms)
+{
+  struct timespec ts, rem;
+  ts.tv_sec = (time_t)(ms / 1000);
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &rem) == -1 && errno == EINTR) ts = rem;
+}
+
+/* reply text "<MECH> <what> for <user>[ - <msg's first line>]" */
+static void result_text(struct session *s, stralloc *t, const struct mech *m, const char *what,
+                        const char *user, const stralloc *msg)
+{
+  if (!stralloc_copys(t, m->name) || !stralloc_cats(t, what) || !stralloc_cats(t, user)) die_nomem(s);
+  if (msg && msg->len) {
+    const char *nl = memchr(msg->s, '\n', msg->len);
+    if (!stralloc_cats(t, " - ") || !stralloc_catb(t, msg->s, nl ? (size_t)(nl - msg->s) : msg->len))
+      die_nomem(s);
+  }
+}
+
+/* counts a failed attempt; at the limit the reply is 421 and the session ends */
+static int failure_limit(struct session *s)
+{
+  if (++s->auth_failures < cfg.limit) return 0;
+  wipe_all(s);
+  qlogm(s, LOGWARN, NULL, "too many failed AUTH attempts from ", s->remote_ip, ", closing connection");
+  replys(s, 421, "4.7.0", "Too many failed AUTH attempts, closing connection");
+  smtp_disconnect(s, 0);
+  return 1;
+}
+
+static void set_tried(struct session *s, const struct mech *m, const char *user)
+{
+  s->auth_tried = 1;
+  memcpy(s->auth_mech, m->lc, strlen(m->lc) + 1);
+  if (!stralloc_copys(&s->auth_user, user) || !stralloc_0(&s->auth_user)) die_nomem(s);
+}
+
+/* runs the hooks and answers; user and the credentials are set */
+static void check(struct session *s, const struct mech *m, struct auth_args *aa)
+{
+  struct hook_args a;
+  stralloc t = {0};
+  const char *user;
+  int rc;
+  set_tried(s, m, aa->user);
+  user = s->auth_user.s;        /* a copy: the credentials are wiped below */
+  memset(&a, 0, sizeof a);
+  a.auth = aa;
+  rc = hook_run(s, m->h, &a);
+  if (rc == DECLINED) {
+    memset(&a, 0, sizeof a);
+    a.auth = aa;
+    rc = hook_run(s, HOOK_AUTH, &a);
+  }
+  wipe_all(s);
+  if (rc == OK) {
+    result_text(s, &t, m, " authentication successful for ", user, a.msg);
+    s->authenticated = 1;
+    s->relay_client = 1;
+    if (!notes_set(&s->notes, "naughty", NULL) || !notes_set(&s->notes, "auth_user", user)
+        || !notes_set(&s->notes, "auth_mechanism", m->lc)) die_nomem(s);
+    qlogm(s, LOGINFO, NULL, "AUTH ", m->name, " succeeded for ", user, " from ", s->remote_ip);
+    reply(s, 235, "2.7.0", t.s, t.len);
+  } else if (rc == DENYSOFT || rc == DENYSOFT_DISCONNECT) {
+    result_text(s, &t, m, " temporary authentication failure for ", user, a.msg);
+    qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " temporary failure for ", user, " from ", s->remote_ip);
+    if (!failure_limit(s)) reply(s, 454, "4.7.0", t.s, t.len);
+    if (rc == DENYSOFT_DISCONNECT) smtp_disconnect(s, 0);
+  } else {
+    result_text(s, &t, m, " authentication failed for ", user, a.msg);
+    qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip);
+    sleep_ms(cfg.delay_ms);
+    if (!failure_limit(s)) reply(s, 535, "5.7.8", t.s, t.len);
+    if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
+  }
+  stralloc_free(&t);
+}
+
+/* the answer to an exchange that never reached the check */
+static void refuse(struct session *s, int r, const char *user)
+{
+  wipe_all(s);
+  if (failure_limit(s)) return;
+  switch (r) {
+  case AR_CANCEL: replys(s, 501, "5.7.0", "Authentication canceled"); break;
+  case AR_BADB64: replys(s, 501, "5.5.2", "Cannot decode the base64 response"); break;
+  case AR_TOOLONG: replys(s, 500, "5.5.6", "Authentication Exchange line is too long"); break;
+  case AR_AUTHZID: {
+    stralloc t = {0};
+    sleep_ms(cfg.delay_ms);
+    if (!stralloc_copys(&t, "Authentication invalid for ") || !stralloc_cats(&t, user)) die_nomem(s);
+    reply(s, 535, "5.7.8", t.s, t.len);
+    stralloc_free(&t);
+    break;
+  }
+  default: replys(s, 501, "5.5.2", "Invalid authentication string"); break;
+  }
+}
+
+static void do_plain(struct session *s, const struct mech *m, const char *ir, size_t irl)
+{
+  size_t n = 0;
+  int r;
+  const char *user = NULL, *pass = NULL;
+  struct auth_args aa;
+  if (ir) r = decode(ir, irl, pbuf, &n);
+  else r = challenge(s, "", 0, pbuf, &n);
+  if (r == AR_OK) {
+    r = sasl_plain_parse(pbuf, n, &user, &pass);
+    r = r == SASL_OK ? AR_OK : r == SASL_AUTHZID ? AR_AUTHZID : AR_MALFORMED;
+  }
+  if (r == AR_AUTHZID) {
+    set_tried(s, m, user);
+    user = s->auth_user.s;
+    qlogm(s, LOGWARN, NULL, "AUTH PLAIN for ", user, " from ", s->remote_ip,
+          " failed: it asked for another authorization identity");
+  }
+  if (r != AR_OK) { refuse(s, r, user); return; }
+  memset(&aa, 0, sizeof aa);
+  aa.mech = m->lc;
+  aa.user = user;
+  aa.pass = pass;
+  aa.passlen = strlen(pass);
+  check(s, m, &aa);
+}
+
+static void do_login(struct session *s, const struct mech *m, const char *ir, size_t irl)
+{
+  size_t un = 0, pn = 0;
+  int r;
+  struct auth_args aa;
+  static const char askuser[] = "VXNlcm5hbWU6", askpass[] = "UGFzc3dvcmQ6";   /* Username:, Password: */
+  if (ir) r = decode(ir, irl, ubuf, &un);
+  else r = challenge(s, askuser, sizeof askuser - 1, ubuf, &un);
+  if (r == AR_OK && sasl_login_field(ubuf, un) != SASL_OK) r = AR_MALFORMED;
+  if (r == AR_OK) r = challenge(s, askpass, sizeof askpass - 1, pbuf, &pn);
+  if (r == AR_OK && sasl_login_field(pbuf, pn) != SASL_OK) r = AR_MALFORMED;
+  if (r != AR_OK) { refuse(s, r, NULL); return; }
+  memset(&aa, 0, sizeof aa);
+  aa.mech = m->lc;
+  aa.user = (const char *)ubuf;
+  aa.pass = (const char *)pbuf;
+  aa.passlen = pn;
+  check(s, m, &aa);
+}
+
+static void do_cram(struct session *s, const struct mech *m, const char *ir)
+{
+  stralloc ticket = {0};
+  char enc[4 * ((300 + 2) / 3) + 4];
+  size_t n = 0;
+  int r;
+  const char *user = NULL, *digest = NULL;
+  struct auth_args aa;
+  if (ir) { refuse(s, AR_MALFORMED, NULL); return; }   /* the server speaks first */
+  make_ticket(s, &ticket);
+  r = challenge(s, enc, sasl_b64encode((const unsigned char *)ticket.s, ticket.len, enc), pbuf, &n);
+  if (r == AR_OK && sasl_cram_parse(pbuf, n, &user, &digest) != SASL_OK) r = AR_MALFORMED;
+  if (r != AR_OK) { stralloc_free(&ticket); refuse(s, r, NULL); return; }
+  memset(&aa, 0, sizeof aa);
+  aa.mech = m->lc;
+  aa.user = user;
+  aa.hash = digest;
+  aa.ticket = ticket.s;
+  check(s, m, &aa);
+  stralloc_free(&ticket);
+}
+
+void smtp_auth(struct session *s, const char *arg, size_t len)
+{
+  struct hook_args a;
+  stralloc out = {0};
+  size_t ml, i;
+  const char *ir = NULL;
+  size_t irl = 0;
+  const struct mech *m = NULL;
+  unsigned int avail = mechs_in_chain();
+  const char *line = arg;
+  size_t linelen = len;
+  int rc;
+
+  load(s);
+  if (s->authenticated) { replys(s, 503, "5.5.1", "but you already said AUTH ..."); goto done; }
+  if (s->hello != HELLO_EHLO) {
+    replys(s, 503, "5.5.1", s->hello ? "AUTH not defined for HELO" : "please say EHLO first ...");
+    goto done;
+  }
+  if (s->t.have_sender) { replys(s, 503, "5.5.1", "AUTH is not allowed during a mail transaction"); goto done; }
+  if (cfg.tls_before_auth && !s->tls) { replys(s, 538, "5.7.11", "SSL/TLS required before AUTH"); goto done; }
+
+  memset(&a, 0, sizeof a);
+  a.arg = arg;
+  a.arglen = len;
+  a.out = &out;
+  rc = hook_run(s, HOOK_AUTH_PARSE, &a);
+  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
+    if (a.msg->len) reply(s, 501, "5.5.4", a.msg->s, a.msg->len);
+    else replys(s, 501, "5.5.4", "Syntax error in command");
+    if (rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) { wipe_all(s); smtp_disconnect(s, 0); }
+    goto done;
+  }
+  if (rc == OK && out.len) { arg = out.s; len = out.len; }
+
+  for (ml = 0; ml < len && arg[ml] != ' '; ++ml) ;
+  for (i = ml; i < len && arg[i] == ' '; ++i) ;
+  if (i < len) { ir = arg + i; irl = len - i; }
+  if (!ml) { replys(s, 501, "5.5.4", "Syntax error: AUTH needs a mechanism"); goto done; }
+  if (ir && memchr(ir, ' ', irl)) { refuse(s, AR_BADB64, NULL); goto done; }
+  for (i = 0; i < NMECHS; ++i)
+    if ((avail & mechs[i].bit) && strlen(mechs[i].name) == ml && case_equalb(arg, ml, mechs[i].name))
+      m = &mechs[i];
+  if (!m) {
+    stralloc t = {0};
+    if (!stralloc_copys(&t, "Unimplemented authentication mechanism: ")) die_nomem(s);
+    for (i = 0; i < ml && i < 20; ++i) {
+      char c = arg[i];
+      if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+      if (!stralloc_append(&t, &c)) die_nomem(s);
+    }
+    reply(s, 504, "5.5.4", t.s, t.len);
+    stralloc_free(&t);
+    goto done;
+  }
+  if (m->bit == MECH_PLAIN) do_plain(s, m, ir, irl);
+  else if (m->bit == MECH_LOGIN) do_login(s, m, ir, irl);
+  else do_cram(s, m, ir);
+done:
+  wipe_all(s);
+  if (out.s) sasl_wipe(out.s, out.a);
+  stralloc_free(&out);
+  /* the command line with any initial response is our own buffer (smtp.c) */
+  sasl_wipe((void *)line, linelen);
+}

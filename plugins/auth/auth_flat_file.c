@@ -1,0 +1,114 @@
+/* auth/auth_flat_file: AUTH PLAIN, LOGIN and CRAM-MD5 against the
+   flat_auth_pw control file, one "user@domain:password" line per user
+   (clear-text passwords, so CRAM-MD5 can be checked), as Perl qpsmtpd's
+   plugin. The user must contain '@' and is compared without regard to
+   case; the password is everything after the first ':'.
+
+   Results as Perl (Qpsmtpd::Auth::validate_password): an unknown user or
+   one without a domain is DECLINED (other plugins may know it), a wrong
+   password is DENY "auth_flat_file - wrong password", a match is OK.
+
+   The file is read for each attempt and wiped from memory after it.
+   A line without ':' makes the file unparsable: 421, naming it. */
+#include <string.h>
+#include <fmt.h>
+#include "plugin.h"
+#include "sasl.h"
+
+#define NAME "auth/auth_flat_file"
+#define FILE_ "flat_auth_pw"
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int user_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+  size_t i;
+  if (alen != blen) return 0;
+  for (i = 0; i < alen; ++i)
+    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
+  return 1;
+}
+
+static int flat_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  (void)self;
+  (void)argv;
+  if (argc) {
+    stralloc_copys(err, "takes no arguments");
+    return 0;
+  }
+  return 1;
+}
+
+static int flat_auth(struct session *s, void *self, struct hook_args *a)
+{
+  const struct auth_args *aa = a->auth;
+  stralloc pw = {0};
+  const char *secret = NULL;
+  size_t secretlen = 0, ul = strlen(aa->user), i = 0;
+  unsigned long lineno = 0;
+  int rc;
+  (void)self;
+
+  if (!strchr(aa->user, '@')) {
+    qlog(s, LOGINFO, NAME, "fail: missing domain");
+    return DECLINED;
+  }
+  if (!control_readlist(s, FILE_, &pw)) {
+    qlog(s, LOGWARN, NAME, "fail: no " FILE_ " file");
+    return DECLINED;
+  }
+  while (i < pw.len) {
+    const char *l = pw.s + i;
+    size_t n = strlen(l);
+    const char *colon = memchr(l, ':', n);
+    ++lineno;
+    i += n + 1;
+    if (!colon) {
+      char num[FMT_ULONG];
+      sasl_wipe(pw.s, pw.len);
+      stralloc_free(&pw);
+      num[fmt_ulong(num, lineno)] = 0;
+      qlogm(s, LOGERROR, NAME, "entry ", num, " of " FILE_ " has no ':' between user and password");
+      control_fail(s, FILE_, "an entry has no ':' between user and password");
+    }
+    if (!secret && user_equal(l, (size_t)(colon - l), aa->user, ul)) {
+      secret = colon + 1;
+      secretlen = n - (size_t)(colon - l) - 1;
+    }
+  }
+  if (!secret) {
+    sasl_wipe(pw.s, pw.len);
+    stralloc_free(&pw);
+    qlogm(s, LOGINFO, NAME, "fail: no such user: ", aa->user);
+    return DECLINED;
+  }
+  if (aa->pass) {
+    rc = sasl_equal(secret, secretlen, aa->pass, aa->passlen) ? OK : DENY;
+  } else if (aa->hash && aa->ticket) {
+    char hex[33];
+    sasl_cram_digest(secret, secretlen, aa->ticket, strlen(aa->ticket), hex);
+    rc = sasl_equal(hex, 32, aa->hash, strlen(aa->hash)) ? OK : DENY;
+    sasl_wipe(hex, sizeof hex);
+  } else rc = DENY;
+  sasl_wipe(pw.s, pw.len);
+  stralloc_free(&pw);
+  if (rc == OK) {
+    qlog(s, LOGINFO, NAME, aa->pass ? "pass: clear match" : "pass: hash match");
+    stralloc_copys(a->msg, "auth_flat_file");
+  } else {
+    qlog(s, LOGINFO, NAME, "fail: wrong password");
+    stralloc_copys(a->msg, "auth_flat_file - wrong password");
+  }
+  return rc;
+}
+
+const struct plugin plugin_auth_auth_flat_file = {
+  .name = NAME,
+  .init = flat_init,
+  .hooks = {
+    [HOOK_AUTH_PLAIN] = flat_auth,
+    [HOOK_AUTH_LOGIN] = flat_auth,
+    [HOOK_AUTH_CRAM_MD5] = flat_auth,
+  },
+};
