@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static const char *kind(int fd)
@@ -37,7 +38,7 @@ static void logline(const char *fmt, const char *a, size_t b, const char *c, cha
   if (!path) return;
   f = fopen(path, "a");
   if (!f) return;
-  fprintf(f, "argv=");
+  fprintf(f, "pid=%d argv=", (int)getpid());
   for (i = 0; argv[i]; ++i) fprintf(f, "%s%s", i ? "," : "", argv[i]);
   fprintf(f, " ");
   fprintf(f, fmt, a, b, c, kind(0), kind(1));
