@@ -4,6 +4,7 @@
 #   make BIN=path PLUGINS=FILE  build a second binary (tests do this)
 #   make check                  run the test suite (tests/run)
 #   make sanitize               ASan/UBSan build, then the test suite
+#   make fuzz                   libFuzzer target for the SASL decoders
 #   make bench                  the benchmark (bench/run)
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
@@ -68,6 +69,12 @@ sanitize:
 	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" $(MAKE)
 	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" QPSMTPD_SANITIZE=1 tests/run
 	$(MAKE) clean
+
+# libFuzzer over the SASL decoders (needs clang): make fuzz, then run
+# tests/bin/fuzz-sasl [-max_total_time=N]
+fuzz:
+	mkdir -p tests/bin
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ -I. -o tests/bin/fuzz-sasl tests/sasl-check.c sasl.c -l:libbearssl.a
 
 bench: it
 	bench/run
