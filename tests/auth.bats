@@ -504,6 +504,61 @@ send_one() {
   [ "$(nth 3 | cut -c1-3)" = 235 ]
 }
 
+# ------------------------------------------------------------ hooks
+
+@test "hooks: auth-<mech> runs first; when it declines, the generic auth hook decides (DENYSOFT: 454)" {
+  QP=$(build_chain auth-hooks1 <<'EOF'
+tests/auth_result auth-plain DECLINED
+tests/auth_result auth DENYSOFT try later
+EOF
+)
+  printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' u@example.com pw)" > "$IN"
+  smtp "$QP"
+  [ "$(nth 3)" = '454 4.7.0 PLAIN temporary authentication failure for u@example.com - try later' ]
+  grep -q 'tests/auth_result: auth-plain mech=plain user=u@example.com pass=given$' "$ERR"
+  grep -q 'tests/auth_result: auth mech=plain user=u@example.com pass=given$' "$ERR"
+}
+
+@test "hooks: a DENY from auth-<mech> is final; OK from auth gives 235 with its text; CRAM-MD5 passes digest and ticket" {
+  QP=$(build_chain auth-hooks2 <<'EOF'
+tests/auth_result auth-login DENY no such luck
+tests/auth_result auth OK welcome
+EOF
+)
+  printf 'EHLO c.example\r\nAUTH LOGIN %s\r\n%s\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(b64 u@example.com)" "$(b64 pw)" "$(plain '' v@example.com pw)" > "$IN"
+  smtp "$QP"
+  [ "$(nth 4)" = '535 5.7.8 LOGIN authentication failed for u@example.com - no such luck' ]
+  [ "$(nth 5)" = '235 2.7.0 PLAIN authentication successful for v@example.com - welcome' ]
+  refute grep -q 'tests/auth_result: auth mech=login' "$ERR"
+  run cram "$QP" w@example.com anything
+  assert_line '235 2.7.0 CRAM-MD5 authentication successful for w@example.com - welcome'
+}
+
+@test "hooks: DENY_DISCONNECT gets 535 and closes; auth_parse may refuse (501) or rewrite the arguments" {
+  QP=$(build_chain auth-hooks3 <<'EOF'
+tests/auth_result auth DENY_DISCONNECT go away
+EOF
+)
+  printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nNOOP\r\n' "$(plain '' u@example.com pw)" > "$IN"
+  smtp "$QP"
+  [ "$(codes)" = '220 250 535' ]
+  QP=$(build_chain auth-hooks4 <<'EOF'
+tests/auth_result auth_parse DENY not like that
+EOF
+)
+  printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' u@example.com pw)" > "$IN"
+  smtp "$QP"
+  [ "$(nth 3)" = '501 5.5.4 not like that' ]
+  QP=$(build_chain auth-hooks5 <<EOF
+tests/auth_result auth_parse OK PLAIN $(plain '' alice@example.com secret)
+auth/auth_flat_file
+EOF
+)
+  printf 'EHLO c.example\r\nAUTH whatever\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  [ "$(nth 3)" = '235 2.7.0 PLAIN authentication successful for alice@example.com - auth_flat_file' ]
+}
+
 # ------------------------------------------------------------ flat file
 
 @test "a flat_auth_pw line without ':' is a configuration error: 421, naming the file" {
