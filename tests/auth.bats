@@ -580,7 +580,8 @@ EOF
   smtp_cp "$QP"
   [ "$(nth 3)" = '235 2.7.0 PLAIN authentication successful for carol@example.com - auth_checkpassword' ]
   [ "$(nth 5)" = '250 2.1.5 <x@elsewhere.example>, recipient ok' ]
-  grep -Eq "^pid=[0-9]+ argv=$FAKECP,/bin/true user=carol@example.com passlen=11 ts= fd0=chardev fd1=chardev$" "$FAKECP_LOG"
+  grep -Eq "^pid=[0-9]+ argv=$FAKECP,/bin/true user=carol@example.com passlen=11 ts= fd0=chardev fd1=chardev fd2=file$" "$FAKECP_LOG"
+  grep -q 'fake-checkpassword: checking carol@example.com' "$ERR"
 }
 
 @test "checkpassword with AUTH LOGIN; a wrong password (exit 1) falls through to authdeny: 535" {
@@ -645,6 +646,35 @@ EOF
 auth/auth_checkpassword checkpw /bin/false
 EOF
   assert_failure
+}
+
+@test "under xinetd (the client's socket on fds 0, 1 and 2) checkpassword writes nothing to the client" {
+  QP=$(cpw_chain)
+  run timeout 20 python3 - "$QP" "$CFG" "$FAKECP_LOG" "$FAKECP_USERS" "$(plain '' carol@example.com 's3cret pass')" <<'EOF'
+import os, socket, subprocess, sys
+qp, cfg, log, users, ir = sys.argv[1:]
+c, srv = socket.socketpair()
+c.settimeout(10)
+env = {"PATH": "/usr/bin:/bin", "QPSMTPD_CONFIG": cfg, "FAKECP_LOG": log, "FAKECP_USERS": users}
+p = subprocess.Popen([qp], stdin=srv, stdout=srv, stderr=srv, env=env, close_fds=True, cwd=os.path.dirname(cfg))
+srv.close()
+f = c.makefile("rb")
+for cmd in [None, b"EHLO c.example", b"AUTH PLAIN " + ir.encode(), b"QUIT"]:
+    if cmd:
+        c.sendall(cmd + b"\r\n")
+    while True:
+        line = f.readline()
+        sys.stdout.write(line.decode("ascii", "replace").replace("\r\n", "\n"))
+        if not line or line[3:4] != b"-":
+            break
+sys.stdout.write(f.read().decode("ascii", "replace"))
+print("exit %d" % p.wait(timeout=10))
+EOF
+  assert_success
+  assert_line '235 2.7.0 PLAIN authentication successful for carol@example.com - auth_checkpassword'
+  refute_output --partial 'fake-checkpassword'
+  assert_line 'exit 0'
+  grep -q 'user=carol@example.com .* fd0=chardev fd1=chardev fd2=chardev$' "$FAKECP_LOG"
 }
 
 # ------------------------------------------------------------ real clients

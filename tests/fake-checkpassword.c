@@ -10,7 +10,8 @@
    SIGSEGV, hang@... sleeps. On a match it sets $USER and runs prog with
    its args (exit 111 if that fails); otherwise exits 1. Each call appends
    one line to $FAKECP_LOG: argv, user, password length, timestamp, and
-   fd 0/1 kind (never the password). */
+   the kind of fds 0, 1 and 2 (never the password), and says on fd 2 whom
+   it checks. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ static void logline(const char *fmt, const char *a, size_t b, const char *c, cha
   fprintf(f, "pid=%d argv=", (int)getpid());
   for (i = 0; argv[i]; ++i) fprintf(f, "%s%s", i ? "," : "", argv[i]);
   fprintf(f, " ");
-  fprintf(f, fmt, a, b, c, kind(0), kind(1));
+  fprintf(f, fmt, a, b, c, kind(0), kind(1), kind(2));
   fprintf(f, "\n");
   fclose(f);
 }
@@ -75,7 +76,8 @@ int main(int argc, char **argv)
   tl = strnlen(ts, n - ul - pl - 2);
   if (ul + pl + tl + 2 == n) { fprintf(stderr, "fake-checkpassword: timestamp not NUL-terminated\n"); return 2; }
   if (ul + pl + tl + 3 != n) { fprintf(stderr, "fake-checkpassword: bytes after the timestamp\n"); return 2; }
-  logline("user=%s passlen=%zu ts=%s fd0=%s fd1=%s", user, pl, ts, argv);
+  logline("user=%s passlen=%zu ts=%s fd0=%s fd1=%s fd2=%s", user, pl, ts, argv);
+  fprintf(stderr, "fake-checkpassword: checking %s\n", user);
   if (!strcmp(kind(0), "socket") || !strcmp(kind(1), "socket")) {
     fprintf(stderr, "fake-checkpassword: fd 0 or 1 is a socket\n");
     return 2;

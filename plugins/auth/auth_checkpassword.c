@@ -11,7 +11,8 @@
    The program is run with that argv (no shell), fd 3 reading
    "user\0password\0\0" (an empty timestamp: there is no challenge for
    PLAIN and LOGIN; at most 512 bytes, as the interface allows), fds 0 and
-   1 on /dev/null, fd 2 on our log. Exit 0: OK. Exit 1: the password is
+   1 on /dev/null, fd 2 on our log (on /dev/null when it is the client's
+   socket, as under xinetd). Exit 0: OK. Exit 1: the password is
    wrong; DECLINED as in Perl, so later plugins may still accept. Exit 111,
    any other exit, a crash, or no exit within the timeout (default 30 s;
    the program's process group is killed): a temporary failure, DENYSOFT,
@@ -25,6 +26,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,8 +161,12 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
     int in = fcntl(p[0], F_DUPFD_CLOEXEC, 4);
     int nul0 = open("/dev/null", O_RDWR | O_CLOEXEC);
     sigset_t none;
+    struct stat st0, st2;
     sasl_wipe(data, sizeof data);
     if (in == -1 || nul0 == -1) _exit(111);
+    /* under xinetd fd 2 is the client's socket: the program must not write there */
+    if (fstat(0, &st0) == 0 && fstat(2, &st2) == 0 && S_ISSOCK(st2.st_mode)
+        && st0.st_dev == st2.st_dev && st0.st_ino == st2.st_ino && dup2(nul0, 2) == -1) _exit(111);
     if (dup2(nul0, 0) == -1 || dup2(nul0, 1) == -1 || dup2(in, 3) == -1) _exit(111);
     setpgid(0, 0);
     sigaction(SIGPIPE, &dfl, NULL);
