@@ -405,6 +405,19 @@ EOF
   [ "$(nth 5)" = '500 5.5.6 Authentication Exchange line is too long' ]
 }
 
+@test "a client that stops answering during AUTH is cut off at the command deadline (421)" {
+  QP=$(flat_chain)
+  echo 1 > "$CFG/timeoutsmtpd"
+  t0=$(date +%s)
+  { printf 'EHLO c.example\r\nAUTH LOGIN\r\n'; sleep 2.5; } | (cd "$BATS_TEST_TMPDIR" &&
+    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP") > "$OUT" 2> "$ERR"
+  t1=$(date +%s)
+  [ "$(codes)" = '220 250 334 421' ]
+  [ "$(nth 4)" = '421 4.4.2 Connection timed out, closing connection' ]
+  grep -q 'timeout waiting for an AUTH response' "$ERR"
+  [ $((t1 - t0)) -ge 1 ]
+}
+
 @test "the client going away during AUTH ends the session quietly" {
   QP=$(flat_chain)
   printf 'EHLO c.example\r\nAUTH LOGIN\r\n%s\r\n' "$(b64 alice@example.com)" > "$IN"
