@@ -74,7 +74,7 @@ sanitize:
 # tests/bin/fuzz-sasl [-max_total_time=N]
 fuzz:
 	mkdir -p tests/bin
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ -I. -o tests/bin/fuzz-sasl tests/sasl-check.c sasl.c -l:libbearssl.a
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ -I. -o tests/bin/fuzz-sasl tests/unit/sasl-check.c sasl.c -l:libbearssl.a
 
 bench: it
 	bench/run

@@ -3,7 +3,7 @@
 # by byte; the plugins auth/auth_flat_file, auth/auth_checkpassword (with
 # tests/fake-checkpassword, which checks the checkpassword interface
 # strictly) and auth/authdeny; the strict base64 and SASL parsers called
-# directly (tests/sasl-check); Received and Authentication-Results after
+# directly (tests/unit/sasl-check); Received and Authentication-Results after
 # AUTH; real clients (swaks, Python's smtplib) under tcpserver.
 
 # shellcheck disable=SC2030,SC2031  # bats runs each test in a subshell
