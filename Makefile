@@ -4,7 +4,6 @@
 #   make BIN=path PLUGINS=FILE  build a second binary (tests do this)
 #   make check                  run the test suite (tests/run)
 #   make sanitize               ASan/UBSan build, then the test suite
-#   make fuzz                   libFuzzer target for the SASL decoders
 #   make bench                  the benchmark (bench/run)
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
@@ -70,12 +69,6 @@ sanitize:
 	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" QPSMTPD_SANITIZE=1 tests/run
 	$(MAKE) clean
 
-# libFuzzer over the SASL decoders (needs clang): make fuzz, then run
-# tests/bin/fuzz-sasl [-max_total_time=N]
-fuzz:
-	mkdir -p tests/bin
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ -I. -o tests/bin/fuzz-sasl tests/unit/sasl-check.c sasl.c -l:libbearssl.a
-
 bench: it
 	bench/run
 
@@ -97,7 +90,7 @@ fuzz:
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/plugintab.c
 	for h in $(FUZZ_HARNESSES); do \
-	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c /usr/lib/libowfat.a || exit 1; \
+	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c $(LIBS) || exit 1; \
 	done
 	for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p fuzz/bin/corpus-$$h fuzz/corpus/$$h; \

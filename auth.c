@@ -178,7 +178,7 @@ static void make_ticket(struct session *s, stralloc *t)
   static const char hd[] = "0123456789abcdef";
   unsigned int i;
   char num[FMT_XLONG];
-  const char *me = session_me(s);
+  const char *me = s->me.s;
   size_t ml = strlen(me);
   if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
     /* uniqueness is what matters here; the time and pid still give it */

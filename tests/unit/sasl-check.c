@@ -9,41 +9,14 @@
    sasl-check digest KEY TICKET   the CRAM-MD5 hex digest
    sasl-check encode TEXT         base64 of TEXT
 
-   Built with -DFUZZ and -fsanitize=fuzzer it is a libFuzzer target
-   instead: every input goes through every decoder. */
+   fuzz/fuzz_sasl.c is the libFuzzer harness for the same functions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sasl.h"
+#include "../../sasl.h"
 
 static unsigned char out[SASL_DECODED_MAX + 1];
 
-#ifdef FUZZ
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
-{
-  long n;
-  const char *u, *p;
-  char hex[33];
-  if (size > SASL_LINE_MAX) return 0;
-  n = sasl_b64decode((const char *)data, size, out, SASL_DECODED_MAX);
-  if (n < 0) return 0;
-  {
-    unsigned char copy[SASL_DECODED_MAX + 1];
-    char enc[SASL_LINE_MAX + 4];
-    size_t e = sasl_b64encode(out, (size_t)n, enc);
-    if (e != size || memcmp(enc, data, size)) abort();   /* strict: one encoding per octet string */
-    memcpy(copy, out, (size_t)n);
-    (void)sasl_plain_parse(copy, (size_t)n, &u, &p);
-    memcpy(copy, out, (size_t)n);
-    (void)sasl_login_field(copy, (size_t)n);
-    memcpy(copy, out, (size_t)n);
-    if (sasl_cram_parse(copy, (size_t)n, &u, &p) == SASL_OK)
-      sasl_cram_digest(u, strlen(u), p, strlen(p), hex);
-  }
-  return 0;
-}
-#else
 static void hexout(const unsigned char *x, long n)
 {
   long i;
@@ -92,4 +65,3 @@ int main(int argc, char **argv)
   }
   return 2;
 }
-#endif
