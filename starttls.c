@@ -168,6 +168,11 @@ static void reset_after_tls(struct session *s)
   s->hello = 0;
   s->hello_host.len = 0;
   s->authenticated = 0;
+  /* what an AUTH before TLS tried; failures still count toward the limit */
+  s->auth_tried = 0;
+  s->auth_user.len = 0;
+  notes_set(&s->notes, "auth_user", NULL);
+  notes_set(&s->notes, "auth_mechanism", NULL);
   s->relay_client = s->relay_at_connect;
   txn_reset(s);
 }

@@ -13,6 +13,11 @@ load helper
 SASL=$TB/sasl-check
 FAKECP=$TB/fake-checkpassword
 
+setup_file() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BATS_FILE_TMPDIR/tls.key" \
+    -out "$BATS_FILE_TMPDIR/tls.crt" -days 2 -subj /CN=test.example 2> /dev/null
+}
+
 setup() {
   mkcfg
   echo 'alice@example.com:secret' > "$CFG/flat_auth_pw"
@@ -783,4 +788,72 @@ EOF
   assert_success
   assert_line "login: (235, b'2.7.0 PLAIN authentication successful for carol@example.com - auth_checkpassword')"
   grep -q 'fd0=chardev fd1=chardev' "$FAKECP_LOG"
+}
+
+# ------------------------------------------------------------ with real TLS
+
+tls_chain() {
+  mkdir -p "$CFG/ssl"
+  cp "$BATS_FILE_TMPDIR/tls.crt" "$CFG/ssl/qpsmtpd-server.crt"
+  cp "$BATS_FILE_TMPDIR/tls.key" "$CFG/ssl/qpsmtpd-server.key"
+  build_chain auth-tls <<'EOF'
+tls
+auth/auth_flat_file
+auth/authdeny
+rcpt_ok
+queue/qmail-queue
+EOF
+}
+
+@test "tls_before_auth: swaks --tls --auth sees AUTH only after STARTTLS, relays, and gets ESMTPSA" {
+  QP=$(tls_chain)
+  echo 1 > "$CFG/tls_before_auth"
+  start_server "$QP"
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --tls --auth PLAIN \
+    --auth-user alice@example.com --auth-password secret --from alice@example.com --to x@elsewhere.example
+  assert_success
+  # in clear text: STARTTLS, no AUTH; inside TLS (swaks marks it <~): AUTH
+  assert_output --partial '<-  250 STARTTLS'
+  refute_output --regexp '<-  250.AUTH'
+  assert_output --partial '<~  250 AUTH PLAIN LOGIN CRAM-MD5'
+  assert_output --partial '<~  235 2.7.0 PLAIN authentication successful for alice@example.com'
+  [ "$(queued)" -eq 1 ]
+  grep -Eq $'^\tby test\\.example \\(qpsmtpd/[0-9.]+\\) with ESMTPSA \\(TLSv1\\.2 [A-Z0-9-]+ encrypted\\);' "$FAKEQ_DIR/1.msg"
+  head -1 "$FAKEQ_DIR/1.msg" | grep -qx 'Authentication-Results: test.example; auth=pass (plain) smtp.auth=alice@example.com'
+  # without TLS the client cannot authenticate at all
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --auth PLAIN \
+    --auth-user alice@example.com --auth-password secret --from alice@example.com --to x@elsewhere.example
+  assert_failure
+  [ "$(queued)" -eq 1 ]
+}
+
+@test "STARTTLS after AUTH forgets it: the client must authenticate again to relay" {
+  QP=$(tls_chain)
+  start_server "$QP"
+  run timeout 20 python3 - "$PORT" <<'EOF'
+import smtplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+s.ehlo()
+print("login:", s.login("alice@example.com", "secret")[0])
+print("starttls:", s.starttls(context=ctx)[0])
+s.ehlo()
+print("auth offered:", "auth" in s.esmtp_features)
+s.mail("alice@example.com")
+print("rcpt before:", s.rcpt("x@elsewhere.example")[0])
+s.rset()
+print("login again:", s.login("alice@example.com", "secret")[0])
+s.mail("alice@example.com")
+print("rcpt after:", s.rcpt("x@elsewhere.example")[0])
+s.quit()
+EOF
+  assert_success
+  assert_line 'login: 235'
+  assert_line 'starttls: 220'
+  assert_line 'auth offered: True'
+  assert_line 'rcpt before: 550'
+  assert_line 'login again: 235'
+  assert_line 'rcpt after: 250'
 }
