@@ -13,6 +13,7 @@
    wiped from our buffers after use. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -112,18 +113,24 @@ size_t auth_log_len(const char *line, size_t len)
   return i;
 }
 
-/* buffers for client responses and what they decode to; wiped after use */
-static char rbuf[SASL_LINE_MAX + 1];
-static unsigned char ubuf[SASL_DECODED_MAX + 1];
-static unsigned char pbuf[SASL_DECODED_MAX + 1];
+/* buffers for client responses and what they decode to; wiped after use.
+   Allocated at the first AUTH, so that sessions without AUTH do not carry
+   them in their memory. */
+struct bufs {
+  char r[SASL_LINE_MAX + 1];
+  unsigned char u[SASL_DECODED_MAX + 1];
+  unsigned char p[SASL_DECODED_MAX + 1];
+};
+static struct bufs *bufs;
+#define rbuf (bufs->r)
+#define ubuf (bufs->u)
+#define pbuf (bufs->p)
 
 enum { AR_OK, AR_CANCEL, AR_BADB64, AR_MALFORMED, AR_AUTHZID, AR_TOOLONG };
 
 static void wipe_all(struct session *s)
 {
-  sasl_wipe(rbuf, sizeof rbuf);
-  sasl_wipe(ubuf, sizeof ubuf);
-  sasl_wipe(pbuf, sizeof pbuf);
+  if (bufs) sasl_wipe(bufs, sizeof *bufs);
   /* what the buffer has already handed out: the AUTH lines */
   if (s->in->p <= s->in->a) sasl_wipe(s->in->x, s->in->p);
 }
@@ -378,6 +385,7 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   int rc;
 
   load(s);
+  if (!bufs && !(bufs = malloc(sizeof *bufs))) die_nomem(s);
   if (s->authenticated) { replys(s, 503, "5.5.1", "but you already said AUTH ..."); goto done; }
   if (s->hello != HELLO_EHLO) {
     replys(s, 503, "5.5.1", s->hello ? "AUTH not defined for HELO" : "please say EHLO first ...");
