@@ -65,3 +65,10 @@ queued() {
 envelope() {
   printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n'
 }
+
+# qmail-queue queued nothing: it never ran, or it was started at DATA and
+# abandoned, and then failed on its input; never an "ok", never a message
+nothing_queued() {
+  [ "$(queued)" -eq 0 ] || return 1
+  [ ! -e "$FAKEQ_DIR/log" ] || ! grep -Eq '^[0-9]+ ok$' "$FAKEQ_DIR/log"
+}

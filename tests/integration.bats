@@ -203,9 +203,8 @@ EOF
   assert_success
   assert_line --index 4 '354 go ahead'
   wait_sessions 1
-  [ "$(queued)" -eq 0 ]
-  # qmail-queue was never even started
-  [ ! -e "$FAKEQ_DIR/log" ]
+  # qmail-queue, started at DATA, saw no envelope and queued nothing
+  nothing_queued
 }
 
 # what a log line looks like: "pid level ..."

@@ -195,16 +195,135 @@ static void pipes_close(int *p, int n)
   for (i = 0; i < n; ++i) if (p[i] >= 0) { close(p[i]); p[i] = -1; }
 }
 
+/* the program: $QMAILQUEUE, the plugin's argument, or $QMAIL/bin/qmail-queue;
+   NULL when out of memory */
+static const char *qq_prog(void *self, stralloc *sa)
+{
+  const char *prog = getenv("QMAILQUEUE");
+  const char *q;
+  if (prog && *prog) return prog;
+  if (self) return (const char *)self;
+  q = getenv("QMAIL");
+  if (!q || !*q) q = "/var/qmail";
+  if (!stralloc_copys(sa, q) || !stralloc_cats(sa, "/bin/qmail-queue") || !stralloc_0(sa)) return NULL;
+  return sa->s;
+}
+
+/* one started qmail-queue: our ends of its three pipes */
+struct qq_child {
+  pid_t pid;
+  int pm, pe, px;
+  struct sigaction oldpipe, oldchld;
+  char prog[256];
+};
+
+/* starts prog with the message pipe on its fd 0, the envelope pipe on fd 1
+   and the error pipe on fd 6; 0 ok, -1 with a log line */
+static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
+{
+  int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
+  int all[6], saved;
+  struct sigaction ign, dfl;
+  char *argv[2];
+
+  if (strlen(prog) >= sizeof c->prog) {
+    qlogm(s, LOGERROR, NAME, "program path too long: ", prog);
+    return -1;
+  }
+  if (pipe2(pm, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 || pipe2(px, O_CLOEXEC) == -1) {
+    saved = errno;
+    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
+    pipes_close(all, 6);
+    qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(saved));
+    return -1;
+  }
+  /* a dead qmail-queue must not kill us; SIGCHLD must not be ignored, or
+     waitpid would find no child */
+  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
+  dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
+  sigaction(SIGPIPE, &ign, &c->oldpipe);
+  sigaction(SIGCHLD, &dfl, &c->oldchld);
+  argv[0] = (char *)prog;
+  argv[1] = 0;
+  c->pid = fork();
+  if (c->pid == -1) {
+    saved = errno;
+    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
+    pipes_close(all, 6);
+    sigaction(SIGPIPE, &c->oldpipe, 0);
+    sigaction(SIGCHLD, &c->oldchld, 0);
+    c->pid = 0;
+    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(saved));
+    return -1;
+  }
+  if (c->pid == 0) {
+    /* Move the child's ends above 6 first, so no dup2 below can clobber
+       another end or be a no-op that leaves FD_CLOEXEC set. */
+    sigset_t none;
+    int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
+    int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
+    int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
+    if (m == -1 || e == -1 || x == -1) _exit(120);
+    if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
+    sigaction(SIGPIPE, &dfl, 0);
+    sigaction(SIGXFSZ, &dfl, 0);
+    setpgid(0, 0);              /* the watchdog kills the whole group */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    execv(argv[0], argv);
+    _exit(120);
+  }
+  close(pm[0]); close(pe[0]); close(px[1]);
+  c->pm = pm[1]; c->pe = pe[1]; c->px = px[0];
+  memcpy(c->prog, prog, strlen(prog) + 1);
+  return 0;
+}
+
+/* qmail-queue started at DATA, as qmail-smtpd does, so that its fork and
+   exec overlap the client's sending of the message instead of delaying
+   the reply to the final dot. It is fed at queue time; a transaction that
+   ends otherwise closes its pipes, so it reads EOF before the envelope's
+   final \0 and queues nothing (qmail-queue(8)). */
+static struct qq_child early;
+
+static void qq_abandon(struct session *s)
+{
+  pid_t r;
+  int wstat;
+  if (early.pid <= 0) return;
+  close(early.pm); close(early.pe); close(early.px);
+  watchdog_start(queue_timeout(s), early.pid, -1);
+  do r = waitpid(early.pid, &wstat, 0); while (r == -1 && errno == EINTR);
+  watchdog_stop();
+  sigaction(SIGPIPE, &early.oldpipe, 0);
+  sigaction(SIGCHLD, &early.oldchld, 0);
+  early.pid = 0;
+}
+
+static int qq_data(struct session *s, void *self, struct hook_args *a)
+{
+  stralloc progsa = {0};
+  const char *prog;
+  qq_abandon(s);
+  prog = qq_prog(self, &progsa);
+  if (prog && qq_spawn(s, prog, &early) == -1) early.pid = 0;
+  stralloc_free(&progsa);
+  return DECLINED;
+}
+
+static int qq_reset(struct session *s, void *self, struct hook_args *a)
+{
+  qq_abandon(s);
+  return DECLINED;
+}
+
 static int qq_queue(struct session *s, void *self, struct hook_args *a)
 {
   const char *prog;
   stralloc progsa = {0};
   stralloc env = {0};
   stralloc msgid = {0};
-  char *argv[2];
-  int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
-  int all[6];
-  struct sigaction ign, dfl, oldpipe, oldchld;
+  struct qq_child c;
   pid_t pid, r;
   int wstat = 0, werr = 0, rc, saved, timedout;
   const char *werrwhat = 0;
@@ -214,18 +333,12 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   char pidstr[FMT_ULONG], codestr[FMT_ULONG], timestr[FMT_ULONG];
   const char *sender = txn_sender(s);
 
-  prog = getenv("QMAILQUEUE");
-  if (!prog || !*prog) prog = (const char *)self;
+  prog = qq_prog(self, &progsa);
   if (!prog) {
-    const char *q = getenv("QMAIL");
-    if (!q || !*q) q = "/var/qmail";
-    if (!stralloc_copys(&progsa, q) || !stralloc_cats(&progsa, "/bin/qmail-queue")
-        || !stralloc_0(&progsa)) {
-      stralloc_copys(a->msg, txt_qqt);
-      qlogm(s, LOGERROR, NAME, "out of memory");
-      return DENYSOFT;
-    }
-    prog = progsa.s;
+    stralloc_copys(a->msg, txt_qqt);
+    qlogm(s, LOGERROR, NAME, "out of memory");
+    qq_abandon(s);
+    return DENYSOFT;
   }
 
   n = txn_rcpt_count(s);
@@ -247,78 +360,38 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   if (!stralloc_0(&env)) goto nomem;
   msgid_get(s, &msgid);
 
-  argv[0] = (char *)prog;
-  argv[1] = 0;
-
-  if (pipe2(pm, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 || pipe2(px, O_CLOEXEC) == -1) {
-    saved = errno;
-    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
-    pipes_close(all, 6);
-    errno = saved;
-    qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(errno));
-    goto qqt;
+  if (early.pid > 0 && !strcmp(early.prog, prog)) {
+    c = early;                  /* started at DATA */
+    early.pid = 0;
+  } else {
+    qq_abandon(s);
+    if (qq_spawn(s, prog, &c) == -1) goto qqt;
   }
-
-  /* a dead qmail-queue must not kill us; SIGCHLD must not be ignored, or
-     waitpid would find no child */
-  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
-  dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
-  sigaction(SIGPIPE, &ign, &oldpipe);
-  sigaction(SIGCHLD, &dfl, &oldchld);
-
-  pid = fork();
-  if (pid == -1) {
-    saved = errno;
-    all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
-    pipes_close(all, 6);
-    sigaction(SIGPIPE, &oldpipe, 0);
-    sigaction(SIGCHLD, &oldchld, 0);
-    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(saved));
-    goto qqt;
-  }
-  if (pid == 0) {
-    /* Move the child's ends above 6 first, so no dup2 below can clobber
-       another end or be a no-op that leaves FD_CLOEXEC set. */
-    sigset_t none;
-    int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
-    int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
-    int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
-    if (m == -1 || e == -1 || x == -1) _exit(120);
-    if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
-    sigaction(SIGPIPE, &dfl, 0);
-    sigaction(SIGXFSZ, &dfl, 0);
-    setpgid(0, 0);              /* the watchdog kills the whole group */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, 0);
-    execv(argv[0], argv);
-    _exit(120);
-  }
-
-  close(pm[0]); close(pe[0]); close(px[1]);
+  pid = c.pid;
   watchdog_start(queue_timeout(s), pid, -1);
 
-  if (txn_write_message(s, pm[1]) == -1) { werr = errno; werrwhat = "message"; }
-  close(pm[1]);
+  if (txn_write_message(s, c.pm) == -1) { werr = errno; werrwhat = "message"; }
+  close(c.pm);
   /* After a failed message write the envelope is not sent: qmail-queue
      then sees EOF before the final \0 and queues nothing. */
-  if (!werrwhat && fd_write_all(pe[1], env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
-  close(pe[1]);
+  if (!werrwhat && fd_write_all(c.pe, env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
+  close(c.pe);
 
   for (;;) {
     ssize_t got;
     if (errlen >= ERRTEXT_MAX) break;
-    got = read(px[0], errbuf + errlen, ERRTEXT_MAX - errlen);
+    got = read(c.px, errbuf + errlen, ERRTEXT_MAX - errlen);
     if (got == -1 && errno == EINTR) continue;
     if (got <= 0) break;
     errlen += (size_t)got;
   }
-  close(px[0]);
+  close(c.px);
 
   do r = waitpid(pid, &wstat, 0); while (r == -1 && errno == EINTR);
   saved = errno;
   timedout = watchdog_stop();
-  sigaction(SIGPIPE, &oldpipe, 0);
-  sigaction(SIGCHLD, &oldchld, 0);
+  sigaction(SIGPIPE, &c.oldpipe, 0);
+  sigaction(SIGCHLD, &c.oldchld, 0);
 
   pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
   if (werrwhat)
@@ -381,5 +454,6 @@ done:
 const struct plugin plugin_queue_qmail_queue = {
   .name = NAME,
   .init = qq_init,
-  .hooks = { [HOOK_QUEUE] = qq_queue },
+  .hooks = { [HOOK_DATA] = qq_data, [HOOK_QUEUE] = qq_queue,
+             [HOOK_RESET_TRANSACTION] = qq_reset, [HOOK_DISCONNECT] = qq_reset },
 };
