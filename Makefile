@@ -17,6 +17,7 @@ TAB = $(BIN)-plugintab
 CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o \
        notes.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
+CORE += txnmsg.o netio.o kvstore.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
@@ -33,6 +34,10 @@ plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
 plugins/helo.o plugins/rcpt_regexp.o: regex.h
 plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
+netio.o kvstore.o: netio.h
+kvstore.o: kvstore.h
+plugins/greylisting.o plugins/karma.o: kvstore.h netio.h
+plugins/spamassassin.o plugins/virus/clamdscan.o: netio.h
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)

@@ -89,5 +89,6 @@ unsigned long queue_timeout(struct session *s)
 int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
 {
   if (s->t.newhdrs.len && fn(ctx, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
+  if (s->t.hdr_edited) return txn_each_edited(s, fn, ctx);
   return spool_each(&s->t.spool, fn, ctx);
 }

@@ -294,5 +294,13 @@ void watchdog_start(unsigned long seconds, pid_t pid, int fd);
 void watchdog_set(pid_t pid, int fd);
 int watchdog_fired(void);
 int watchdog_stop(void);
+/* the same message in chunks, for streaming it to a daemon: its size, and
+   up to max bytes from offset off (>0 read, 0 at the end, -1 error) */
+unsigned long long txn_message_size(struct session *s);
+ssize_t txn_message_read(struct session *s, unsigned long long off, char *buf, size_t max);
+/* removes every field with this name (case-insensitive) from the client's
+   header section (data_post and later): the number removed, -1 when the
+   header section is too large to edit */
+int txn_header_delete(struct session *s, const char *name);
 
 #endif

@@ -32,6 +32,8 @@ struct txn {
   int in_headers;
   size_t hdr_linestart;
   int hdr_toolarge;
+  int hdr_edited;               /* a plugin removed fields from hdr (txnmsg.c) */
+  size_t hdr_spoollen;          /* then: the header section's length in the spool */
   unsigned long long size;      /* stored bytes: LF line ends, dots unstuffed */
   int toobig;
   int longline;
@@ -138,6 +140,9 @@ int hook_any(enum hook h);
 void txn_reset(struct session *s);
 void txn_new(struct session *s);
 void txn_spool_prepare(struct session *s);
+/* txnmsg.c */
+int txn_write_edited(struct session *s, int fd);
+int txn_each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
 
 /* received.c */
 int received_build(struct session *s, stralloc *sa);

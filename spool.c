@@ -132,3 +132,22 @@ void spool_free(struct spool *sp)
   if (sp->mem.a > 1024 * 1024) stralloc_free(&sp->mem);
   sp->mem.len = 0;
 }
+
+ssize_t spool_read_at(struct spool *sp, unsigned long long off, char *buf, size_t len)
+{
+  unsigned long long left;
+  if (off >= sp->len) return 0;
+  left = sp->len - off;
+  if (len > left) len = (size_t)left;
+  if (sp->fd < 0) {
+    memcpy(buf, sp->mem.s + off, len);
+    return (ssize_t)len;
+  }
+  if (spool_finish(sp) == -1) return -1;
+  for (;;) {
+    ssize_t r = pread(sp->fd, buf, len, (off_t)off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) { errno = EIO; return -1; }
+    return r;
+  }
+}

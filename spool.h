@@ -4,6 +4,7 @@
 #define SPOOL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stralloc.h>
 
 struct spool {
@@ -23,5 +24,7 @@ int spool_write_to(struct spool *sp, int fd);                     /* copy all to
 /* calls fn with the stored bytes in order, in chunks; stops at its -1 */
 int spool_each(struct spool *sp, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
 void spool_free(struct spool *sp);
+/* up to len bytes from offset off: >0 read, 0 at the end, -1 error */
+ssize_t spool_read_at(struct spool *sp, unsigned long long off, char *buf, size_t len);
 
 #endif

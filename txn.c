@@ -53,6 +53,7 @@ void txn_new(struct session *s)
   t->in_headers = 1;
   t->hdr_linestart = 0;
   t->hdr_toolarge = 0;
+  t->hdr_edited = 0;
   t->size = 0;
   t->toobig = 0;
   t->longline = 0;
@@ -133,5 +134,6 @@ int txn_header_get(struct session *s, const char *name, stralloc *sa)
 int txn_write_message(struct session *s, int fd)
 {
   if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
+  if (s->t.hdr_edited) return txn_write_edited(s, fd);
   return spool_write_to(&s->t.spool, fd);
 }

@@ -121,7 +121,7 @@ int txn_body_append(struct session *s, const char *x, size_t len)
 {
   struct txn *t = &s->t;
   /* a message of header fields only gets the empty line that starts a body */
-  if (t->size == t->hdr.len) {
+  if (t->size == (t->hdr_edited ? t->hdr_spoollen : t->hdr.len)) {
     if (spool_put(&t->spool, "\n", 1) == -1) return 0;
     t->size++;
   }

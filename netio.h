@@ -1,0 +1,21 @@
+/* Client connections from plugins to local daemons (spamd, clamd, redis):
+   every step under a deadline, no DNS. */
+#ifndef NETIO_H
+#define NETIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* a deadline in monotonic milliseconds, now + ms */
+long long net_deadline(unsigned long ms);
+/* 1 when spec is a usable address: "/path" (Unix socket), "IPv4:port",
+   "[IPv6]:port"; 0 otherwise */
+int net_addr_ok(const char *spec);
+/* connects (non-blocking, then poll) before the deadline; the fd stays
+   non-blocking. -1 with errno (ETIMEDOUT past the deadline). */
+int net_connect(const char *spec, long long deadline);
+int net_write_all(int fd, const char *buf, size_t len, long long deadline);
+/* one read: >0 bytes, 0 EOF, -1 error or ETIMEDOUT */
+ssize_t net_read(int fd, char *buf, size_t len, long long deadline);
+
+#endif
