@@ -140,14 +140,15 @@ static void load(struct session *s, struct grey *g)
 {
   static stralloc lines;
   struct gcfg c = g->args, f;
-  size_t i;
+  size_t i, next;
   stralloc err = {0};
   if (g->loaded) return;
   g->loaded = 1;
   defaults(&f);
   if (control_readlist(s, "denysoft_greylist", &lines)) {
-    for (i = 0; i < lines.len; i += strlen(lines.s + i) + 1) {
+    for (i = 0; i < lines.len; i = next) {
       char *k = lines.s + i, *v = k;
+      next = i + strlen(k) + 1;
       int bit;
       while (*v && *v != ' ' && *v != '\t') ++v;
       if (*v) *v++ = 0;

@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# greylisting: the first attempt of an unknown client is deferred, so is a
+# retry within black_timeout, and a retry after it is accepted; with the
+# embedded store (a directory) and with Redis shared by two servers. Redis
+# is Debian's redis-server, started by the tests on a Unix socket.
+
+load helper
+
+setup_file() {
+  export RDIR
+  RDIR=$(mktemp -d /tmp/qp-redis.XXXXXX)
+  redis-server --port 0 --unixsocket "$RDIR/sock" --unixsocketperm 700 --save '' \
+    --appendonly no --daemonize no --dir "$RDIR" > "$RDIR/log" 2>&1 3>&- &
+  echo $! > "$RDIR/pid"
+  for _ in $(seq 100); do
+    [ -S "$RDIR/sock" ] && redis-cli -s "$RDIR/sock" ping 2> /dev/null | grep -q PONG && return 0
+    sleep 0.05
+  done
+  echo "redis-server did not start: $(cat "$RDIR/log")" >&2
+  return 1
+}
+
+teardown_file() {
+  kill "$(cat "$RDIR/pid")" 2> /dev/null || true
+  rm -rf "$RDIR"
+}
+
+setup() {
+  mkcfg
+  DB=$BATS_TEST_TMPDIR/grey
+  mkdir -p "$DB"
+  QP=$(build_chain greylisting <<'EOF2'
+greylisting black_timeout 2
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  echo "db_dir $DB" > "$CFG/denysoft_greylist"
+}
+
+# one message; the reply to MAIL in $MAILREPLY, to the end of DATA in $DATAREPLY
+send() {
+  printf 'EHLO c.example\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n' > "$IN"
+  smtp "$QP" "$@"
+  MAILREPLY=$(tr -d '\r' < "$OUT" | grep -v '^250-' | sed -n 3p)
+}
+
+deferred() { [ "$MAILREPLY" = "450 4.7.1 This mail is temporarily denied" ]; }
+accepted() { [ "$MAILREPLY" = "250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!" ]; }
+
+@test "greylisting: first attempt 4xx, a retry before black_timeout 4xx, after it accepted and queued" {
+  send
+  deferred
+  [ "$(queued)" = 0 ]
+  grep -q 'greylisting: fail, key 192.0.2.1 unknown, deferred' "$ERR"
+  send
+  deferred
+  grep -q 'black, deferred again' "$ERR"
+  sleep 2.2
+  send
+  accepted
+  [ "$(queued)" = 1 ]
+  grep -q 'pass, key 192.0.2.1 grey, now white' "$ERR"
+  # white now: accepted at once
+  send
+  accepted
+  # another client is still unknown
+  send TCPREMOTEIP=198.51.100.7
+  deferred
+}
+
+@test "greylisting: sender and recipient make the key a triplet, decided at RCPT" {
+  printf 'db_dir %s\nsender 1\nrecipient 1\n' "$DB" > "$CFG/denysoft_greylist"
+  send
+  RCPTREPLY=$(tr -d '\r' < "$OUT" | grep -v '^250-' | sed -n 4p)
+  [ "$RCPTREPLY" = "450 4.7.1 This mail is temporarily denied" ]
+  grep -q 'fail, key 192.0.2.1:a@sender.example:bob@example.com unknown' "$ERR"
+}
+
+@test "greylisting: deny_late defers at DATA, and the store keeps the entry" {
+  printf 'db_dir %s\ndeny_late 1\n' "$DB" > "$CFG/denysoft_greylist"
+  send
+  accepted
+  tr -d '\r' < "$OUT" | grep -q '^451 4.7.1 This mail is temporarily denied$'
+  [ "$(queued)" = 0 ]
+  grep -rqs '^192.0.2.1$' "$DB"
+}
+
+@test "greylisting: relay clients, whitelisted hosts and exempt clients pass; reject 0 only logs" {
+  send RELAYCLIENT=
+  deferred   # RELAYCLIENT alone does nothing without the relay plugin
+  QP=$(build_chain greylisting-relay <<'EOF2'
+relay
+greylisting black_timeout 2
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  send RELAYCLIENT= TCPREMOTEIP=203.0.113.9
+  accepted
+  grep -q 'greylisting: skip, relay client' "$ERR"
+  QP=$(build_chain greylisting-notes <<'EOF2'
+tests/setnote conn whitelisthost 1
+greylisting black_timeout 2
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  send TCPREMOTEIP=203.0.113.10
+  accepted
+  QP=$(build_chain greylisting-exempt <<'EOF2'
+tests/setnote conn denysoft_greylist 0
+greylisting black_timeout 2
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  send TCPREMOTEIP=203.0.113.11
+  accepted
+  grep -q 'skip, client exempt' "$ERR"
+  QP=$(build_chain greylisting-testonly <<'EOF2'
+greylisting reject 0
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  send TCPREMOTEIP=203.0.113.12
+  accepted
+  grep -q 'pass, testonly, key 203.0.113.12 unknown' "$ERR"
+}
+
+@test "greylisting: a bad line in denysoft_greylist is a 421 naming the file" {
+  echo 'black_timeout soon' > "$CFG/denysoft_greylist"
+  send
+  tr -d '\r' < "$OUT" | grep -q '^421 '
+  grep -q 'denysoft_greylist' "$ERR"
+  [ "$(queued)" = 0 ]
+}
+
+@test "greylisting: a store that cannot be used lets mail pass, logged" {
+  echo "db_dir $BATS_TEST_TMPDIR/missing/dir" > "$CFG/denysoft_greylist"
+  send
+  accepted
+  grep -q 'greylisting: pass, store error: cannot create' "$ERR"
+}
+
+@test "greylisting: two servers sharing Redis see one view" {
+  CFG2=$BATS_TEST_TMPDIR/cfg2
+  cp -r "$CFG" "$CFG2"
+  echo mx2.example > "$CFG2/me"
+  echo "redis $RDIR/sock" > "$CFG/denysoft_greylist"
+  echo "redis $RDIR/sock" > "$CFG2/denysoft_greylist"
+  redis-cli -s "$RDIR/sock" del 192.0.2.77 > /dev/null
+  send TCPREMOTEIP=192.0.2.77                  # mx1: unknown
+  deferred
+  CFG=$CFG2 send TCPREMOTEIP=192.0.2.77        # mx2: black, from mx1's entry
+  deferred
+  grep -q 'black, deferred again' "$ERR"
+  sleep 2.2
+  CFG=$CFG2 send TCPREMOTEIP=192.0.2.77        # mx2: grey -> white
+  accepted
+  send TCPREMOTEIP=192.0.2.77                  # mx1: white
+  accepted
+  grep -q 'pass, key 192.0.2.77 white' "$ERR"
+  run redis-cli -s "$RDIR/sock" get 192.0.2.77
+  [[ "$output" =~ ^[0-9]+:1:1:2$ ]]
+  run redis-cli -s "$RDIR/sock" ttl 192.0.2.77
+  [ "$output" -gt 3000000 ]
+  ! grep -rqs 192.0.2.77 "$DB" || false        # nothing went to the directory
+}
+
+@test "greylisting: Redis down lets mail pass within the timeout, logged" {
+  echo "redis 127.0.0.1:1" > "$CFG/denysoft_greylist"
+  send
+  accepted
+  grep -q 'greylisting: pass, store error: redis: cannot connect' "$ERR"
+}
+
+# 50 sessions at once: 10 clients, 5 sessions each, on the embedded store
+@test "greylisting: 50 concurrent sessions lose and corrupt no entry" {
+  local i ip pids=()
+  printf 'EHLO c.example\r\nMAIL FROM:<a@sender.example>\r\nQUIT\r\n' > "$IN"
+  cd "$BATS_TEST_TMPDIR"
+  for i in $(seq 0 49); do
+    ip=10.0.0.$((i % 10))
+    env -i PATH=/usr/bin:/bin TCPREMOTEIP=$ip QPSMTPD_CONFIG="$CFG" \
+      timeout 60 "$QP" < "$IN" > "out.$i" 2> "err.$i" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  [ "$(cat out.* | grep -c '^450 4.7.1 This mail is temporarily denied')" = 50 ]
+  for i in $(seq 0 9); do
+    f=$(grep -rlx "10.0.0.$i" "$DB")
+    [ "$(echo "$f" | wc -l)" = 1 ]
+    # one creation, four deferrals while black: every update counted
+    [[ "$(sed -n 3p "$f")" =~ ^[0-9]+:1:4:0$ ]]
+    [ "$(wc -l < "$f")" = 2 ]
+  done
+  [ "$(find "$DB" -type f | wc -l)" = 10 ]
+}
