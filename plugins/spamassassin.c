@@ -1,0 +1,393 @@
+/* spamassassin: scores the message with spamd (SpamAssassin's daemon) at
+   data_post, as Perl qpsmtpd's plugins/spamassassin, and adds spamd's
+   X-Spam-* header fields.
+
+   Protocol (spamd's PROTOCOL, SPAMC/1.5): "HEADERS SPAMC/1.5", a
+   Content-length and a User line, an empty line, then the message,
+   streamed from the spool in chunks (never whole in memory), with an
+   X-Envelope-From field in front as Perl sends it. spamd answers
+   "SPAMD/1.1 0 EX_OK", a "Spam: True|False ; score / required" line and
+   the message's header section with its X-Spam-* fields.
+
+   The spamd user is the recipient when there is exactly one (so spamd's
+   per-user preferences apply), otherwise spamd_user; several recipients
+   get an X-Spam-User field saying so, as in Perl.
+
+   Arguments:
+     spamd_socket ADDR     IP:port, [IPv6]:port or a socket path (127.0.0.1:783)
+     reject N|userprefs    reject at score >= N, or >= the required_score spamd
+                           reports for the user (reject_threshold N: the same)
+     reject_type T         perm (default), temp, disconnect, temp_disconnect
+     munge_subject_threshold N   prefix Subject (control file subject_prefix,
+                           default "*** SPAM ***") at score >= N
+     size_limit BYTES      skip larger messages (500000)
+     spamd_user NAME       the user for several recipients (qpsmtpd's user)
+     leave_old_headers rename|drop|keep   X-Spam-* fields already in the
+                           message: renamed to X-Old-Spam-* (default), dropped, kept
+     relayclient skip      do not scan relay clients' mail
+     timeout S             the deadline for the whole exchange (30)
+     on_error pass|defer   spamd down, slow or confused: the mail passes
+                           unscanned (default, as Perl) or gets 451 */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* memmem */
+#endif
+#include <errno.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <case.h>
+#include <fmt.h>
+#include <scan.h>
+#include <str.h>
+#include "plugin.h"
+#include "netio.h"
+
+#define PLUGIN "spamassassin"
+#define REPLY_MAX (1024 * 1024)   /* spamd's answer: the header section and its own fields */
+#define CHUNK 65536
+
+struct sa {
+  const char *socket;
+  long reject;                  /* hundredths; LONG_MIN: none */
+  int reject_userprefs;
+  int rc;
+  long munge;
+  int munge_set;
+  unsigned long size_limit;
+  const char *user;
+  int leave;                    /* 0 rename, 1 drop, 2 keep */
+  int relay_skip;
+  unsigned long timeout;
+  int defer;
+};
+
+/* "-12.5" as hundredths; 0 when not a number */
+static int scan_score(const char *x, size_t len, long *out)
+{
+  size_t i = 0;
+  int neg = 0, digits = 0;
+  long v = 0, frac = 0, scale = 100;
+  if (i < len && (x[i] == '-' || x[i] == '+')) { neg = x[i] == '-'; ++i; }
+  for (; i < len && x[i] >= '0' && x[i] <= '9'; ++i, ++digits) {
+    if (v > 100000000) return 0;
+    v = v * 10 + (x[i] - '0');
+  }
+  if (i < len && x[i] == '.') {
+    for (++i; i < len && x[i] >= '0' && x[i] <= '9'; ++i, ++digits)
+      if (scale > 1) { scale /= 10; frac += (x[i] - '0') * scale; }
+  }
+  if (!digits || i != len) return 0;
+  *out = (v * 100 + frac) * (neg ? -1 : 1);
+  return 1;
+}
+
+static int bad(stralloc *err, const char *what, const char *v)
+{
+  stralloc_copys(err, what);
+  if (v) stralloc_cats(err, v);
+  return 0;
+}
+
+static int sa_init(void **self, int argc, const char *const *argv, stralloc *err)
+{
+  struct sa *c = calloc(1, sizeof *c);
+  int i;
+  if (!c) return bad(err, "out of memory", 0);
+  c->socket = "127.0.0.1:783";
+  c->rc = DENY;
+  c->size_limit = 500000;
+  c->timeout = 30;
+  for (i = 0; i < argc; i += 2) {
+    const char *k = argv[i], *v;
+    if (i + 1 >= argc) return bad(err, "missing value after ", k);
+    v = argv[i + 1];
+    if (str_equal(k, "spamd_socket")) {
+      if (!net_addr_ok(v)) return bad(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
+      c->socket = v;
+    } else if (str_equal(k, "reject") || str_equal(k, "reject_threshold")) {
+      if (str_equal(v, "userprefs")) c->reject_userprefs = 1;
+      else if (!scan_score(v, strlen(v), &c->reject)) return bad(err, "reject takes a score or userprefs, not ", v);
+      else c->reject_userprefs = 2;     /* a number */
+    } else if (str_equal(k, "reject_type")) {
+      int rc = reject_type_code(v, 0);
+      if (!rc) return bad(err, "reject_type takes perm, hard, temp, soft, disconnect or temp_disconnect, not ", v);
+      c->rc = rc;
+    } else if (str_equal(k, "munge_subject_threshold")) {
+      if (!scan_score(v, strlen(v), &c->munge)) return bad(err, "munge_subject_threshold takes a score, not ", v);
+      c->munge_set = 1;
+    } else if (str_equal(k, "size_limit")) {
+      size_t n = scan_ulong(v, &c->size_limit);
+      if (!n || v[n]) return bad(err, "size_limit takes a number of bytes, not ", v);
+    } else if (str_equal(k, "spamd_user")) {
+      size_t j;
+      for (j = 0; v[j]; ++j) if ((unsigned char)v[j] <= ' ' || v[j] == 0x7f) return bad(err, "bad spamd_user ", v);
+      if (j > 256) return bad(err, "spamd_user too long", 0);
+      c->user = v;
+    } else if (str_equal(k, "leave_old_headers")) {
+      if (str_equal(v, "rename")) c->leave = 0;
+      else if (str_equal(v, "drop")) c->leave = 1;
+      else if (str_equal(v, "keep")) c->leave = 2;
+      else return bad(err, "leave_old_headers takes rename, drop or keep, not ", v);
+    } else if (str_equal(k, "relayclient")) {
+      if (!str_equal(v, "skip")) return bad(err, "relayclient takes skip, not ", v);
+      c->relay_skip = 1;
+    } else if (str_equal(k, "timeout")) {
+      size_t n = scan_ulong(v, &c->timeout);
+      if (!n || v[n] || !c->timeout || c->timeout > 3600) return bad(err, "timeout takes seconds (1-3600), not ", v);
+    } else if (str_equal(k, "on_error")) {
+      if (str_equal(v, "pass")) c->defer = 0;
+      else if (str_equal(v, "defer")) c->defer = 1;
+      else return bad(err, "on_error takes pass or defer, not ", v);
+    } else
+      return bad(err, "unknown argument ", k);
+  }
+  *self = c;
+  return 1;
+}
+
+/* spamd could not be used: pass or 451, as configured */
+static int failed(struct session *s, struct sa *c, struct hook_args *a, const char *why)
+{
+  qlogm(s, LOGERROR, PLUGIN, c->defer ? "defer, " : "pass, not scanned, ", why);
+  if (!c->defer) return DECLINED;
+  stralloc_copys(a->msg, "4.3.0 spam scanner unavailable, try again later");
+  return DENYSOFT;
+}
+
+/* the printable user name for spamd */
+static const char *spamd_user(struct sa *c)
+{
+  struct passwd *pw;
+  if (c->user) return c->user;
+  pw = getpwuid(geteuid());
+  if (pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  return "nobody";
+}
+
+static int clean(const char *x)
+{
+  for (; *x; ++x) if ((unsigned char)*x <= ' ' || *x == 0x7f) return 0;
+  return 1;
+}
+
+/* renames or drops the X-Spam-* field name that spamd is about to add */
+static void old_field(struct session *s, struct sa *c, const char *name)
+{
+  stralloc v = {0}, old = {0};
+  if (c->leave == 2) return;
+  if (c->leave == 0 && txn_header_get(s, name, &v) == 1 && stralloc_copys(&old, "X-Old-")
+      && stralloc_cats(&old, name + 2) && stralloc_0(&old) && stralloc_0(&v))
+    txn_add_header(s, old.s, v.s);
+  txn_header_delete(s, name);
+  stralloc_free(&v);
+  stralloc_free(&old);
+}
+
+static int sa_data_post(struct session *s, void *self, struct hook_args *a)
+{
+  struct sa *c = self;
+  const char *sender = txn_sender(s), *user, *note;
+  unsigned int nrcpt = txn_rcpt_count(s);
+  unsigned long long size = txn_message_size(s), off = 0, total;
+  stralloc req = {0}, rep = {0}, f = {0}, v = {0};
+  long long deadline;
+  char *buf = 0, num[40];
+  long score = 0, required = 0, threshold;
+  int fd = -1, rc = DECLINED, is_spam = 0, have_result = 0;
+
+  if (txn_data_size(s) > c->size_limit) {
+    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
+    qlogm(s, LOGINFO, PLUGIN, "skip, too large (", num, ")");
+    return DECLINED;
+  }
+  if (c->relay_skip && session_relay_client(s)) { qlog(s, LOGINFO, PLUGIN, "skip, relay client"); return DECLINED; }
+
+  user = nrcpt == 1 && clean(txn_rcpt(s, 0)) && *txn_rcpt(s, 0) ? txn_rcpt(s, 0) : spamd_user(c);
+  if (!stralloc_copys(&req, "X-Envelope-From: <") || !stralloc_cats(&req, sender ? sender : "")
+      || !stralloc_cats(&req, ">\n")) goto nomem;
+  if (__builtin_add_overflow(size, (unsigned long long)req.len, &total)) goto nomem;
+  if (!stralloc_cats(&f, "HEADERS SPAMC/1.5\r\nContent-length: ")
+      || !stralloc_catb(&f, num, fmt_ulonglong(num, total)) || !stralloc_cats(&f, "\r\nUser: ")
+      || !stralloc_cats(&f, user) || !stralloc_cats(&f, "\r\n\r\n") || !stralloc_cat(&f, &req)) goto nomem;
+
+  deadline = net_deadline(c->timeout * 1000);
+  fd = net_connect(c->socket, deadline);
+  if (fd < 0) { rc = failed(s, c, a, "cannot connect to spamd"); goto out; }
+  if (net_write_all(fd, f.s, f.len, deadline) == -1) { rc = failed(s, c, a, "cannot write to spamd"); goto out; }
+  if (!(buf = malloc(CHUNK))) goto nomem;
+  for (;;) {
+    ssize_t r = txn_message_read(s, off, buf, CHUNK);
+    if (r < 0) { rc = failed(s, c, a, "cannot read the spool"); goto out; }
+    if (r == 0) break;
+    off += (unsigned long long)r;
+    if (net_write_all(fd, buf, (size_t)r, deadline) == -1) { rc = failed(s, c, a, "cannot write to spamd"); goto out; }
+  }
+  shutdown(fd, SHUT_WR);
+  for (;;) {
+    ssize_t r = net_read(fd, buf, CHUNK, deadline);
+    if (r < 0) { rc = failed(s, c, a, errno == ETIMEDOUT ? "spamd timed out" : "cannot read from spamd"); goto out; }
+    if (r == 0) break;
+    if (rep.len + (size_t)r > REPLY_MAX) { rc = failed(s, c, a, "spamd's answer is too long"); goto out; }
+    if (!stralloc_catb(&rep, buf, (size_t)r)) goto nomem;
+  }
+  close(fd);
+  fd = -1;
+
+  /* the status line and spamd's own header lines */
+  {
+    size_t pos = 0, first = 1;
+    for (;;) {
+      char *e = memchr(rep.s + pos, '\n', rep.len - pos);
+      size_t l;
+      if (!e) { rc = failed(s, c, a, "spamd's answer is truncated"); goto out; }
+      l = (size_t)(e - (rep.s + pos));
+      if (l && rep.s[pos + l - 1] == '\r') --l;
+      if (first) {
+        if (l < 12 || memcmp(rep.s + pos, "SPAMD/", 6) || !memmem(rep.s + pos, l, " EX_OK", 6)) {
+          rc = failed(s, c, a, "spamd answered with an error");
+          goto out;
+        }
+        first = 0;
+      } else if (!l) {
+        pos = (size_t)(e - rep.s) + 1;
+        break;
+      } else if (l > 6 && !case_diffb(rep.s + pos, 6, "Spam: ")) {
+        /* "Spam: True ; 8.0 / 20.0" */
+        const char *x = rep.s + pos + 6, *end = rep.s + pos + l, *semi, *slash;
+        is_spam = (end - x >= 4 && !case_diffb(x, 4, "true")) || (end - x >= 3 && !case_diffb(x, 3, "yes"));
+        semi = memchr(x, ';', (size_t)(end - x));
+        slash = semi ? memchr(semi, '/', (size_t)(end - semi)) : 0;
+        if (semi && slash) {
+          const char *p = semi + 1, *q = slash;
+          while (p < q && *p == ' ') ++p;
+          while (q > p && q[-1] == ' ') --q;
+          if (scan_score(p, (size_t)(q - p), &score)) {
+            p = slash + 1;
+            while (p < end && *p == ' ') ++p;
+            q = end;
+            while (q > p && q[-1] == ' ') --q;
+            if (scan_score(p, (size_t)(q - p), &required)) have_result = 1;
+          }
+        }
+      }
+      pos = (size_t)(e - rep.s) + 1;
+    }
+    if (!have_result) { rc = failed(s, c, a, "spamd's answer has no Spam line"); goto out; }
+
+    /* the X-Spam-* fields of the header section spamd returned */
+    if (nrcpt > 1) {
+      old_field(s, c, "X-Spam-User");
+      v.len = 0;
+      if (!stralloc_copys(&v, user) || !stralloc_cats(&v, ", ")
+          || !stralloc_catb(&v, num, fmt_ulong(num, nrcpt)) || !stralloc_cats(&v, " recipients")
+          || !stralloc_0(&v) || !txn_add_header(s, "X-Spam-User", v.s)) goto nomem;
+    }
+    while (pos < rep.len) {
+      char *e = memchr(rep.s + pos, '\n', rep.len - pos);
+      size_t l = e ? (size_t)(e - (rep.s + pos)) : rep.len - pos, colon, j;
+      const char *x = rep.s + pos;
+      pos += l + 1;
+      if (l && x[l - 1] == '\r') --l;
+      if (!l) break;
+      if (l < 7 || case_diffb(x, 7, "X-Spam-")) continue;
+      colon = 0;
+      for (j = 0; j < l && j < 80; ++j) if (x[j] == ':') { colon = j; break; }
+      if (!colon) continue;
+      f.len = 0;
+      v.len = 0;
+      if (!stralloc_copyb(&f, x, colon) || !stralloc_0(&f)) goto nomem;
+      j = colon + 1;
+      while (j < l && (x[j] == ' ' || x[j] == '\t')) ++j;
+      if (!stralloc_copyb(&v, x + j, l - j)) goto nomem;
+      /* continuation lines */
+      while (pos < rep.len && (rep.s[pos] == ' ' || rep.s[pos] == '\t')) {
+        char *e2 = memchr(rep.s + pos, '\n', rep.len - pos);
+        size_t l2 = e2 ? (size_t)(e2 - (rep.s + pos)) : rep.len - pos, k;
+        const char *y = rep.s + pos;
+        pos += l2 + 1;
+        if (l2 && y[l2 - 1] == '\r') --l2;
+        for (k = 0; k < l2 && (y[k] == ' ' || y[k] == '\t'); ++k) ;
+        if (!stralloc_cats(&v, "\n\t") || !stralloc_catb(&v, y + k, l2 - k)) goto nomem;
+      }
+      if (!case_diffs(f.s, "X-Spam-Prev-Subject") || !case_diffs(f.s, "X-Spam-Report")) continue;
+      for (j = 0; j < v.len; ++j)
+        if ((unsigned char)v.s[j] < 0x20 && v.s[j] != '\n' && v.s[j] != '\t') v.s[j] = ' ';
+      if (!stralloc_0(&v)) goto nomem;
+      old_field(s, c, f.s);
+      if (!txn_add_header(s, f.s, v.s)) goto nomem;
+    }
+  }
+
+  /* the result for other plugins: "Yes|No score required" */
+  v.len = 0;
+  if (!stralloc_copys(&v, is_spam ? "Yes " : "No ")) goto nomem;
+  {
+    char sc[48];
+    size_t n = 0;
+    long x = score < 0 ? -score : score;
+    if (score < 0) sc[n++] = '-';
+    n += fmt_ulong(sc + n, (unsigned long)(x / 100));
+    sc[n++] = '.';
+    sc[n++] = (char)('0' + x / 10 % 10);
+    sc[n] = 0;
+    if (!stralloc_cats(&v, sc) || !stralloc_cats(&v, " ")) goto nomem;
+    x = required < 0 ? -required : required;
+    n = 0;
+    if (required < 0) sc[n++] = '-';
+    n += fmt_ulong(sc + n, (unsigned long)(x / 100));
+    sc[n++] = '.';
+    sc[n++] = (char)('0' + x / 10 % 10);
+    sc[n] = 0;
+    if (!stralloc_cats(&v, sc) || !stralloc_0(&v) || !note_txn_set(s, "spamassassin", v.s)) goto nomem;
+  }
+
+  /* the threshold: a per-recipient option (spamassassin_reject_threshold),
+     else the argument, else what spamd said the user requires */
+  threshold = 0;
+  note = note_txn_get(s, "spamassassin_reject_threshold");
+  if (note && scan_score(note, strlen(note), &threshold)) ;
+  else if (c->reject_userprefs == 2) threshold = c->reject;
+  else if (c->reject_userprefs == 1) threshold = required;
+  else note = 0;
+  if ((note || c->reject_userprefs) && score >= threshold) {
+    qlogm(s, LOGINFO, PLUGIN, "deny, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
+    stralloc_copys(a->msg, "5.6.1 spam score exceeded threshold");
+    if (c->rc == DENYSOFT || c->rc == DENYSOFT_DISCONNECT) stralloc_copys(a->msg, "4.6.1 spam score exceeded threshold");
+    rc = c->rc;
+    goto out;
+  }
+  qlogm(s, LOGINFO, PLUGIN, "pass, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
+
+  if (c->munge_set && score >= c->munge) {
+    stralloc prefix = {0};
+    if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1) {
+      if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) goto nomem;
+    }
+    f.len = 0;
+    if (!stralloc_copyb(&f, prefix.s, prefix.len - 1) || !stralloc_cats(&f, " ")) { stralloc_free(&prefix); goto nomem; }
+    stralloc_free(&prefix);
+    if (txn_header_get(s, "Subject", &v) == 1 && !stralloc_cat(&f, &v)) goto nomem;
+    if (!stralloc_0(&f)) goto nomem;
+    if (txn_header_delete(s, "Subject") >= 0) {
+      if (!txn_add_header(s, "Subject", f.s)) goto nomem;
+    } else
+      qlog(s, LOGWARN, PLUGIN, "header section too large to munge the Subject");
+  }
+  goto out;
+nomem:
+  stralloc_copys(a->msg, "4.3.0 out of memory");
+  rc = DENYSOFT;
+out:
+  if (fd >= 0) close(fd);
+  free(buf);
+  stralloc_free(&req); stralloc_free(&rep); stralloc_free(&f); stralloc_free(&v);
+  return rc;
+}
+
+const struct plugin plugin_spamassassin = {
+  .name = PLUGIN,
+  .init = sa_init,
+  .hooks = { [HOOK_DATA_POST] = sa_data_post },
+};
