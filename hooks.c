@@ -2,6 +2,7 @@
    returns something other than DECLINED decides. After each plugin the
    deny or ok hook fires, as in Perl qpsmtpd. */
 #include <string.h>
+#include <time.h>
 #include <fmt.h>
 #include "session.h"
 
@@ -93,6 +94,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
   unsigned int i;
   int rc = DECLINED;
   const char *saved = s->hookname;
+  struct timespec t0 = { 0, 0 };
   static int hooked_deny = -1, hooked_ok = -1;
   if (hooked_deny < 0) { hooked_deny = hook_any(HOOK_DENY); hooked_ok = hook_any(HOOK_OK); }
   if (!a->msg) a->msg = &s->msg;
@@ -103,6 +105,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
     if (!f) continue;
     a->msg->len = 0;
     s->hookname = hook_names[h];
+    if (s->loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = f(s, pi->self, a);
     s->hookname = saved;
     if (!rc_name(rc)) {
@@ -112,8 +115,15 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
       rc = DECLINED;
       continue;
     }
-    if (s->loglevel >= LOGDEBUG)
-      qlogm(s, LOGDEBUG, pi->name, "hook ", hook_names[h], " returned ", rc_name(rc));
+    if (s->loglevel >= LOGDEBUG) {
+      /* with the time the plugin took, to see what each one costs */
+      struct timespec t1;
+      char us[24];
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      us[fmt_ulonglong(us, (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000LL
+                                                + (t1.tv_nsec - t0.tv_nsec) / 1000))] = 0;
+      qlogm(s, LOGDEBUG, pi->name, "hook ", hook_names[h], " returned ", rc_name(rc), " in ", us, " us");
+    }
     if (h != HOOK_DENY && h != HOOK_OK) {
       if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
         if (hooked_deny) notify(s, HOOK_DENY, pi->name, rc, a->msg);
