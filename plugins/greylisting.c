@@ -10,7 +10,8 @@
      remote_ip 0|1 (1), sender 0|1 (0), recipient 0|1 (0),
      black_timeout S (3000), grey_timeout S (12000), white_timeout S (3110400),
      deny_late 0|1 (0): defer at DATA instead of MAIL,
-     per_recipient 0|1 (0): decide at RCPT,
+     per_recipient 0|1 (0): greylist only the recipients with a true
+       recipient note denysoft_greylist (the aliases option), at DATA,
      reject 0|1 (1), mode denysoft|testonly|off: reject 0 / testonly only
        record and log,
      db_dir DIR: the embedded store's directory (default
@@ -307,7 +308,7 @@ static int grey_rcpt(struct session *s, void *self, struct hook_args *a)
   const char *sender;
   char rcpt[1024];
   load(s, g);
-  if (!rcpt_mode(&g->cfg)) return DECLINED;
+  if (!rcpt_mode(&g->cfg) || g->cfg.per_recipient) return DECLINED;
   if (a->addrlen >= sizeof rcpt) return DECLINED;
   memcpy(rcpt, a->addr, a->addrlen);
   rcpt[a->addrlen] = 0;
@@ -318,11 +319,31 @@ static int grey_rcpt(struct session *s, void *self, struct hook_args *a)
   return DENYSOFT;
 }
 
+/* per_recipient: the recipients that asked for greylisting (a true
+   recipient note denysoft_greylist, the aliases option) are checked at
+   DATA, when every plugin that sets recipient notes has run */
+static int per_rcpt(struct session *s, struct grey *g, struct hook_args *a)
+{
+  unsigned int i, n = txn_rcpt_count(s), asked = 0;
+  int rc = DECLINED;
+  for (i = 0; i < n; ++i) {
+    const char *r = txn_rcpt(s, i);
+    if (!note_true(txn_rcpt_note_get(s, r, "denysoft_greylist"))) continue;
+    ++asked;
+    if (check(s, g, r, a) == DENYSOFT) rc = DENYSOFT;
+  }
+  if (!asked) qlog(s, LOGINFO, PLUGIN, "skip, no recipient asked for greylisting");
+  if (rc == DENYSOFT) stralloc_copys(a->msg, DENYMSG);
+  return rc;
+}
+
 static int grey_data(struct session *s, void *self, struct hook_args *a)
 {
+  struct grey *g = self;
   const char *note = note_txn_get(s, "denysoft_greylist"), *w;
   unsigned long n = 0;
-  (void)self;
+  load(s, g);
+  if (g->cfg.per_recipient) return per_rcpt(s, g, a);
   if (!note_true(note)) return DECLINED;
   w = note_txn_get(s, "whitelistrcpt");
   if (w && scan_ulong(w, &n) && n >= txn_rcpt_count(s)) {

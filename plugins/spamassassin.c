@@ -343,15 +343,41 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
     if (!stralloc_cats(&v, sc) || !stralloc_0(&v) || !note_txn_set(s, "spamassassin", v.s)) goto nomem;
   }
 
-  /* the threshold: a per-recipient option (spamassassin_reject_threshold),
-     else the argument, else what spamd said the user requires */
-  threshold = 0;
-  note = note_txn_get(s, "spamassassin_reject_threshold");
-  if (note && scan_score(note, strlen(note), &threshold)) ;
-  else if (c->reject_userprefs == 2) threshold = c->reject;
-  else if (c->reject_userprefs == 1) threshold = required;
-  else note = 0;
-  if ((note || c->reject_userprefs) && score >= threshold) {
+  /* the threshold: each recipient's own (the recipient note
+     spamassassin_reject_threshold, from aliases), else the client's (the
+     connection note, from client_options) or the transaction's, else the
+     argument or what spamd said the user requires. The message is
+     refused only at or above the highest of them, so that no recipient
+     loses mail below its own threshold. */
+  {
+    const char *cn = note_conn_get(s, "spamassassin_reject_threshold");
+    const char *tn = note_txn_get(s, "spamassassin_reject_threshold");
+    long t, dflt = 0;
+    int have_dflt = 1;
+    unsigned int r;
+    if (cn && scan_score(cn, strlen(cn), &t)) dflt = t;
+    else if (tn && scan_score(tn, strlen(tn), &t)) dflt = t;
+    else if (c->reject_userprefs == 2) dflt = c->reject;
+    else if (c->reject_userprefs == 1) dflt = required;
+    else have_dflt = 0;
+    note = 0;
+    threshold = dflt;
+    for (r = 0; r < nrcpt; ++r) {
+      const char *rn = txn_rcpt_note_get(s, txn_rcpt(s, r), "spamassassin_reject_threshold");
+      if (rn && scan_score(rn, strlen(rn), &t)) {
+        if (!note || t > threshold) threshold = t;
+        note = rn;
+      } else if (have_dflt) {
+        if (!note || dflt > threshold) threshold = dflt;
+        note = "";
+      } else {
+        note = 0;           /* a recipient without a threshold: never refuse */
+        break;
+      }
+    }
+    if (!nrcpt && have_dflt) note = "";
+  }
+  if (note && score >= threshold) {
     qlogm(s, LOGINFO, PLUGIN, "deny, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
     stralloc_copys(a->msg, "5.6.1 spam score exceeded threshold");
     if (c->rc == DENYSOFT || c->rc == DENYSOFT_DISCONNECT) stralloc_copys(a->msg, "4.6.1 spam score exceeded threshold");

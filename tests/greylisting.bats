@@ -198,3 +198,38 @@ EOF2
   done
   [ "$(find "$DB" -type f | wc -l)" = 10 ]
 }
+
+@test "greylisting: per_recipient greylists only the recipients whose alias asks for it" {
+  QP=$(build_chain greylisting-aliases <<'EOF2'
+aliases
+greylisting black_timeout 2 per_recipient 1 recipient 1
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  printf 'grey@example.com: bob@example.com (denysoft_greylist)\nplain@example.com: bob@example.com\n' > "$CFG/aliases"
+  printf 'EHLO c\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<plain@example.com>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  [ "$(queued)" = 1 ]
+  grep -q 'skip, no recipient asked for greylisting' "$ERR"
+  printf 'EHLO c\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<plain@example.com>\r\nRCPT TO:<grey@example.com>\r\nDATA\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  tr -d '\r' < "$OUT" | grep -q '^451 4.7.1 This mail is temporarily denied$'
+  grep -q 'fail, key 192.0.2.1:grey@example.com unknown' "$ERR"
+  [ "$(queued)" = 1 ]
+}
+
+@test "greylisting: client_options denysoft_greylist=0 exempts the client" {
+  QP=$(build_chain greylisting-copt <<'EOF2'
+client_options
+greylisting black_timeout 2
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  echo '192.0.2.0/24 (denysoft_greylist=0)' > "$CFG/client_options"
+  send
+  accepted
+  send TCPREMOTEIP=198.51.100.1
+  deferred
+}

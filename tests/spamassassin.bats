@@ -126,18 +126,41 @@ msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
   grep -q '^X-Spam-User: scanner, 2 recipients$' "$(msgfile)"
 }
 
-@test "spamassassin: a per-recipient spamassassin_reject_threshold note wins" {
-  QP=$(build_chain sa-note <<EOF
-tests/setnote txn spamassassin_reject_threshold 30
+@test "spamassassin: a recipient's spamassassin_reject_threshold (aliases) wins, the highest of several" {
+  QP=$(build_chain sa-aliases <<EOF
+aliases
 rcpt_ok
 spamassassin spamd_socket 127.0.0.1:$SAPORT reject 5
 queue/qmail-queue
 EOF
 )
-  BODY="buy cheapwatches now" message carol@example.com
+  printf 'tolerant@example.com: carol@example.com (spamassassin_reject_threshold=30)\nstrict@example.com: dave@example.com (spamassassin_reject_threshold=6)\n' > "$CFG/aliases"
+  BODY="buy cheapwatches now" message tolerant@example.com
   smtp "$QP"
   [ "$(queued)" = 1 ]
   grep -q '^X-Spam-Flag: YES' "$(msgfile)"
+  BODY="buy cheapwatches now" message strict@example.com
+  smtp "$QP"
+  [ "$(final)" = "552 5.6.1 spam score exceeded threshold" ]
+  BODY="buy cheapwatches now" message strict@example.com tolerant@example.com
+  smtp "$QP"
+  [ "$(queued)" = 2 ]
+}
+
+@test "spamassassin: a client's spamassassin_reject_threshold (client_options) applies" {
+  QP=$(build_chain sa-copt <<EOF
+client_options
+rcpt_ok
+spamassassin spamd_socket 127.0.0.1:$SAPORT
+queue/qmail-queue
+EOF
+)
+  echo '192.0.2.1 spamassassin_reject_threshold=7' > "$CFG/client_options"
+  BODY="buy cheapwatches now" message carol@example.com
+  smtp "$QP"
+  [ "$(final)" = "552 5.6.1 spam score exceeded threshold" ]
+  smtp "$QP" TCPREMOTEIP=198.51.100.1
+  [ "$(queued)" = 1 ]
 }
 
 @test "spamassassin: munge_subject_threshold prefixes the Subject with subject_prefix" {
