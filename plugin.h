@@ -180,6 +180,9 @@ int reject_get(struct session *s, const struct reject *r, int deftype, const cha
 /* Perl's is_immune: relay client, "whitelisthost" connection note or
    "whitelistsender" transaction note; logs the reason */
 int session_immune(struct session *s, const char *plugin);
+/* Perl's adjust_karma: adds delta to the connection note karma, when the
+   karma plugin runs (the note is set) */
+void karma_adjust(struct session *s, int delta);
 
 /* control files: 1 found, 0 missing; a file that exists but cannot be read
    or parsed makes the core answer 421 and exit (it does not return). */

@@ -377,6 +377,9 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
     }
     if (!nrcpt && have_dflt) note = "";
   }
+  /* karma (Perl's adjust_karma): spam lowers it, clear ham raises it */
+  if (is_spam || (note && score >= threshold)) karma_adjust(s, -1);
+  else if (score < 0) karma_adjust(s, 1);
   if (note && score >= threshold) {
     qlogm(s, LOGINFO, PLUGIN, "deny, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
     stralloc_copys(a->msg, "5.6.1 spam score exceeded threshold");

@@ -139,3 +139,18 @@ msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
   [ "$(queued)" = 1 ]
   grep -q 'pass, not scanned, cannot connect to clamd' "$ERR"
 }
+
+@test "clamdscan: a virus lowers karma, and karma refuses the client's next connection" {
+  QP=$(build_chain clam-karma <<EOF
+karma db_dir $BATS_TEST_TMPDIR
+rcpt_ok
+virus/clamdscan clamd_socket $CLDIR/sock
+queue/qmail-queue
+EOF
+)
+  message 1
+  smtp "$QP"
+  [ "$(final)" = "552 5.7.1 Virus found: Qp-Test-Eicar.UNOFFICIAL" ]
+  smtp "$QP"
+  [[ "$(tr -d '\r' < "$OUT" | head -1)" == "550 5.7.1 You were naughty."* ]]
+}

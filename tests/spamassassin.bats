@@ -253,6 +253,22 @@ EOF
   [ "$ms" -lt 5000 ]
 }
 
+@test "spamassassin: a rejected spam lowers karma, and karma refuses the client's next connection" {
+  QP=$(build_chain sa-karma <<EOF
+karma db_dir $BATS_TEST_TMPDIR
+rcpt_ok
+spamassassin spamd_socket 127.0.0.1:$SAPORT reject 12
+queue/qmail-queue
+EOF
+)
+  BODY="$GTUBE" message carol@example.com
+  smtp "$QP"
+  [ "$(final)" = "552 5.6.1 spam score exceeded threshold" ]
+  grep -q 'karma: negative, sent to the penalty box' "$ERR"
+  smtp "$QP"
+  [[ "$(tr -d '\r' < "$OUT" | head -1)" == "550 5.7.1 You were naughty."* ]]
+}
+
 @test "spamassassin: bad arguments fail the build" {
   run build_chain sa-bad <<'EOF'
 spamassassin spamd_socket spamd.example.com:783

@@ -173,6 +173,7 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
     char *name = reply + 8;
     reply[rlen - 6] = 0;
     qlogm(s, LOGERROR, PLUGIN, "virus found: ", name);
+    karma_adjust(s, -1);
     if (c->deny) {
       stralloc_copys(a->msg, "5.7.1 Virus found: ");
       stralloc_cats(a->msg, name);
