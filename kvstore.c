@@ -29,10 +29,11 @@
 
 #define RETRIES 20
 
-void kv_init(struct kvstore *kv, int redis, const char *where)
+void kv_init(struct kvstore *kv, int redis, const char *where, const char *prefix)
 {
   kv->redis = redis;
   kv->where = where;
+  kv->prefix = prefix ? prefix : "";
   kv->fd = -1;
   kv->in.s = 0; kv->in.len = 0; kv->in.a = 0;
   kv->inpos = 0;
@@ -307,16 +308,21 @@ static int r_expect(struct kvstore *kv, char want, long long deadline, stralloc 
   return 0;
 }
 
-static int redis_update(struct kvstore *kv, const char *key, size_t keylen, kv_update_fn fn,
+static int redis_update(struct kvstore *kv, const char *rawkey, size_t rawlen, kv_update_fn fn,
                         void *ctx, long long deadline, stralloc *err)
 {
-  stralloc o = {0}, nv = {0}, old = {0};
+  stralloc o = {0}, nv = {0}, old = {0}, k = {0};
+  const char *key;
+  size_t keylen;
   int attempt, rc = -1;
   unsigned long ttl = 0;
 
+  if (!stralloc_copys(&k, kv->prefix) || !stralloc_catb(&k, rawkey, rawlen)) goto nomem;
+  key = k.s;
+  keylen = k.len;
   if (kv->fd < 0) {
     kv->fd = net_connect(kv->where, deadline);
-    if (kv->fd < 0) return fail(err, "redis: cannot connect to ", kv->where);
+    if (kv->fd < 0) { fail(err, "redis: cannot connect to ", kv->where); stralloc_free(&k); return -1; }
   }
   for (attempt = 0; attempt < RETRIES; ++attempt) {
     const char *a[5];
@@ -375,7 +381,7 @@ nomem:
   fail(err, "out of memory", 0);
 out:
   if (rc == -1) kv_close(kv);   /* never reuse a connection in an unknown state */
-  stralloc_free(&o); stralloc_free(&nv); stralloc_free(&old);
+  stralloc_free(&o); stralloc_free(&nv); stralloc_free(&old); stralloc_free(&k);
   return rc;
 }
 

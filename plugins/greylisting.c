@@ -249,7 +249,7 @@ static int check(struct session *s, struct grey *g, const char *rcpt, struct hoo
   if (c->sender && (!stralloc_append(&key, ":") || !stralloc_cats(&key, sender ? sender : ""))) goto nomem;
   if (rcpt && c->recipient && (!stralloc_append(&key, ":") || !stralloc_cats(&key, rcpt))) goto nomem;
   if (!g->kv_ready) {
-    kv_init(&g->kv, c->redis != 0, c->redis ? c->redis : c->db_dir);
+    kv_init(&g->kv, c->redis != 0, c->redis ? c->redis : c->db_dir, "greylisting:");
     g->kv_ready = 1;
   }
   v.g = g;

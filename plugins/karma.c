@@ -176,7 +176,7 @@ static int run(struct session *s, struct karma *k, struct op *o)
   const char *ip = session_remote_ip(s);
   int r;
   if (!k->kv_ready) {
-    kv_init(&k->kv, k->redis != 0, k->redis ? k->redis : k->db_dir);
+    kv_init(&k->kv, k->redis != 0, k->redis ? k->redis : k->db_dir, "karma:");
     k->kv_ready = 1;
   }
   o->k = k;

@@ -150,7 +150,7 @@ EOF2
   echo mx2.example > "$CFG2/me"
   echo "redis $RDIR/sock" > "$CFG/denysoft_greylist"
   echo "redis $RDIR/sock" > "$CFG2/denysoft_greylist"
-  redis-cli -s "$RDIR/sock" del 192.0.2.77 > /dev/null
+  redis-cli -s "$RDIR/sock" del greylisting:192.0.2.77 > /dev/null
   send TCPREMOTEIP=192.0.2.77                  # mx1: unknown
   deferred
   CFG=$CFG2 send TCPREMOTEIP=192.0.2.77        # mx2: black, from mx1's entry
@@ -162,9 +162,9 @@ EOF2
   send TCPREMOTEIP=192.0.2.77                  # mx1: white
   accepted
   grep -q 'pass, key 192.0.2.77 white' "$ERR"
-  run redis-cli -s "$RDIR/sock" get 192.0.2.77
+  run redis-cli -s "$RDIR/sock" get greylisting:192.0.2.77
   [[ "$output" =~ ^[0-9]+:1:1:2$ ]]
-  run redis-cli -s "$RDIR/sock" ttl 192.0.2.77
+  run redis-cli -s "$RDIR/sock" ttl greylisting:192.0.2.77
   [ "$output" -gt 3000000 ]
   ! grep -rqs 192.0.2.77 "$DB" || false        # nothing went to the directory
 }

@@ -108,7 +108,7 @@ EOF
   session "$BAD"
   session "$PLAIN"
   ok=0; [[ "$FIRST" == 550* ]] && ok=1
-  val=$(redis-cli -s "$rdir/sock" get 192.0.2.1)
+  val=$(redis-cli -s "$rdir/sock" get karma:192.0.2.1)
   kill "$rpid"
   rm -rf "$rdir"
   [ "$ok" = 1 ]
