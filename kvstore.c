@@ -178,7 +178,12 @@ static int dir_update(struct kvstore *kv, const char *key, size_t keylen, kv_upd
     }
     v = entry_value(buf, len, key, keylen, &vlen, &ex);
     nv.len = 0;
-    if (!fn(ctx, v, v ? vlen : 0, &nv, &ttl)) { rc = 0; goto out; }
+    if (!fn(ctx, v, v ? vlen : 0, &nv, &ttl)) {
+      /* nothing to store: a file this call created empty goes again */
+      if (!len) unlink(path.s);
+      rc = 0;
+      goto out;
+    }
     if (nv.len > KV_VALUE_MAX) { errno = EINVAL; fail(err, "value too long", 0); goto out; }
     out.len = 0;
     if (!stralloc_catb(&out, num, fmt_ulonglong(num, (unsigned long long)time(0) + ttl))

@@ -33,6 +33,7 @@ session() {
   session "$PLAIN"
   [[ "$FIRST" == 220* ]]
   grep -q 'karma: pass, no record' "$ERR"
+  [ "$(find "$DB" -type f | wc -l)" = 0 ]     # a clean client leaves no entry
   session "$BAD"
   grep -q 'karma: negative, sent to the penalty box' "$ERR"
   session "$PLAIN"
