@@ -7,11 +7,24 @@
      strict   rfc's, and is_address_literal, no_matching_dns
    The first check that fails decides, through the shared reject
    convention: reject 0|1|naughty (default 1), reject_type (default
-   disconnect; Perl forced disconnect whatever the argument said). The
-   DNS checks need a resolver this build does not have yet: they are
-   skipped with the log line "skipped: no resolver". timeout N (seconds,
-   default 5) is accepted for them. Relay clients and whitelisted hosts are
-   immune. At data_post the message gets an X-HELO header.
+   disconnect; Perl forced disconnect whatever the argument said). Relay
+   clients and whitelisted hosts are immune. At data_post the message gets
+   an X-HELO header.
+
+   The DNS checks (dns.c) ask for the A and AAAA records of the name and
+   the PTR of the client's address at once, under one deadline: timeout N
+   seconds (default 5). no_forward_dns: NXDOMAIN fails ("HELO hostname
+   does not exist"), no address record fails ("HELO hostname did not
+   resolve"; Perl's Net::DNS reported that case as an error and let it
+   pass), a temporary failure is logged and passes (as Perl). An address
+   equal to the client's, or in its /24 (IPv4) or /96 (IPv6, Perl's six
+   groups), sets the connection note helo_forward_match. no_reverse_dns:
+   no PTR fails ("no rDNS for IP"); a PTR name equal to the HELO name, or
+   with the same last two labels, sets helo_reverse_match. A temporary
+   failure of the PTR lookup, which Perl refused like a missing PTR, is
+   answered 450 (4.4.3, with the connection closed when reject_type is a
+   disconnect) under reject 1 and only logged under reject 0 or naughty:
+   never a 5xx. no_matching_dns fails when neither note is set.
 
    badhelo holds host names (compared case-insensitively) and patterns: a
    line holding any of { } [ ] ( ) ^ $ | * + ? \ ! is a regular expression
@@ -39,7 +52,8 @@ struct helo {
   enum policy policy;
   struct reject r;
   unsigned long timeout;
-  stralloc host, text, log, bad;
+  stralloc host, text, log, bad, rev;
+  struct dns_query q[3];        /* A, AAAA of the name; PTR of the client */
 };
 
 static int helo_init(void **self, int argc, const char *const *argv, stralloc *err)
@@ -182,6 +196,129 @@ static int fail(struct helo *h, const char *text, const char *log)
   return 1;
 }
 
+/* Perl's check_ip_match: the same address, or the same /24 (IPv4) or
+   first six groups (IPv6) */
+static int ip_match(const char *client, const char *addr)
+{
+  char b[16];
+  size_t len = str_len(addr);
+  if (byte_chr(addr, len, ':') == len) {
+    byte_copy(b, 12, V4mappedprefix);
+    if (scan_ip4(addr, b + 12) != len) return 0;
+  } else if (scan_ip6(addr, b) != len)
+    return 0;
+  if (ip6_isv4mapped(client) != ip6_isv4mapped(b)) return 0;
+  return byte_equal(client, ip6_isv4mapped(b) ? 15 : 12, b);
+}
+
+/* the last two labels of a name */
+static const char *last2(const char *x)
+{
+  size_t len = str_len(x), dots = 0;
+  while (len) {
+    if (x[len - 1] == '.' && ++dots == 2) break;
+    --len;
+  }
+  return x + len;
+}
+
+/* Perl's check_name_match (names in lower case) */
+static int name_match(const char *ptr, const char *helo)
+{
+  if (byte_chr(ptr, str_len(ptr), '.') == str_len(ptr)) return 0;   /* not a FQDN */
+  return str_equal(ptr, helo) || str_equal(last2(ptr), last2(helo));
+}
+
+/* no_forward_dns and no_reverse_dns: 0 pass, 1 fail and 2 temporary
+   failure (text, log set), -1 out of memory */
+static int dns_checks(struct session *s, struct helo *h, const char *x, size_t len, struct hook_args *a)
+{
+  const char *rip = session_remote_ip(s);
+  char ip[16], client[16];
+  unsigned int i;
+  int isliteral = literal(x, len, ip), fwdmatch = 0, revmatch = 0;
+  size_t k;
+  (void)a;
+
+  if (h->host.len > 2 && h->host.s[h->host.len - 2] == '.') h->host.s[h->host.len - 2] = 0;
+  if (!note_conn_set(s, "helo_forward_match", "") || !note_conn_set(s, "helo_reverse_match", "")) return -1;
+  if (!remote_addr(s, client)) {
+    qlogm(s, LOGINFO, PLUGIN, "skip DNS checks, not an IP address: ", rip);
+    return 0;
+  }
+  for (i = 0; i < 3; ++i) {
+    dns_query_free(&h->q[i]);
+    h->q[i].status = DNS_NONE;
+  }
+  /* no_forward_dns is skipped for an address literal, as in Perl */
+  if (!isliteral && (dns_query_set(&h->q[0], x, len, DNSQ_A) < 0 || dns_query_set(&h->q[1], x, len, DNSQ_AAAA) < 0))
+    return -1;
+  if (dns_reverse_ip(&h->rev, rip) <= 0
+      || !stralloc_cats(&h->rev, ip6_isv4mapped(client) ? ".in-addr.arpa" : ".ip6.arpa")
+      || dns_query_set(&h->q[2], h->rev.s, h->rev.len, DNSQ_PTR) < 0)
+    return -1;
+  dns_run(s, h->q, 3, (unsigned int)h->timeout);
+
+  if (!isliteral) {
+    int nx = h->q[0].nxdomain || h->q[1].nxdomain;
+    int temp = h->q[0].status == DNS_TEMP || h->q[1].status == DNS_TEMP;
+    int hits = 0;
+    for (i = 0; i < 2; ++i) {
+      struct dns_query *q = &h->q[i];
+      if (q->status != DNS_OK) continue;
+      for (k = 0; k < q->rr.len; k += str_len(q->rr.s + k) + 1) {
+        ++hits;
+        if (ip_match(client, q->rr.s + k)) {
+          qlogm(s, LOGDEBUG, PLUGIN, "forward match: ", q->rr.s + k);
+          fwdmatch = 1;
+        }
+      }
+    }
+    if (!hits) {
+      if (nx && !temp) return fail(h, "HELO hostname does not exist", "no such host");
+      if (temp) qlog(s, LOGERROR, PLUGIN, "no_forward_dns skipped, query failed (temporary DNS failure)");
+      else return fail(h, "HELO hostname did not resolve", "no forward DNS");
+    }
+  }
+  if (h->q[2].status == DNS_TEMP) {
+    k = str_len(rip);
+    if (!stralloc_copys(&h->text, "4.4.3 error getting reverse DNS for ") || !stralloc_catb(&h->text, rip, k)
+        || !stralloc_0(&h->text) || !stralloc_copys(&h->log, "rDNS temporary failure") || !stralloc_0(&h->log))
+      return -1;
+    return 2;
+  }
+  if (h->q[2].status != DNS_OK) {
+    if (!stralloc_copys(&h->text, h->q[2].nxdomain ? "no rDNS for " : "no reverse DNS for ") || !stralloc_cats(&h->text, rip) || !stralloc_0(&h->text)
+        || !stralloc_copys(&h->log, "no rDNS") || !stralloc_0(&h->log))
+      return -1;
+    return 1;
+  }
+  for (k = 0; k < h->q[2].rr.len; k += str_len(h->q[2].rr.s + k) + 1) {
+    char *p = h->q[2].rr.s + k;
+    case_lowers(p);
+    qlogm(s, LOGDEBUG, PLUGIN, "PTR: ", p);
+    if (name_match(p, h->host.s)) revmatch = 1;
+  }
+  if ((fwdmatch && !note_conn_set(s, "helo_forward_match", "1"))
+      || (revmatch && !note_conn_set(s, "helo_reverse_match", "1")))
+    return -1;
+  return 0;
+}
+
+/* a temporary DNS failure: 450 under reject 1, logged otherwise (naughty
+   would turn it into a permanent refusal later) */
+static int temp_reject(struct session *s, struct helo *h, struct hook_args *a)
+{
+  int code = reject_type_code(h->r.type, DENY_DISCONNECT);
+  if (h->r.mode != REJECT_YES) {
+    qlogm(s, LOGINFO, PLUGIN, "fail, tolerated, ", h->log.s);
+    return DECLINED;
+  }
+  qlogm(s, LOGINFO, PLUGIN, "fail, ", h->log.s);
+  if (!stralloc_copys(a->msg, h->text.s)) return DENYSOFT;
+  return code == DENY_DISCONNECT || code == DENYSOFT_DISCONNECT ? DENYSOFT_DISCONNECT : DENYSOFT;
+}
+
 static int helo_check(struct session *s, void *self, struct hook_args *a)
 {
   struct helo *h = self;
@@ -220,15 +357,20 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
         goto rejected;
       }
     }
-    qlog(s, LOGINFO, PLUGIN, "no_forward_dns skipped: no resolver");
-    qlog(s, LOGINFO, PLUGIN, "no_reverse_dns skipped: no resolver");
+    r = dns_checks(s, h, x, len, a);
+    if (r < 0) goto nomem;
+    if (r == 2) return temp_reject(s, h, a);
+    if (r) goto rejected;
   }
   if (h->policy >= STRICT) {
     if (literal(x, len, ip)) {
       if (fail(h, "RFC 2821 allows an address literal, but we do not", "bracketed IP") < 0) goto nomem;
       goto rejected;
     }
-    qlog(s, LOGINFO, PLUGIN, "no_matching_dns skipped: no resolver");
+    if (!note_true(note_conn_get(s, "helo_forward_match")) && !note_true(note_conn_get(s, "helo_reverse_match"))) {
+      if (fail(h, "That HELO hostname fails FCrDNS", "no matching DNS") < 0) goto nomem;
+      goto rejected;
+    }
   }
   qlog(s, LOGINFO, PLUGIN, "pass");
   return DECLINED;

@@ -99,23 +99,18 @@ EOF
   assert_equal "$(codes)" '220 250 221'
 }
 
-@test "helo rfc and strict: FQDN checks, literals, and the DNS checks marked skipped" {
+@test "helo rfc and strict: names that are not fully qualified are refused before any DNS lookup" {
+  # the DNS checks that come after these are in tests/helo-dns.bats; a
+  # lookup here would go to DNSCACHEIP, where nothing listens
   QP=$(helo_chain -rfc 'policy rfc')
-  say "$QP" 'HELO workstation\r\nQUIT\r\n'
+  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
   assert_equal "$(nth 2)" '550 5.7.1 HELO name is not fully qualified. Read RFC 2821'
-  say "$QP" 'HELO bad_name.example\r\nQUIT\r\n'
+  say "$QP" 'HELO bad_name.example\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
   assert_equal "$(nth 2)" '550 5.7.1 HELO name contains invalid FQDN characters. Read RFC 1035'
-  say "$QP" 'HELO [192.0.2.1]\r\nQUIT\r\n'
-  assert_equal "$(codes)" '220 250 221'
-  say "$QP" 'HELO mx.example.org\r\nQUIT\r\n'
-  assert_equal "$(codes)" '220 250 221'
-  grep -q 'helo: no_forward_dns skipped: no resolver' "$ERR"
   QP=$(helo_chain -strict 'policy strict')
-  say "$QP" 'HELO [192.0.2.1]\r\nQUIT\r\n'
-  assert_equal "$(nth 2)" '550 5.7.1 RFC 2821 allows an address literal, but we do not'
-  say "$QP" 'HELO mx.example.org\r\nQUIT\r\n'
-  assert_equal "$(codes)" '220 250 221'
-  grep -q 'helo: no_matching_dns skipped: no resolver' "$ERR"
+  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
+  assert_equal "$(nth 2)" '550 5.7.1 HELO name is not fully qualified. Read RFC 2821'
+  ! grep -q 'dns:' "$ERR" || false
 }
 
 @test "helo reject 0 only logs; reject_type temp answers 450 and keeps the connection" {
@@ -539,46 +534,4 @@ EOF
   grep -Eq '^<22>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} qptest\[[0-9]+\]: \(mail\) badmailfrom: fail, spammer@example.net matches spammer@example.net$' "$BATS_TEST_TMPDIR/syslog.out"
   ! grep -q '<23>' "$BATS_TEST_TMPDIR/syslog.out" || false
   [ ! -s "$ERR" ]
-}
-
-# ---------------------------------------------------------------- Perl's sample chain
-
-@test "Perl's sample chain (without DNS and content plugins) under tcpserver with swaks" {
-  QP=$(build_chain session-sample <<'EOF'
-hosts_allow
-quit_fortune
-earlytalker wait 0.3
-count_unrecognized_commands 4
-relay
-helo policy strict reject 0
-dont_require_anglebrackets
-badmailfrom reject naughty
-badrcptto
-rcpt_ok
-naughty reject data
-queue/qmail-queue
-EOF
-)
-  echo 'spammer@example.net' > "$CFG/badmailfrom"
-  SRVLOG=$BATS_TEST_TMPDIR/server.log
-  for _ in 1 2 3 4 5; do
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" \
-      FAKEQ_DIR="$FAKEQ_DIR" tcpserver -v -R -H -l0 127.0.0.1 "$PORT" "$QP") > /dev/null 2> "$SRVLOG" 3>&- &
-    SRVPID=$!
-    for i in $(seq 100); do grep -q 'tcpserver: status: 0/' "$SRVLOG" && break; sleep 0.05; done
-    grep -q 'tcpserver: status: 0/' "$SRVLOG" && break
-    kill "$SRVPID" 2> /dev/null || true
-    SRVPID=
-  done
-  [ -n "$SRVPID" ]
-  run swaks --server 127.0.0.1 --port "$PORT" --helo mx.client.example --from friend@example.net --to bob@example.com
-  assert_success
-  assert_output --partial '<-  250 2.0.0 Queued'
-  grep -q '^X-HELO: mx.client.example$' "$FAKEQ_DIR"/1.msg
-  run swaks --server 127.0.0.1 --port "$PORT" --helo mx.client.example --from spammer@example.net --to bob@example.com
-  assert_failure
-  assert_output --partial '<** 554 5.7.1 (badmailfrom) Your envelope sender is in my badmailfrom list'
-  [ "$(queued)" -eq 1 ]
-  grep -q 'earlytalker: pass, not spontaneous' "$SRVLOG"
 }
