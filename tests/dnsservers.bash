@@ -6,6 +6,11 @@
 #   start_dnsmasq IP CONF [ARG...]   dnsmasq serving the records of CONF only
 #   start_rbldnsd IP ZONESPEC...     rbldnsd with those zones
 #   start_silent IP                  reads queries, never answers
+#   start_truncating IP              answers every query "truncated, ask
+#                                    over TCP" with nothing on TCP port 53:
+#                                    every lookup fails at once, where a
+#                                    silent or SERVFAIL server costs the
+#                                    resolver's retries (up to 14 s)
 
 _dns_wait() {   # _dns_wait FILE PATTERN: up to 5 s
   local i
@@ -44,6 +49,22 @@ s.bind((sys.argv[1], 53))
 print("listening", flush=True)
 while True:
     s.recvfrom(4096)
+' "$1" > "$log" 2>&1 3>&- &
+  echo $! >> "$BATS_FILE_TMPDIR/dns.pids"
+  _dns_wait "$log" 'listening'
+}
+
+start_truncating() {
+  local log=$BATS_FILE_TMPDIR/truncating-$1.log
+  python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+print("listening", flush=True)
+while True:
+    q, peer = s.recvfrom(4096)
+    if len(q) > 12:
+        s.sendto(q[:2] + struct.pack(">HHHHH", 0x8380, 1, 0, 0, 0) + q[12:], peer)
 ' "$1" > "$log" 2>&1 3>&- &
   echo $! >> "$BATS_FILE_TMPDIR/dns.pids"
   _dns_wait "$log" 'listening'
