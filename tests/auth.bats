@@ -27,6 +27,8 @@ setup() {
   FAKECP_LOG=$BATS_TEST_TMPDIR/cp.log
   FAKECP_USERS=$BATS_TEST_TMPDIR/cp.users
   echo 'carol@example.com:s3cret pass' > "$FAKECP_USERS"
+  # for the fake checkpassword under tcpserver (start_server in helper.bash)
+  SRV_ENV=(FAKECP_LOG="$FAKECP_LOG" FAKECP_USERS="$FAKECP_USERS")
   SRVPID=
 }
 
@@ -696,41 +698,6 @@ EOF
 }
 
 # ------------------------------------------------------------ real clients
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-start_server() {
-  local bin=$1 i
-  shift
-  SRVLOG=$BATS_TEST_TMPDIR/server.log
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
-      QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" FAKECP_LOG="$FAKECP_LOG" FAKECP_USERS="$FAKECP_USERS" "$@" \
-      tcpserver -v -R -H -l0 127.0.0.1 "$PORT" "$bin") > /dev/null 2> "$SRVLOG" 3>&- &
-    SRVPID=$!
-    for i in $(seq 200); do
-      grep -q 'tcpserver: status: 0/' "$SRVLOG" && return 0
-      kill -0 "$SRVPID" 2> /dev/null || break
-      sleep 0.05
-    done
-    stop_server
-  done
-  echo "tcpserver did not start: $(cat "$SRVLOG")" >&2
-  return 1
-}
-
-stop_server() {
-  local kids
-  [ -n "${SRVPID:-}" ] || return 0
-  kids=$(ps -o pid= --ppid "$SRVPID" 2> /dev/null || true)
-  # shellcheck disable=SC2086
-  kill "$SRVPID" $kids 2> /dev/null || true
-  wait "$SRVPID" 2> /dev/null || true
-  SRVPID=
-}
 
 @test "swaks --auth PLAIN, LOGIN and CRAM-MD5 through tcpserver relay a message; a wrong password fails" {
   QP=$(flat_chain)

@@ -20,56 +20,6 @@ teardown() {
   if [ -f "$BATS_TEST_TMPDIR/svcdir" ]; then rm -rf "$(cat "$BATS_TEST_TMPDIR/svcdir")"; fi
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server BIN [VAR=value...]: tcpserver on 127.0.0.1:$PORT running BIN
-# in $SRVDIR (default the test's temporary directory) with a clean
-# environment; its log and the daemon's in $SRVLOG. A port taken between
-# free_port and the bind is retried with another.
-start_server() {
-  local bin=$1 i
-  shift
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    (cd "${SRVDIR:-$BATS_TEST_TMPDIR}" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
-      QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" "$@" \
-      tcpserver -v -R -H -l0 127.0.0.1 "$PORT" "$bin") > /dev/null 2> "$SRVLOG" 3>&- &
-    SRVPID=$!
-    for i in $(seq 200); do
-      grep -q 'tcpserver: status: 0/' "$SRVLOG" && return 0
-      kill -0 "$SRVPID" 2> /dev/null || break
-      sleep 0.05
-    done
-    stop_server
-  done
-  echo "tcpserver did not start: $(cat "$SRVLOG")" >&2
-  return 1
-}
-
-# the server and the sessions it still runs, by pid
-stop_server() {
-  local kids
-  [ -n "${SRVPID:-}" ] || return 0
-  kids=$(ps -o pid= --ppid "$SRVPID" 2> /dev/null || true)
-  # shellcheck disable=SC2086
-  kill "$SRVPID" $kids 2> /dev/null || true
-  wait "$SRVPID" 2> /dev/null || true
-  SRVPID=
-}
-
-# wait_sessions N: until tcpserver has seen N sessions end (at most 10 s)
-wait_sessions() {
-  local i
-  for i in $(seq 200); do
-    [ "$(grep -c 'tcpserver: end ' "$SRVLOG")" -ge "$1" ] && return 0
-    sleep 0.05
-  done
-  echo "fewer than $1 sessions ended" >&2
-  return 1
-}
-
 # the envelope of stored message N, NULs shown as |
 env_of() {
   tr '\0' '|' < "$FAKEQ_DIR/$1.env"

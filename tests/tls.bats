@@ -43,54 +43,6 @@ certs() {
   cp "$CERTS/${2:-$1.key}" "$CFG/ssl/qpsmtpd-server.key"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server BIN [VAR=value...] [-- WRAPPER...]: tcpserver on
-# 127.0.0.1:$PORT running [WRAPPER] BIN with a clean environment
-start_server() {
-  local bin=$1 i vars=() wrap=()
-  shift
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
-  [ "${1:-}" = -- ] && { shift; wrap=("$@"); }
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
-      QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" "${vars[@]}" \
-      tcpserver -v -R -H -l0 127.0.0.1 "$PORT" "${wrap[@]}" "$bin") > /dev/null 2> "$SRVLOG" 3>&- &
-    SRVPID=$!
-    for i in $(seq 200); do
-      grep -q 'tcpserver: status: 0/' "$SRVLOG" && return 0
-      kill -0 "$SRVPID" 2> /dev/null || break
-      sleep 0.05
-    done
-    stop_server
-  done
-  echo "tcpserver did not start: $(cat "$SRVLOG")" >&2
-  return 1
-}
-
-stop_server() {
-  local kids
-  [ -n "${SRVPID:-}" ] || return 0
-  kids=$(ps -o pid= --ppid "$SRVPID" 2> /dev/null || true)
-  # shellcheck disable=SC2086
-  kill "$SRVPID" $kids 2> /dev/null || true
-  wait "$SRVPID" 2> /dev/null || true
-  SRVPID=
-}
-
-wait_sessions() {
-  local i
-  for i in $(seq 200); do
-    [ "$(grep -c 'tcpserver: end ' "$SRVLOG")" -ge "$1" ] && return 0
-    sleep 0.05
-  done
-  echo "fewer than $1 sessions ended" >&2
-  return 1
-}
-
 received() {
   grep -A1 '^Received:' "$FAKEQ_DIR/1.msg"
 }
