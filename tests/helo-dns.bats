@@ -103,6 +103,16 @@ nth() { replies | sed -n "${1}p"; }
   grep -q 'helo: pass' "$ERR"
 }
 
+@test "helo strict: an IPv6 client whose PTR and AAAA agree with its HELO name passes, another name fails" {
+  QP=$(helo_chain -strict 'policy strict timeout 2')
+  hsay "$QP" v6.good.test TCPREMOTEIP=2001:db8::25
+  assert_equal "$(codes)" '220 250 250 221'
+  hsay "$QP" other.test TCPREMOTEIP=2001:db8::25
+  assert_equal "$(nth 2)" '550 5.7.1 That HELO hostname fails FCrDNS'
+  hsay "$QP" v6.good.test TCPREMOTEIP=2001:db8::26
+  assert_equal "$(nth 2)" '550 5.7.1 no rDNS for 2001:db8::26'
+}
+
 @test "helo rfc: a DNS server that never answers gives 450 within the deadline, never 5xx" {
   QP=$(helo_chain -rfc 'policy rfc timeout 2')
   start=$(date +%s)
