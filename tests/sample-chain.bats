@@ -45,7 +45,7 @@ mail() {
     --to bob@example.com "$@"
 }
 
-@test "sample chain: a clean client's message is queued, with X-HELO" {
+@test "sample chain: a clean client's message is queued with X-HELO; QUIT after HELO brings a fortune" {
   start_server "$QP" DNSCACHEIP=$DNSMASQ_IP
   mail
   assert_success
@@ -56,6 +56,13 @@ mail() {
   grep -q 'earlytalker: pass' "$SRVLOG"
   grep -q 'dnsbl: pass' "$SRVLOG"
   grep -q 'resolvable_fromhost: pass' "$SRVLOG"
+  # quit_fortune: a client that said HELO gets a fortune with its 221
+  run timeout 20 python3 -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.good.test", timeout=15)
+s.helo()
+print(s.quit())' "$PORT"
+  assert_output --partial "(221, b'2.0.0 test.example closing connection."'\n2.0.0   / '
 }
 
 @test "sample chain: a DNSBL-listed client is refused at DATA with the list's text" {
