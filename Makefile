@@ -14,8 +14,10 @@ PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
-CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o fortify.o hooks.o io.o line.o log.o \
-       notes.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
+# fortify.o: glibc's checking functions for musl; a glibc build sets FORTIFY=
+FORTIFY ?= fortify.o
+CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o $(FORTIFY) hooks.o io.o line.o log.o \
+       notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

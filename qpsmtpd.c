@@ -79,6 +79,7 @@ int main(int argc, char **argv)
   log_init(s);
   io_init(s);
   s->timeout = 1200;
+  priv_drop(s);                 /* as root: become UID/GID or refuse */
 
   s->remote_ip = getenv("TCPREMOTEIP");
   s->remote_port = getenv("TCPREMOTEPORT");

@@ -88,6 +88,9 @@ struct session {
 
 extern const char *const hook_names[HOOK_COUNT];
 
+/* privdrop.c */
+void priv_drop(struct session *s);
+
 /* remote.c */
 void session_describe(struct session *s);
 

@@ -16,6 +16,8 @@ FAKECP=$TB/fake-checkpassword
 setup_file() {
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$BATS_FILE_TMPDIR/tls.key" \
     -out "$BATS_FILE_TMPDIR/tls.crt" -days 2 -subj /CN=test.example 2> /dev/null
+  # run as root, the sessions are nobody (helper.bash), who must read the key
+  [ ${#QPIDS[@]} -eq 0 ] || chmod a+r "$BATS_FILE_TMPDIR/tls.key"
 }
 
 setup() {
@@ -276,7 +278,7 @@ smtp_cp() {
 # gets; prints the replies, then "ticket=<the decoded challenge>"
 cram() {
   cd "$BATS_TEST_TMPDIR" || return 1
-  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
+  env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
     timeout 20 python3 - "$@" <<'EOF'
 import base64, hmac, subprocess, sys
 qp, user, secret = sys.argv[1:4]
@@ -417,7 +419,7 @@ EOF
   echo 1 > "$CFG/timeoutsmtpd"
   t0=$(date +%s)
   { printf 'EHLO c.example\r\nAUTH LOGIN\r\n'; sleep 2.5; } | (cd "$BATS_TEST_TMPDIR" &&
-    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP") > "$OUT" 2> "$ERR"
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP") > "$OUT" 2> "$ERR"
   t1=$(date +%s)
   [ "$(codes)" = '220 250 334 421' ]
   [ "$(nth 4)" = '421 4.4.2 Connection timed out, closing connection' ]
@@ -676,6 +678,7 @@ qp, cfg, log, users, ir = sys.argv[1:]
 c, srv = socket.socketpair()
 c.settimeout(10)
 env = {"PATH": "/usr/bin:/bin", "QPSMTPD_CONFIG": cfg, "FAKECP_LOG": log, "FAKECP_USERS": users}
+if os.getuid() == 0: import pwd; pw = pwd.getpwnam("nobody"); env.update(UID=str(pw.pw_uid), GID=str(pw.pw_gid))
 p = subprocess.Popen([qp], stdin=srv, stdout=srv, stderr=srv, env=env, close_fds=True, cwd=os.path.dirname(cfg))
 srv.close()
 f = c.makefile("rb")

@@ -13,7 +13,7 @@ setup() {
 
 # runs the daemon from $WD, with QMAIL pointing at a qmail tree of the test's
 run_in_wd() {
-  (cd "$WD" && env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QMAIL="$BATS_TEST_TMPDIR/qmail" \
+  (cd "$WD" && env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QMAIL="$BATS_TEST_TMPDIR/qmail" \
      QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" "$@" timeout 30 "$QP" < "$IN" > "$OUT" 2> "$ERR") || true
 }
 

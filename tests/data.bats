@@ -205,7 +205,7 @@ assert_not_smuggled() {
   ( sleep 8 > "$BATS_TEST_TMPDIR/fifo" ) &
   holder=$!
   start=$(date +%s)
-  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP" < "$BATS_TEST_TMPDIR/fifo" > "$OUT" 2> "$ERR" || true
+  env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP" < "$BATS_TEST_TMPDIR/fifo" > "$OUT" 2> "$ERR" || true
   end=$(date +%s)
   kill "$holder" 2>/dev/null || true
   [ $((end - start)) -le 5 ]
@@ -216,7 +216,7 @@ assert_not_smuggled() {
   echo 3 > "$CFG/timeoutsmtpd"
   start=$(date +%s)
   ( for c in E H L O ' ' a b c d e f g h i j k l m n o; do printf '%s' "$c"; sleep 1; done ) | \
-    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
   end=$(date +%s)
   grep -q '^421 4.4.2 ' "$OUT"
   [ $((end - start)) -le 25 ]
@@ -226,7 +226,7 @@ assert_not_smuggled() {
   echo 3 > "$CFG/timeoutsmtpd"
   start=$(date +%s)
   ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3 4 5 6 7 8; do printf 'x\r\n'; sleep 1; done; printf '.\r\n' ) | \
-    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
   grep -q '^451 4.4.2 ' "$OUT"
   [ "$(queued)" -eq 0 ]
 }
@@ -271,6 +271,7 @@ for trial in range(3):
     d = os.path.join(qdir, str(trial)); os.mkdir(d)
     env = {"PATH": "/usr/bin:/bin", "TCPREMOTEIP": "192.0.2.1", "TCPLOCALIP": "192.0.2.2",
            "QPSMTPD_CONFIG": cfg, "QMAILQUEUE": fakeq, "FAKEQ_DIR": d}
+    if os.getuid() == 0: import pwd; pw = pwd.getpwnam("nobody"); env.update(UID=str(pw.pw_uid), GID=str(pw.pw_gid))
     p = subprocess.Popen([qp], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     i = 0
     while i < len(sess):

@@ -433,7 +433,7 @@ EOF
   echo dnsbl.bl.test > "$CFG/dnsbl_zones"
   local log=$BATS_TEST_TMPDIR/tcpserver.log port pid i
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
+  (cd "$BATS_TEST_TMPDIR" && exec env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
     QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" tcpserver -v -R -H -l0 127.0.0.1 "$port" "$QP") \
     > /dev/null 2> "$log" 3>&- &
   pid=$!
@@ -444,7 +444,7 @@ EOF
   [ "$status" -ne 0 ]
   echo "$output" | grep -q '<\*\* 550 5.7.1 Listed in the test list, see http://bl.test/?127.53.6.66'
   [ "$(queued)" -eq 0 ]
-  (cd "$BATS_TEST_TMPDIR" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
+  (cd "$BATS_TEST_TMPDIR" && exec env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" DNSCACHEIP=$DNSMASQ_IP \
     QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" tcpserver -v -R -H -l0 127.0.0.1 "$port" "$QP") \
     > /dev/null 2> "$log" 3>&- &
   pid=$!

@@ -15,6 +15,16 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 TB=$ROOT/tests/bin
 FAKEQ=$TB/fake-qmail-queue
 
+# qpsmtpd never reads client input as root: started as root it becomes the
+# user in UID and GID (as daemontools' envuidgid sets them) or refuses. When
+# the tests run as root, every session is given nobody's ids ("${QPIDS[@]}"
+# in each env -i), and the test's directories are open to that user.
+QPIDS=()
+if [ "$(id -u)" -eq 0 ]; then
+  QPIDS=(UID="$(id -u nobody)" GID="$(id -g nobody)")
+  chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true
+fi
+
 build_chain() {
   local name=$1 f=$TB/$1.plugins
   mkdir -p "$TB"
@@ -35,6 +45,7 @@ mkcfg() {
   OUT=$BATS_TEST_TMPDIR/out
   ERR=$BATS_TEST_TMPDIR/err
   mkdir -p "$CFG" "$FAKEQ_DIR"
+  if [ ${#QPIDS[@]} -gt 0 ]; then umask 0; chmod 1777 "$BATS_TEST_TMPDIR" "$FAKEQ_DIR"; fi
   echo test.example > "$CFG/me"
   echo example.com > "$CFG/rcpthosts"
   echo 6 > "$CFG/loglevel"
@@ -46,7 +57,7 @@ smtp() {
   RC=0
   # away from the checkout, so a developer's ./config is never read
   cd "$BATS_TEST_TMPDIR" || return 1
-  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=40000 TCPLOCALIP=192.0.2.2 \
+  env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=40000 TCPLOCALIP=192.0.2.2 \
     TCPLOCALPORT=25 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
     ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} "$@" \
     timeout 60 "$bin" < "$IN" > "$OUT" 2> "$ERR" || RC=$?
@@ -101,7 +112,7 @@ start_server() {
   : "${SRVLOG:=$BATS_TEST_TMPDIR/server.log}"
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
-    (cd "${SRVDIR:-$BATS_TEST_TMPDIR}" && exec env -i PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
+    (cd "${SRVDIR:-$BATS_TEST_TMPDIR}" && exec env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
       QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" ${SRV_ENV[@]+"${SRV_ENV[@]}"} ${vars[@]+"${vars[@]}"} \
       tcpserver -v -R -H -l0 127.0.0.1 "$PORT" ${wrap[@]+"${wrap[@]}"} "$bin") > /dev/null 2> "$SRVLOG" 3>&- &
     SRVPID=$!

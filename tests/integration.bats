@@ -176,6 +176,7 @@ else:
     c, srv = socket.socketpair()
     c.settimeout(10)
 env = {"PATH": "/usr/bin:/bin", "QPSMTPD_CONFIG": cfg, "QMAILQUEUE": fakeq, "FAKEQ_DIR": fakeq_dir}
+if os.getuid() == 0: import pwd; pw = pwd.getpwnam("nobody"); env.update(UID=str(pw.pw_uid), GID=str(pw.pw_gid))
 # away from the checkout, whose ./config must not be consulted
 p = subprocess.Popen([qp], stdin=srv, stdout=srv, stderr=srv, env=env, close_fds=True,
                      cwd=os.path.dirname(cfg))
@@ -324,7 +325,7 @@ EOF
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
     echo "$PORT" > "$svc/config/PORT"
-    env -i PATH=/usr/bin:/bin QMAILQUEUE="$svc/fake-qmail-queue" FAKEQ_DIR="$svc/q" \
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QMAILQUEUE="$svc/fake-qmail-queue" FAKEQ_DIR="$svc/q" \
       "$svc/run" > "$SRVLOG" 2>&1 3>&- &
     SRVPID=$!
     for i in $(seq 200); do
@@ -355,7 +356,7 @@ EOF
   mkdir -p "$svc/log"
   cp "$ROOT/log/run" "$svc/log/run"
   printf '123 notice Connection from [192.0.2.1] [192.0.2.1]\n123 info 220 hello\n' \
-    | env -i PATH=/usr/bin:/bin QPLOGUSER=no-such-user-here timeout 10 "$svc/log/run"
+    | env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QPLOGUSER=no-such-user-here timeout 10 "$svc/log/run"
   run cat "$svc/log/main/current"
   assert_line --index 0 --regexp '^@4000[0-9a-f]{20} 123 notice Connection from \[192\.0\.2\.1\] \[192\.0\.2\.1\]$'
   assert_line --index 1 --regexp '^@4000[0-9a-f]{20} 123 info 220 hello$'

@@ -166,7 +166,7 @@ EOF
 @test "earlytalker: a client that waits for the greeting is served" {
   QP=$(et_chain -w 'wait 0.3')
   cd "$BATS_TEST_TMPDIR"
-  { sleep 0.8; printf 'HELO x.example\r\nQUIT\r\n'; } | env -i TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP" > "$OUT" 2> "$ERR"
+  { sleep 0.8; printf 'HELO x.example\r\nQUIT\r\n'; } | env -i "${QPIDS[@]}" TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP" > "$OUT" 2> "$ERR"
   cd - > /dev/null
   assert_equal "$(codes)" '220 250 221'
   grep -q 'earlytalker: pass, not spontaneous' "$ERR"

@@ -26,6 +26,22 @@ setup() {
   QF=$(printf 'rcpt_ok\nqueue/postfix-queue %s\n' "$ROOT/tests/fake-postdrop" | build_chain pfq-fake)
   rm -rf "$PF"/mail/*/new/*
   cp "$PF/etc/main.cf" "$BATS_TEST_TMPDIR/main.cf"
+  [ ${#QPIDS[@]} -eq 0 ] || QP=$(pf_default_config "$QP")
+}
+
+# pf_default_config BIN: a wrapper for BIN, for tests run as root, where the
+# session becomes nobody. postdrop run by an unprivileged user accepts -c DIR
+# only when the default main.cf lists DIR in alternate_config_directories;
+# the wrapper gives the session a default main.cf of its own, in a private
+# mount namespace, so the machine's /etc/postfix is never touched.
+pf_default_config() {
+  local d=$BATS_TEST_TMPDIR/default-etc w=$BATS_TEST_TMPDIR/qp-pf-ns
+  mkdir -p "$d"
+  echo "alternate_config_directories = $PF/etc" > "$d/main.cf"
+  printf '#!/bin/sh\nexec unshare -m --propagation private sh -c %s sh "%s" "%s"\n' \
+    "'mount --bind \"\$1\" /etc/postfix && exec \"\$2\"'" "$d" "$1" > "$w"
+  chmod 755 "$w"
+  echo "$w"
 }
 
 teardown() {

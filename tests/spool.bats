@@ -163,7 +163,7 @@ stages=(
   mkfifo "$BATS_TEST_TMPDIR/fifo"
   line=$(printf '%074d' 0)
   cd "$BATS_TEST_TMPDIR"
-  env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
+  env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
     "$QP" < "$BATS_TEST_TMPDIR/fifo" > "$OUT" 2> "$ERR" &
   pid=$!
   exec 5> "$BATS_TEST_TMPDIR/fifo"
@@ -193,7 +193,7 @@ stages=(
 @test "memory stays flat: a 50 MB message raises peak RSS by less than 300 KB over a 2 KB one" {
   cd "$BATS_TEST_TMPDIR"
   rss() {
-    env -i PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" python3 "$ROOT/tests/rss.py" "$QM" "$1"
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" python3 "$ROOT/tests/rss.py" "$QM" "$1"
   }
   echo 10000 > "$CFG/size_threshold"
   small=$(rss 2048)

@@ -20,6 +20,8 @@ setup_file() {
   # the traditional encodings ("RSA PRIVATE KEY", "EC PRIVATE KEY")
   openssl pkey -in "$d/rsa.key" -traditional -out "$d/rsa-pkcs1.key"
   openssl pkey -in "$d/ec.key" -traditional -out "$d/ec-sec1.key"
+  # run as root, the sessions are nobody (helper.bash), who must read the keys
+  [ ${#QPIDS[@]} -eq 0 ] || chmod a+r "$d"/*.key
 }
 
 setup() {
@@ -389,7 +391,7 @@ received() {
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
     echo "$PORT" > "$svc/config/SMTPSPORT"
-    env -i PATH=/usr/bin:/bin QMAILQUEUE="$svc/fake-qmail-queue" FAKEQ_DIR="$svc/q" \
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QMAILQUEUE="$svc/fake-qmail-queue" FAKEQ_DIR="$svc/q" \
       "$svc/run-smtps" > "$SRVLOG" 2>&1 3>&- &
     SRVPID=$!
     for i in $(seq 200); do
