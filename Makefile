@@ -4,6 +4,7 @@
 #   make BIN=path PLUGINS=FILE  build a second binary (tests do this)
 #   make check                  run the test suite (tests/run)
 #   make sanitize               ASan/UBSan build, then the test suite
+#   make hardened               hardened glibc build, then the test suite
 #   make bench                  the benchmark (bench/run)
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
@@ -24,7 +25,7 @@ PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
-.PHONY: it check sanitize fuzz bench hotlist clean FORCE
+.PHONY: it check sanitize hardened fuzz bench hotlist clean FORCE
 it: $(BIN)
 
 %.o: %.c $(HDRS) conf-cc
@@ -74,6 +75,18 @@ sanitize:
 	$(MAKE) clean
 	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" $(MAKE)
 	CC_CMD="$(SAN_CC)" LD_CMD="$(SAN_LD)" QPSMTPD_SANITIZE=1 tests/run
+	$(MAKE) clean
+
+# glibc with the hardening flags: fortified string functions (glibc has
+# them: no fortify.o), stack protector and clash protection, CET, PIE with
+# full RELRO; the test chains are built with the same commands
+HARD_CC = gcc -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+          -fcf-protection -fPIE -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
+HARD_LD = gcc -pie -Wl,-z,relro,-z,now,-z,noexecstack
+hardened:
+	$(MAKE) clean
+	FORTIFY= CC_CMD="$(HARD_CC)" LD_CMD="$(HARD_LD)" $(MAKE)
+	FORTIFY= CC_CMD="$(HARD_CC)" LD_CMD="$(HARD_LD)" QPSMTPD_HARDENED=1 tests/run
 	$(MAKE) clean
 
 bench: it

@@ -6,6 +6,7 @@
    environment, stdin from /dev/null; at most 4 KB of its output and 2
    seconds are used, then it is killed. Without the program, or when it
    fails or says nothing, the usual 221 goes out. */
+#define _GNU_SOURCE             /* pipe2 in glibc */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
