@@ -9,7 +9,7 @@
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
 LD_CMD ?= $(shell head -n 1 conf-ld)
-LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a))
+LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) -lm
 
 PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 BIN = qpsmtpd
