@@ -16,6 +16,7 @@ setup_file() {
   export CLDIR CLPORT
   CLDIR=$(mktemp -d /tmp/qp-clamd.XXXXXX)
   mkdir -p "$CLDIR/db"
+  chmod 755 "$CLDIR"    # the sessions may be nobody (helper.bash)
   printf '%s' "$EICAR" > "$CLDIR/eicar"
   echo "$(md5sum < "$CLDIR/eicar" | cut -d' ' -f1):68:Qp-Test-Eicar" > "$CLDIR/db/test.hdb"
   for _ in 1 2 3; do
@@ -23,6 +24,7 @@ setup_file() {
     cat > "$CLDIR/clamd.conf" <<EOF
 Foreground yes
 LocalSocket $CLDIR/sock
+LocalSocketMode 666
 TCPSocket $CLPORT
 TCPAddr 127.0.0.1
 DatabaseDirectory $CLDIR/db

@@ -9,7 +9,10 @@ load helper
 setup_file() {
   export RDIR
   RDIR=$(mktemp -d /tmp/qp-redis.XXXXXX)
-  redis-server --port 0 --unixsocket "$RDIR/sock" --unixsocketperm 700 --save '' \
+  # run as root, the sessions are nobody (helper.bash): open the socket to them
+  local perm=700
+  [ ${#QPIDS[@]} -eq 0 ] || { chmod 755 "$RDIR"; perm=777; }
+  redis-server --port 0 --unixsocket "$RDIR/sock" --unixsocketperm "$perm" --save '' \
     --appendonly no --daemonize no --dir "$RDIR" > "$RDIR/log" 2>&1 3>&- &
   echo $! > "$RDIR/pid"
   for _ in $(seq 100); do
@@ -183,7 +186,7 @@ EOF2
   cd "$BATS_TEST_TMPDIR"
   for i in $(seq 0 49); do
     ip=10.0.0.$((i % 10))
-    env -i PATH=/usr/bin:/bin TCPREMOTEIP=$ip QPSMTPD_CONFIG="$CFG" \
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=$ip QPSMTPD_CONFIG="$CFG" \
       timeout 60 "$QP" < "$IN" > "out.$i" 2> "err.$i" &
     pids+=($!)
   done

@@ -92,7 +92,8 @@ EOF
 @test "karma: Redis shares the penalty box between servers" {
   local rdir
   rdir=$(mktemp -d /tmp/qp-redis.XXXXXX)
-  redis-server --port 0 --unixsocket "$rdir/sock" --save '' --appendonly no > "$rdir/log" 2>&1 3>&- &
+  chmod 755 "$rdir"    # the sessions may be nobody (helper.bash)
+  redis-server --port 0 --unixsocket "$rdir/sock" --unixsocketperm 777 --save '' --appendonly no > "$rdir/log" 2>&1 3>&- &
   rpid=$!
   for _ in $(seq 100); do [ -S "$rdir/sock" ] && break; sleep 0.05; done
   BAD=$(build_chain karma-rbad <<EOF
