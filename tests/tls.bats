@@ -370,6 +370,7 @@ received() {
 # ------------------------------------------------------------ run-smtps
 
 @test "run-smtps: tcpserver on config/SMTPSPORT with SMTPS=1, sessions as the unprivileged user" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space than run's memory limit"
   [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
   local user=nobody svc i ok=
   id qpsmtpd > /dev/null 2>&1 && user=qpsmtpd
