@@ -168,6 +168,9 @@ int note_true(const char *value);
 #define REJECT_NAUGHTY 2        /* reject naughty: the naughty plugin rejects later */
 struct reject { int mode; const char *type; };
 int reject_arg(struct reject *r, const char *key, const char *value, stralloc *err);
+/* for a plugin whose only arguments are reject and reject_type: parses
+   them all; 1 ok, 0 with the reason in err */
+int reject_args(struct reject *r, int argc, const char *const *argv, stralloc *err);
 /* the code for a reject_type name (perm|hard, temp|soft, disconnect,
    temp_disconnect); deftype when name is NULL or unknown */
 int reject_type_code(const char *name, int deftype);

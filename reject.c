@@ -55,6 +55,20 @@ missing:
   return -1;
 }
 
+int reject_args(struct reject *r, int argc, const char *const *argv, stralloc *err)
+{
+  int i;
+  for (i = 0; i < argc; i += 2) {
+    int k = reject_arg(r, argv[i], i + 1 < argc ? argv[i + 1] : 0, err);
+    if (k < 0) return 0;
+    if (!k) {
+      if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, argv[i]);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int reject_get(struct session *s, const struct reject *r, int deftype, const char *plugin,
                const char *text, const char *logtext, struct hook_args *a)
 {

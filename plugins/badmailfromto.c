@@ -22,17 +22,9 @@ struct bmft { struct reject r; stralloc list, from, to, text; };
 static int bmft_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct bmft *b = calloc(1, sizeof *b);
-  int i;
   if (!b) return stralloc_copys(err, "out of memory"), 0;
   b->r.mode = REJECT_YES;
-  for (i = 0; i < argc; i += 2) {
-    int k = reject_arg(&b->r, argv[i], i + 1 < argc ? argv[i + 1] : 0, err);
-    if (k < 0) return 0;
-    if (!k) {
-      if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, argv[i]);
-      return 0;
-    }
-  }
+  if (!reject_args(&b->r, argc, argv, err)) return 0;
   *self = b;
   return 1;
 }
