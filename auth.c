@@ -53,7 +53,7 @@ static unsigned int mechs_in_chain(void)
     const struct plugin *p = plugin_chain[i].p;
     for (k = 0; k < NMECHS; ++k)
       if (p->hooks[mechs[k].h]) m |= mechs[k].bit;
-    if (p->hooks[HOOK_AUTH] && strcmp(p->name, "auth/authdeny"))
+    if (p->hooks[HOOK_AUTH] && !(p->flags & PLUGIN_AUTH_CHECKS_NOTHING))
       m |= MECH_PLAIN | MECH_LOGIN | MECH_CRAM;
   }
   return m;

@@ -129,7 +129,12 @@ struct plugin {
      puts a reason in err and returns 0. May be NULL. */
   int (*init)(void **self, int argc, const char *const *argv, stralloc *err);
   hook_fn hooks[HOOK_COUNT];
+  unsigned int flags;  /* PLUGIN_* below */
 };
+
+/* hooks the generic auth hook but checks no credentials (auth/authdeny):
+   AUTH offers no mechanism because of it */
+#define PLUGIN_AUTH_CHECKS_NOTHING 1
 
 /* one line of the plugins file, generated at build time */
 struct plugin_inst {

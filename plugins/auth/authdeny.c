@@ -29,4 +29,5 @@ const struct plugin plugin_auth_authdeny = {
   .name = "auth/authdeny",
   .init = authdeny_init,
   .hooks = { [HOOK_AUTH] = authdeny_auth },
+  .flags = PLUGIN_AUTH_CHECKS_NOTHING,
 };
