@@ -37,6 +37,7 @@ plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
 plugins/helo.o plugins/rcpt_regexp.o: regex.h
 plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
+plugins/tests/return_code.o plugins/tests/auth_result.o: plugins/tests/hookcode.h plugins/retcode.h
 netio.o kvstore.o: netio.h
 kvstore.o: kvstore.h
 plugins/greylisting.o plugins/karma.o: kvstore.h netio.h

@@ -2,22 +2,11 @@
    DENYSOFT, DENY_DISCONNECT, DENYSOFT_DISCONNECT, DONE) with TEXT from
    HOOK. For the test suite, and for an administrator who wants to see
    what a hook result does. With DONE it replies "250 done by plugin". */
-#include <stdlib.h>
-#include <string.h>
-#include "plugin.h"
-#include "session.h"
-
-struct self { int hook; int rc; stralloc text; };
-
-static const struct { const char *name; int rc; } codes[] = {
-  { "DECLINED", DECLINED }, { "OK", OK }, { "DENY", DENY }, { "DENYSOFT", DENYSOFT },
-  { "DENY_DISCONNECT", DENY_DISCONNECT }, { "DENYSOFT_DISCONNECT", DENYSOFT_DISCONNECT },
-  { "DONE", DONE }, { NULL, 0 }
-};
+#include "hookcode.h"
 
 static int run(struct session *s, void *self, struct hook_args *a)
 {
-  struct self *me = self;
+  struct hookcode *me = self;
   if (me->text.len && !stralloc_copy(a->msg, &me->text)) return DENYSOFT;
   if (me->rc == DONE) session_reply(s, 250, "2.0.0", "done by plugin");
   if (me->hook == HOOK_RECEIVED_LINE && me->rc == OK && a->out)
@@ -27,28 +16,13 @@ static int run(struct session *s, void *self, struct hook_args *a)
 
 static int init(void **self, int argc, const char *const *argv, stralloc *err)
 {
-  struct self *me;
-  int i, h = -1, rc = 0;
-  if (argc < 2) return stralloc_copys(err, "usage: tests/return_code HOOK CODE [TEXT...]"), 0;
-  for (i = 0; i < HOOK_COUNT; ++i) if (!strcmp(hook_names[i], argv[0])) h = i;
-  if (h < 0) return stralloc_copys(err, "unknown hook "), stralloc_cats(err, argv[0]), 0;
-  for (i = 0; codes[i].name; ++i) if (!strcmp(codes[i].name, argv[1])) rc = codes[i].rc;
-  if (!rc) return stralloc_copys(err, "unknown return code "), stralloc_cats(err, argv[1]), 0;
-  me = calloc(1, sizeof *me);
-  if (!me) return stralloc_copys(err, "out of memory"), 0;
-  me->hook = h;
-  me->rc = rc;
-  for (i = 2; i < argc; ++i)
-    if ((i > 2 && !stralloc_cats(&me->text, " ")) || !stralloc_cats(&me->text, argv[i]))
-      return stralloc_copys(err, "out of memory"), 0;
-  *self = me;
-  return 1;
+  return hookcode_init(self, argc, argv, 0, HOOK_COUNT - 1, "usage: tests/return_code HOOK CODE [TEXT...]", err);
 }
 
 /* one function serves every hook; it acts only on the one it was given */
 static int dispatch(struct session *s, void *self, struct hook_args *a, int h)
 {
-  struct self *me = self;
+  struct hookcode *me = self;
   if (me->hook != h) return DECLINED;
   return run(s, self, a);
 }
