@@ -15,9 +15,10 @@ PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
-# fortify.o: glibc's checking functions for musl; a glibc build sets FORTIFY=
-FORTIFY ?= fortify.o
-CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o $(FORTIFY) hooks.o io.o line.o log.o \
+# fortify.o: glibc's checking functions for musl, qmalloc.o: its allocator;
+# a glibc build sets FORTIFY=
+FORTIFY ?= fortify.o qmalloc.o
+CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY) hooks.o io.o line.o log.o \
        notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
@@ -103,7 +104,7 @@ hotlist: it
 # reference as well as ASan/UBSan; a short run of each from its seed corpus
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
           -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
-FUZZ_SRC = $(filter-out fortify.c,$(CORE:.o=.c))
+FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c))
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
 fuzz:

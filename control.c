@@ -17,35 +17,99 @@
 #define CONTROL_MAXSIZE (64UL * 1024 * 1024)
 #define INCLUDE_DEPTH 8
 
-static int dir_candidates(const char *dirs[3])
+/* The three directories are listed once per session: a name whose first
+   component is not in a directory's listing is not opened there, so a
+   session does not pay one failed open(2) per directory for every control
+   file it does not have (most of them). A directory that cannot be listed
+   (no read permission, too many entries) is tried name by name as before;
+   one that does not exist is skipped. */
+#define LIST_MAX 65536          /* bytes of names kept per directory */
+
+static struct cdir {
+  const char *path;
+  int state;                    /* 0 absent, 1 listed, 2 try every name */
+  stralloc names;               /* "name\0name\0...", when listed */
+} cdirs[3];
+static int ncdirs = -1;
+
+static void list_dir(struct cdir *d)
 {
-  const char *q = getenv("QPSMTPD_CONFIG");
-  int n = 0;
-  static stralloc qmailctl;
-  if (q && *q) dirs[n++] = q;
-  dirs[n++] = "./config";
-  if (!qmailctl.len) {
-    const char *qm = getenv("QMAIL");
-    if (!qm || !*qm) qm = "/var/qmail";
-    if (!stralloc_copys(&qmailctl, qm) || !stralloc_cats(&qmailctl, "/control") || !stralloc_0(&qmailctl))
-      return -1;
+  DIR *dir = opendir(d->path);
+  struct dirent *e;
+  if (!dir) {
+    d->state = (errno == ENOENT || errno == ENOTDIR) ? 0 : 2;
+    return;
   }
-  dirs[n++] = qmailctl.s;
-  return n;
+  d->state = 1;
+  for (;;) {
+    errno = 0;
+    e = readdir(dir);
+    if (!e) {
+      if (errno) d->state = 2;
+      break;
+    }
+    if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+    if (d->names.len >= LIST_MAX || !stralloc_cats(&d->names, e->d_name) || !stralloc_0(&d->names)) {
+      d->state = 2;
+      break;
+    }
+  }
+  closedir(dir);
 }
 
+static int dir_setup(void)
+{
+  static stralloc qmailctl;
+  const char *q;
+  int i;
+  if (ncdirs >= 0) return ncdirs;
+  q = env_get("QPSMTPD_CONFIG");
+  ncdirs = 0;
+  if (q && *q) cdirs[ncdirs++].path = q;
+  cdirs[ncdirs++].path = "./config";
+  {
+    const char *qm = env_get("QMAIL");
+    if (!qm || !*qm) qm = "/var/qmail";
+    if (!stralloc_copys(&qmailctl, qm) || !stralloc_cats(&qmailctl, "/control") || !stralloc_0(&qmailctl)) {
+      ncdirs = -1;
+      return -1;
+    }
+  }
+  cdirs[ncdirs++].path = qmailctl.s;
+  for (i = 0; i < ncdirs; ++i) list_dir(&cdirs[i]);
+  return ncdirs;
+}
+
+/* may NAME be in the directory? its first path component must be listed */
+static int may_hold(const struct cdir *d, const char *name)
+{
+  size_t n = 0, i = 0;
+  if (d->state != 1) return d->state;
+  while (name[n] && name[n] != '/') ++n;
+  while (i < d->names.len) {
+    const char *e = d->names.s + i;
+    size_t l = strlen(e);
+    if (l == n && !memcmp(e, name, n)) return 1;
+    i += l + 1;
+  }
+  return 0;
+}
+
+/* 1: *fd is open on the first NAME found, path holds its path; 0: there
+   is none (path holds the name); -1: error in errno, path names the file */
 int control_open(struct session *s, const char *name, stralloc *path, int *fd)
 {
-  const char *dirs[3];
-  int n = dir_candidates(dirs), i;
+  int n = dir_setup(), i;
   if (n < 0) die_nomem(s);
   for (i = 0; i < n; ++i) {
-    if (!stralloc_copys(path, dirs[i]) || !stralloc_append(path, "/")
+    if (!may_hold(&cdirs[i], name)) continue;
+    if (!stralloc_copys(path, cdirs[i].path) || !stralloc_append(path, "/")
         || !stralloc_cats(path, name) || !stralloc_0(path)) die_nomem(s);
     *fd = open(path->s, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd >= 0) return 1;
     if (errno != ENOENT && errno != ENOTDIR) return -1;
   }
+  if (!stralloc_copys(path, name) || !stralloc_0(path)) die_nomem(s);
   return 0;
 }
 

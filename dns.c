@@ -71,7 +71,7 @@ static int servers_setup(struct session *s)
   unsigned int i;
   if (servers_state) return servers_state > 0;
   servers_state = -1;
-  e = getenv("DNSCACHEIP");
+  e = env_get("DNSCACHEIP");
   if (e && !dnscacheip_usable(e)) {
     qlogm(s, LOGERROR, "dns", "DNSCACHEIP is set but names no address: ", e);
     return 0;

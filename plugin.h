@@ -172,6 +172,9 @@ int note_true(const char *value);
 #define REJECT_YES     1        /* reject 1 */
 #define REJECT_NAUGHTY 2        /* reject naughty: the naughty plugin rejects later */
 struct reject { int mode; const char *type; };
+/* getenv, without musl's cost per variable (env.c) */
+const char *env_get(const char *name);
+
 int reject_arg(struct reject *r, const char *key, const char *value, stralloc *err);
 /* for a plugin whose only arguments are reject and reject_type: parses
    them all; 1 ok, 0 with the reason in err */

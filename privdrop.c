@@ -35,9 +35,9 @@ void priv_drop(struct session *s)
   gid_t gid;
 
   if (getuid() != 0 && geteuid() != 0) return;
-  if (!getenv("UID") || !getenv("GID")) refuse(s, "UID and GID are not set");
-  if (!id_parse(getenv("UID"), &u)) refuse(s, "UID is not a user id other than 0");
-  if (!id_parse(getenv("GID"), &g)) refuse(s, "GID is not a group id other than 0");
+  if (!env_get("UID") || !env_get("GID")) refuse(s, "UID and GID are not set");
+  if (!id_parse(env_get("UID"), &u)) refuse(s, "UID is not a user id other than 0");
+  if (!id_parse(env_get("GID"), &g)) refuse(s, "GID is not a group id other than 0");
   uid = (uid_t)u;
   gid = (gid_t)g;
   if ((unsigned long)uid != u || (unsigned long)gid != g) refuse(s, "UID or GID out of range");

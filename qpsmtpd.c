@@ -81,19 +81,19 @@ int main(int argc, char **argv)
   s->timeout = 1200;
   priv_drop(s);                 /* as root: become UID/GID or refuse */
 
-  s->remote_ip = getenv("TCPREMOTEIP");
-  s->remote_port = getenv("TCPREMOTEPORT");
-  s->local_ip = getenv("TCPLOCALIP");
-  s->local_port = getenv("TCPLOCALPORT");
+  s->remote_ip = env_get("TCPREMOTEIP");
+  s->remote_port = env_get("TCPREMOTEPORT");
+  s->local_ip = env_get("TCPLOCALIP");
+  s->local_port = env_get("TCPLOCALPORT");
   if (!s->remote_ip) s->remote_ip = peer(1, s->peerbuf[0], sizeof s->peerbuf[0], &s->remote_port, portbuf[0]);
   if (!s->local_ip) s->local_ip = peer(0, s->peerbuf[1], sizeof s->peerbuf[1], &s->local_port, portbuf[1]);
   if (!s->remote_ip) s->remote_ip = "unknown";
   if (!s->local_ip) s->local_ip = "unknown";
-  e = getenv("TCPREMOTEHOST");
+  e = env_get("TCPREMOTEHOST");
   s->remote_host = e && *e ? e : NULL;
-  e = getenv("TCPREMOTEINFO");
+  e = env_get("TCPREMOTEINFO");
   s->remote_info = e && *e ? e : NULL;
-  e = getenv("TCPLOCALHOST");
+  e = env_get("TCPLOCALHOST");
   s->local_host = e && *e ? e : NULL;
   session_describe(s);
 

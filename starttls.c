@@ -126,19 +126,19 @@ static void log_started(struct session *s, const char *how)
 
 void tls_session_start(struct session *s)
 {
-  const char *e = getenv("SSL_PROTOCOL");
+  const char *e = env_get("SSL_PROTOCOL");
   unsigned long u;
   if (e) {                                  /* sslserver -N -s: already encrypted */
     s->tls = 1;
-    set_notes(s, e, getenv("SSL_CIPHER"));
+    set_notes(s, e, env_get("SSL_CIPHER"));
     return;
   }
-  smtps = getenv("SMTPS") != NULL;
+  smtps = env_get("SMTPS") != NULL;
   if (!conf.configured) {
     if (smtps) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
     return;
   }
-  e = getenv("UCSPITLS");
+  e = env_get("UCSPITLS");
   if (!smtps && e && strcmp(e, "-") && ucspitls_available()) ucspi = 1;
   else ready = load(s);
   if (!ready && !ucspi && !smtps) return;     /* no TLS: nothing more to read */

@@ -31,7 +31,7 @@ static const char *spool_dir(struct session *s)
       } else if ((st.st_mode & 07777) != perms)
         qlogm(s, LOGWARN, NULL, "Permissions on spool_dir ", dir.s, " are not as spool_perms says");
     } else {
-      const char *t = getenv("TMPDIR");
+      const char *t = env_get("TMPDIR");
       if (!stralloc_copys(&dir, t && *t ? t : "/tmp") || !stralloc_0(&dir)) die_nomem(s);
     }
   }

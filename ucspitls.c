@@ -15,7 +15,7 @@
 
 static int envfd(const char *name)
 {
-  const char *e = getenv(name);
+  const char *e = env_get(name);
   unsigned long u;
   size_t n;
   if (!e || !*e) return -1;

@@ -86,7 +86,7 @@ static int dnsbl_connect(struct session *s, void *self, struct hook_args *a)
 {
   struct dnsbl *b = self;
   const char *ip = session_remote_ip(s);
-  const char *e = getenv("RBLSMTPD");
+  const char *e = env_get("RBLSMTPD");
   stralloc rev = {0};
   size_t i;
   unsigned int k;
@@ -216,7 +216,7 @@ static int special(const char *addr, size_t len)
 static int dnsbl_rcpt(struct session *s, void *self, struct hook_args *a)
 {
   struct dnsbl *b = self;
-  const char *e = getenv("RBLSMTPD");
+  const char *e = env_get("RBLSMTPD");
 
   if (e && *e) {
     struct reject r = b->d.r;

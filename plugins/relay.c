@@ -333,7 +333,7 @@ static int relay_connect(struct session *s, void *self, struct hook_args *a)
     }
   }
 
-  if (getenv("RELAYCLIENT")) {
+  if (env_get("RELAYCLIENT")) {
     session_set_relay_client(s, 1);
     qlog(s, LOGINFO, PLUGIN, "pass, enabled by env");
     return DECLINED;

@@ -51,7 +51,7 @@ static int wl_connect(struct session *s, void *self, struct hook_args *a)
   size_t i, iplen = str_len(ip);
 
   (void)a;
-  if (getenv("WHITELISTCLIENT")) {
+  if (env_get("WHITELISTCLIENT")) {
     note_conn_set(s, "whitelistclient", "1");
     qlog(s, LOGINFO, PLUGIN, "pass, is whitelisted client");
     return OK;

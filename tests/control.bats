@@ -103,3 +103,26 @@ run_in_wd() {
   smtp "$QP"
   assert_equal "$(codes)" "220 250 250 250 421"
 }
+
+@test "a config directory that cannot be listed (mode 0711) is still read, name by name" {
+  [ ${#QPIDS[@]} -gt 0 ] || skip "needs root, to run the session as nobody"
+  echo listed.example > "$WD/config/me"
+  echo 'unlisted greeting' > "$WD/config/smtpgreeting"
+  chmod 0711 "$WD/config"
+  chmod 0644 "$WD/config/me" "$WD/config/smtpgreeting"
+  printf 'QUIT\r\n' > "$IN"
+  run_in_wd
+  grep -q '^220 unlisted greeting ESMTP' "$OUT"
+  grep -q '^221 2.0.0 listed.example closing' "$OUT"
+}
+
+@test "a file where a control subdirectory is expected (control/ssl) means no certificate, not an error" {
+  grep -q '^tls' control/plugins || skip "the default chain has no tls plugin"
+  echo 'not a directory' > "$BATS_TEST_TMPDIR/qmail/control/ssl"
+  echo 'qmail greeting' > "$BATS_TEST_TMPDIR/qmail/control/smtpgreeting"
+  echo wd.example > "$WD/config/me"
+  printf 'QUIT\r\n' > "$IN"
+  run_in_wd
+  grep -q '^220 qmail greeting ESMTP' "$OUT"
+  grep -q '^221 2.0.0 wd.example closing' "$OUT"
+}

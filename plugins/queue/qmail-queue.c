@@ -199,11 +199,11 @@ static void pipes_close(int *p, int n)
    NULL when out of memory */
 static const char *qq_prog(void *self, stralloc *sa)
 {
-  const char *prog = getenv("QMAILQUEUE");
+  const char *prog = env_get("QMAILQUEUE");
   const char *q;
   if (prog && *prog) return prog;
   if (self) return (const char *)self;
-  q = getenv("QMAIL");
+  q = env_get("QMAIL");
   if (!q || !*q) q = "/var/qmail";
   if (!stralloc_copys(sa, q) || !stralloc_cats(sa, "/bin/qmail-queue") || !stralloc_0(sa)) return NULL;
   return sa->s;
@@ -245,9 +245,38 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
   sigaction(SIGCHLD, &dfl, &c->oldchld);
   argv[0] = (char *)prog;
   argv[1] = 0;
-  c->pid = fork();
-  if (c->pid == -1) {
+  /* vfork, not fork: the child shares our memory until it execs, so
+     neither process takes a copy-on-write fault for every page it then
+     touches (about fifteen per session, at several microseconds each).
+     The child makes only system calls and never returns; every signal
+     is blocked until it has reset the dispositions it must not inherit
+     (a handler must never run in it, on our memory). */
+  {
+    sigset_t every, old;
+    sigfillset(&every);
+    sigprocmask(SIG_BLOCK, &every, &old);
+    c->pid = vfork();
+    if (c->pid == 0) {
+      /* Move the child's ends above 6 first, so no dup2 below can clobber
+         another end or be a no-op that leaves FD_CLOEXEC set. */
+      int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
+      int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
+      int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
+      if (m == -1 || e == -1 || x == -1) _exit(120);
+      if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
+      sigaction(SIGPIPE, &dfl, 0);
+      sigaction(SIGXFSZ, &dfl, 0);
+      sigaction(SIGALRM, &dfl, 0);
+      setpgid(0, 0);            /* the watchdog kills the whole group */
+      sigemptyset(&every);
+      sigprocmask(SIG_SETMASK, &every, 0);
+      execv(argv[0], argv);
+      _exit(120);
+    }
     saved = errno;
+    sigprocmask(SIG_SETMASK, &old, 0);
+  }
+  if (c->pid == -1) {
     all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
     pipes_close(all, 6);
     sigaction(SIGPIPE, &c->oldpipe, 0);
@@ -255,23 +284,6 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
     c->pid = 0;
     qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(saved));
     return -1;
-  }
-  if (c->pid == 0) {
-    /* Move the child's ends above 6 first, so no dup2 below can clobber
-       another end or be a no-op that leaves FD_CLOEXEC set. */
-    sigset_t none;
-    int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
-    int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
-    int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
-    if (m == -1 || e == -1 || x == -1) _exit(120);
-    if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
-    sigaction(SIGPIPE, &dfl, 0);
-    sigaction(SIGXFSZ, &dfl, 0);
-    setpgid(0, 0);              /* the watchdog kills the whole group */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, 0);
-    execv(argv[0], argv);
-    _exit(120);
   }
   close(pm[0]); close(pe[0]); close(px[1]);
   c->pm = pm[1]; c->pe = pe[1]; c->px = px[0];
