@@ -4,6 +4,7 @@
    go through the TLS engine (tls.c), which uses the raw ops below. */
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "session.h"
@@ -54,11 +55,24 @@ ssize_t io_raw_read(int fd, char *buf, size_t len)
   }
 }
 
+/* A reply almost always fits in the socket buffer, so it is sent at once
+   without blocking (MSG_DONTWAIT: the file description stays blocking,
+   for whoever shares it), and only a full buffer makes us wait, within
+   the deadline. A descriptor that is not a socket (a pipe under sslserver,
+   a file in tests) takes poll and write. */
 ssize_t io_raw_write(int fd, const char *buf, size_t len)
 {
+  static int notsock;
   ssize_t r;
   for (;;) {
+    if (!notsock) {
+      r = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r >= 0) return r;
+      if (errno == ENOTSOCK) notsock = 1;
+      else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    }
     if (io_wait(fd, POLLOUT) == -1) return -1;
+    if (!notsock) continue;
     r = write(fd, buf, len);
     if (r >= 0) return r;
     if (errno != EINTR && errno != EAGAIN) return -1;
