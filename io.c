@@ -44,13 +44,23 @@ static int io_wait(int fd, short ev)
 ssize_t (*io_tls_read)(char *buf, size_t len);
 ssize_t (*io_tls_write)(const char *buf, size_t len);
 
+/* After a read that filled the buffer (a big message streaming in), more
+   is most likely waiting: it is taken without a poll first (MSG_DONTWAIT),
+   and only an empty socket makes us wait, within the deadline. */
 ssize_t io_raw_read(int fd, char *buf, size_t len)
 {
+  static int notsock, full;
   ssize_t r;
+  if (full && !notsock) {
+    r = recv(fd, buf, len, MSG_DONTWAIT);
+    if (r >= 0) { full = (size_t)r == len; return r; }
+    if (errno == ENOTSOCK) notsock = 1;
+    else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+  }
   for (;;) {
     if (io_wait(fd, POLLIN) == -1) return -1;
     r = read(fd, buf, len);
-    if (r >= 0) return r;
+    if (r >= 0) { full = len && (size_t)r == len; return r; }
     if (errno != EINTR && errno != EAGAIN) return -1;
   }
 }
