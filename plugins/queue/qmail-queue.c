@@ -11,9 +11,12 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE             /* pipe2 */
 #endif
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -217,6 +220,40 @@ struct qq_child {
   char prog[256];
 };
 
+/* what the child of qq_spawn needs, in memory the parent leaves alone
+   until that child is gone (it is waited for before the next spawn) */
+static struct {
+  char stack[8192] __attribute__((aligned(16)));
+  char path[sizeof ((struct qq_child *)0)->prog];
+  char *argv[2];
+  int fd[3];                    /* becomes its fd 0, 1 and 6 */
+} kid;
+
+/* the child: raw system calls only (see qq_spawn), then exec or exit 120
+   ("unable to exec qq") */
+__attribute__((no_sanitize_address))
+static int kid_main(void *unused)
+{
+  static const int to[3] = { 0, 1, 6 };
+  long moved[3];
+  unsigned long none[2] = { 0, 0 };
+  int i;
+  (void)unused;
+  /* Move the ends above 6 first, so no dup3 below can clobber another
+     end, and none is a no-op that leaves FD_CLOEXEC set. */
+  for (i = 0; i < 3; ++i) {
+    moved[i] = syscall(SYS_fcntl, kid.fd[i], F_DUPFD_CLOEXEC, 7);
+    if (moved[i] < 0) syscall(SYS_exit, 120);
+  }
+  for (i = 0; i < 3; ++i)
+    if (syscall(SYS_dup3, moved[i], to[i], 0) < 0) syscall(SYS_exit, 120);
+  syscall(SYS_setpgid, 0, 0);   /* the watchdog kills the whole group */
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, _NSIG / 8);
+  syscall(SYS_execve, kid.path, kid.argv, environ);
+  syscall(SYS_exit, 120);
+  return 120;
+}
+
 /* starts prog with the message pipe on its fd 0, the envelope pipe on fd 1
    and the error pipe on fd 6; 0 ok, -1 with a log line */
 static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
@@ -224,7 +261,6 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
   int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
   int all[6], saved;
   struct sigaction ign, dfl;
-  char *argv[2];
 
   if (strlen(prog) >= sizeof c->prog) {
     qlogm(s, LOGERROR, NAME, "program path too long: ", prog);
@@ -243,37 +279,29 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
   dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
   sigaction(SIGPIPE, &ign, &c->oldpipe);
   sigaction(SIGCHLD, &dfl, &c->oldchld);
-  argv[0] = (char *)prog;
-  argv[1] = 0;
-  /* vfork, not fork: the child shares our memory until it execs, so
-     neither process takes a copy-on-write fault for every page it then
-     touches (about fifteen per session, at several microseconds each).
-     The child makes only system calls and never returns; every signal
-     is blocked until it has reset the dispositions it must not inherit
-     (a handler must never run in it, on our memory). */
+  /* The child is a clone that shares our memory (CLONE_VM) on a stack of
+     its own, and we go on at once: no copy of our page tables, no
+     copy-on-write fault for every page either process then writes (about
+     fifteen per session, at several microseconds each), and unlike vfork
+     we do not wait while it execs. It makes only raw system calls (no
+     libc state: a failing one may at worst set our errno) and execs or
+     exits. Every signal stays blocked until it has exec'd, and it starts
+     with SIGPIPE and SIGXFSZ at their defaults, set around the clone. */
   {
     sigset_t every, old;
+    struct sigaction oldxfsz;
+    memcpy(kid.path, prog, strlen(prog) + 1);
+    kid.argv[0] = kid.path;
+    kid.argv[1] = 0;
+    kid.fd[0] = pm[0]; kid.fd[1] = pe[0]; kid.fd[2] = px[1];
     sigfillset(&every);
     sigprocmask(SIG_BLOCK, &every, &old);
-    c->pid = vfork();
-    if (c->pid == 0) {
-      /* Move the child's ends above 6 first, so no dup2 below can clobber
-         another end or be a no-op that leaves FD_CLOEXEC set. */
-      int m = fcntl(pm[0], F_DUPFD_CLOEXEC, 7);
-      int e = fcntl(pe[0], F_DUPFD_CLOEXEC, 7);
-      int x = fcntl(px[1], F_DUPFD_CLOEXEC, 7);
-      if (m == -1 || e == -1 || x == -1) _exit(120);
-      if (dup2(m, 0) == -1 || dup2(e, 1) == -1 || dup2(x, 6) == -1) _exit(120);
-      sigaction(SIGPIPE, &dfl, 0);
-      sigaction(SIGXFSZ, &dfl, 0);
-      sigaction(SIGALRM, &dfl, 0);
-      setpgid(0, 0);            /* the watchdog kills the whole group */
-      sigemptyset(&every);
-      sigprocmask(SIG_SETMASK, &every, 0);
-      execv(argv[0], argv);
-      _exit(120);
-    }
+    sigaction(SIGPIPE, &dfl, 0);
+    sigaction(SIGXFSZ, &dfl, &oldxfsz);
+    c->pid = clone(kid_main, kid.stack + sizeof kid.stack, CLONE_VM | SIGCHLD, NULL);
     saved = errno;
+    sigaction(SIGPIPE, &ign, 0);
+    sigaction(SIGXFSZ, &oldxfsz, 0);
     sigprocmask(SIG_SETMASK, &old, 0);
   }
   if (c->pid == -1) {
@@ -282,7 +310,7 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
     sigaction(SIGPIPE, &c->oldpipe, 0);
     sigaction(SIGCHLD, &c->oldchld, 0);
     c->pid = 0;
-    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(saved));
+    qlogm(s, LOGERROR, NAME, "cannot start a process: ", strerror(saved));
     return -1;
   }
   close(pm[0]); close(pe[0]); close(px[1]);
