@@ -93,6 +93,20 @@ qq_exit() {
   grep -q "(queue) queue/qmail-queue: queued: $FAKEQ pid [0-9]* exit 0 <t1@client.example>" "$ERR"
 }
 
+@test "QPSMTPD_SPAWN_VFORK=1 (for valgrind): qmail-queue started with vfork queues the same message" {
+  session "$MSG"
+  smtp "$QP"
+  cp "$FAKEQ_DIR/1.msg" "$BATS_TEST_TMPDIR/clone.msg"
+  cp "$FAKEQ_DIR/1.env" "$BATS_TEST_TMPDIR/clone.env"
+  rm -f "$FAKEQ_DIR"/*
+  smtp "$QP" QPSMTPD_SPAWN_VFORK=1
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 250 221"
+  assert_equal "$(cat "$FAKEQ_DIR/log")" "1 ok"
+  cmp "$FAKEQ_DIR/1.env" "$BATS_TEST_TMPDIR/clone.env"
+  # the same message but for the Received line's date
+  diff <(sed 1,2d "$FAKEQ_DIR/1.msg") <(sed 1,2d "$BATS_TEST_TMPDIR/clone.msg")
+}
+
 @test "exit 0: the qp number in the reply is the pid of qmail-queue" {
   session "$MSG"
   smtp "$QP"
