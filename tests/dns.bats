@@ -9,11 +9,11 @@
 
 load helper
 
-DNSMASQ_IP=127.53.6.1
-RBLDNSD_IP=127.53.6.2
-SILENT_IP=127.53.6.3
-DEAD_IP=127.53.6.4
-BAD_IP=127.53.6.5
+DNSMASQ_IP=127.$QPT_NET.6.1
+RBLDNSD_IP=127.$QPT_NET.6.2
+SILENT_IP=127.$QPT_NET.6.3
+DEAD_IP=127.$QPT_NET.6.4
+BAD_IP=127.$QPT_NET.6.5
 
 wait_for() {   # wait_for FILE PATTERN: up to 5 s
   local i
@@ -35,7 +35,7 @@ setup_file() {
   echo $! > "$d/rbldnsd.pid"
   dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
     --listen-address=$DNSMASQ_IP --port 53 --conf-file="$dir/dnsmasq.conf" \
-    --log-facility=- > "$d/dnsmasq.log" 2>&1 &
+    --server=/bl.test/$RBLDNSD_IP --log-facility=- > "$d/dnsmasq.log" 2>&1 &
   echo $! > "$d/dnsmasq.pid"
   python3 -c '
 import socket, sys

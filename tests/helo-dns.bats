@@ -6,8 +6,8 @@
 load helper
 load dnsservers
 
-DNSMASQ_IP=127.53.61.1
-SILENT_IP=127.53.61.3
+DNSMASQ_IP=127.$QPT_NET.61.1
+SILENT_IP=127.$QPT_NET.61.3
 
 setup_file() {
   start_dnsmasq $DNSMASQ_IP "$BATS_TEST_DIRNAME/dns/sample.conf"

@@ -20,6 +20,11 @@ FAKEQ=$TB/fake-qmail-queue
 # the tests run as root, every session is given nobody's ids ("${QPIDS[@]}"
 # in each env -i), and the test's directories are open to that user.
 QPIDS=()
+# QPT_NET: the second octet of the 127.x.y.z addresses that the DNS test
+# servers bind (port 53, as libowfat's resolver asks nothing else), so that
+# two suites can run at once (CI runs the plain and the sanitizer suites
+# side by side)
+QPT_NET=${QPT_NET:-53}
 if [ "$(id -u)" -eq 0 ]; then
   QPIDS=(UID="$(id -u nobody)" GID="$(id -g nobody)")
   chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true

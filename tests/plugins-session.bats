@@ -103,12 +103,12 @@ EOF
   # the DNS checks that come after these are in tests/helo-dns.bats; a
   # lookup here would go to DNSCACHEIP, where nothing listens
   QP=$(helo_chain -rfc 'policy rfc')
-  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
+  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.$QPT_NET.61.4
   assert_equal "$(nth 2)" '550 5.7.1 HELO name is not fully qualified. Read RFC 2821'
-  say "$QP" 'HELO bad_name.example\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
+  say "$QP" 'HELO bad_name.example\r\nQUIT\r\n' DNSCACHEIP=127.$QPT_NET.61.4
   assert_equal "$(nth 2)" '550 5.7.1 HELO name contains invalid FQDN characters. Read RFC 1035'
   QP=$(helo_chain -strict 'policy strict')
-  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.53.61.4
+  say "$QP" 'HELO workstation\r\nQUIT\r\n' DNSCACHEIP=127.$QPT_NET.61.4
   assert_equal "$(nth 2)" '550 5.7.1 HELO name is not fully qualified. Read RFC 2821'
   ! grep -q 'dns:' "$ERR" || false
 }

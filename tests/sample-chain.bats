@@ -12,9 +12,9 @@
 load helper
 load dnsservers
 
-DNSMASQ_IP=127.53.62.1
-RBLDNSD_IP=127.53.62.2
-FAILING_IP=127.53.62.3
+DNSMASQ_IP=127.$QPT_NET.62.1
+RBLDNSD_IP=127.$QPT_NET.62.2
+FAILING_IP=127.$QPT_NET.62.3
 
 setup_file() {
   start_rbldnsd $RBLDNSD_IP sample.bl.test:ip4set:"$BATS_TEST_DIRNAME/dns/sample-bl.zone"
