@@ -22,6 +22,7 @@ CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY)
        notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
+CORE += control_parse.o pdrecord.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
@@ -36,6 +37,8 @@ addr.o smtp.o: addr.h
 auth.o sasl.o smtp.o: sasl.h
 plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
+control.o control_parse.o: control.h
+pdrecord.o plugins/queue/postfix-queue.o: pdrecord.h
 plugins/helo.o plugins/rcpt_regexp.o: regex.h
 plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
 plugins/tests/return_code.o plugins/tests/auth_result.o: plugins/tests/hookcode.h plugins/retcode.h
