@@ -5,6 +5,8 @@
 #   make check                  run the test suite (tests/run)
 #   make sanitize               ASan/UBSan build, then the test suite
 #   make hardened               hardened glibc build, then the test suite
+#   make fuzz [FUZZ_SECONDS=N]  the libFuzzer harnesses in fuzz/, N seconds each
+#   make fuzz-regress           the harnesses over their saved inputs (tests do this)
 #   make bench                  the benchmark (bench/run)
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
@@ -22,11 +24,12 @@ CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY)
        notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
+CORE += control_parse.o pdrecord.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
-.PHONY: it check sanitize hardened fuzz bench hotlist clean FORCE
+.PHONY: it check sanitize hardened fuzz fuzz-regress bench hotlist clean FORCE
 it: $(BIN)
 
 %.o: %.c $(HDRS) conf-cc
@@ -36,6 +39,8 @@ addr.o smtp.o: addr.h
 auth.o sasl.o smtp.o: sasl.h
 plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
 regex.o: regex.h
+control.o control_parse.o: control.h
+pdrecord.o plugins/queue/postfix-queue.o: pdrecord.h
 plugins/helo.o plugins/rcpt_regexp.o: regex.h
 plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
 plugins/tests/return_code.o plugins/tests/auth_result.o: plugins/tests/hookcode.h plugins/retcode.h
@@ -124,6 +129,28 @@ fuzz:
 	    -artifact_prefix=fuzz/bin/crash-$$h- fuzz/bin/corpus-$$h fuzz/corpus/$$h > fuzz/bin/log-$$h 2>&1; \
 	  st=$$?; grep -E '^(stat::number_of_executed_units|SUMMARY)' fuzz/bin/log-$$h; \
 	  [ $$st -eq 0 ] || { tail -n 40 fuzz/bin/log-$$h; echo "fuzz $$h FAILED: see fuzz/bin/crash-$$h-*"; exit 1; }; \
+	done
+
+# the harnesses without libFuzzer (fuzz/regress_main.c) over their seed
+# corpus and fuzz/regress/NAME/, the inputs that once failed: the test
+# suite runs this (tests/fuzz-regress.bats)
+REGRESS_CC = clang -g -O0 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
+REGRESS_OBJ = $(patsubst %.c,fuzz/bin/regress/%.o,$(FUZZ_SRC)) fuzz/bin/regress/plugintab.o
+fuzz/bin/regress/plugintab.o: FORCE
+	mkdir -p fuzz/bin/regress
+	: > fuzz/bin/empty.plugins
+	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/regress/plugintab.c
+	$(REGRESS_CC) -c fuzz/bin/regress/plugintab.c -o $@
+fuzz/bin/regress/%.o: %.c $(HDRS) addr.h sasl.h regex.h control.h pdrecord.h netio.h kvstore.h
+	@mkdir -p fuzz/bin/regress
+	$(REGRESS_CC) -c $< -o $@
+fuzz-regress: $(REGRESS_OBJ)
+	rm -f fuzz/bin/regress/core.a && ar cr fuzz/bin/regress/core.a $(REGRESS_OBJ)
+	for h in $(FUZZ_HARNESSES); do \
+	  $(REGRESS_CC) -o fuzz/bin/regress/fuzz_$$h fuzz/fuzz_$$h.c fuzz/regress_main.c \
+	    fuzz/bin/regress/core.a $(LIBS) fuzz/bin/regress/core.a || exit 1; \
+	  fuzz/bin/regress/fuzz_$$h $$(ls -d fuzz/corpus/$$h fuzz/regress/$$h 2>/dev/null) || exit 1; \
 	done
 
 clean:

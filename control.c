@@ -2,7 +2,8 @@
    $QPSMTPD_CONFIG/NAME, ./config/NAME and $QMAIL/control/NAME that exists
    is read. One value per line; blank lines and # comments are skipped and
    white space is trimmed; "$include PATH" pulls in a file or every file of
-   a directory. A file that exists but cannot be read or parsed is fatal. */
+   a directory. A file that exists but cannot be read or parsed is fatal.
+   The parsing of a file's bytes is control_parse.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cdb.h>
-#include <scan.h>
+#include "control.h"
 #include "session.h"
 
 #define CONTROL_MAXSIZE (64UL * 1024 * 1024)
@@ -181,35 +182,25 @@ static void include_path(struct session *s, const char *from, const char *arg, s
   stralloc_free(&p);
 }
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+struct include_ctx { struct session *s; const char *path; stralloc *out; int depth; };
+
+static int include_cb(void *ctx, const char *arg)
+{
+  struct include_ctx *c = ctx;
+  include_path(c->s, c->path, arg, c->out, c->depth);
+  return 0;
+}
 
 static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth)
 {
   stralloc raw = {0};
-  size_t i = 0;
+  struct include_ctx c = { s, path, out, depth };
+  int r;
   read_all(s, fd, path, &raw);
   close(fd);
-  while (i < raw.len) {
-    size_t b = i, e;
-    const char *nl = memchr(raw.s + i, '\n', raw.len - i);
-    size_t end = nl ? (size_t)(nl - raw.s) : raw.len;
-    i = end + 1;
-    e = end;
-    while (b < e && is_space(raw.s[b])) ++b;
-    while (e > b && is_space(raw.s[e - 1])) --e;
-    if (b == e || raw.s[b] == '#') continue;
-    if (memchr(raw.s + b, 0, e - b)) die_control(s, path, "NUL byte in file");
-    if (e - b > 9 && !memcmp(raw.s + b, "$include", 8) && is_space(raw.s[b + 8])) {
-      stralloc arg = {0};
-      size_t a = b + 8;
-      while (a < e && is_space(raw.s[a])) ++a;
-      if (!stralloc_copyb(&arg, raw.s + a, e - a) || !stralloc_0(&arg)) die_nomem(s);
-      include_path(s, path, arg.s, out, depth);
-      stralloc_free(&arg);
-      continue;
-    }
-    if (!stralloc_catb(out, raw.s + b, e - b) || !stralloc_0(out)) die_nomem(s);
-  }
+  r = control_parse(raw.s, raw.len, out, include_cb, &c);
+  if (r == CONTROL_PARSE_NUL) die_control(s, path, "NUL byte in file");
+  if (r) die_nomem(s);
   stralloc_free(&raw);
 }
 
@@ -241,10 +232,8 @@ int control_readulong(struct session *s, const char *name, unsigned long *u, uns
 {
   stralloc sa = {0};
   unsigned long v;
-  size_t n;
   if (!control_readline(s, name, &sa)) return 0;
-  n = scan_ulong(sa.s, &v);
-  if (!n || n != sa.len - 1 || v > max || n > 19) die_control(s, name, "not a number in range");
+  if (!control_scanulong(sa.s, max, &v)) die_control(s, name, "not a number in range");
   stralloc_free(&sa);
   *u = v;
   return 1;

@@ -19,7 +19,8 @@
 # - a "-m32" build: Debian's libowfat.a and libbearssl.a are 64-bit only.
 # - a disk filling up under the real qmail-queue (needs a tmpfs mount): the
 #   fake queue's exit 53 and the spool's EFBIG under ulimit -f stand in.
-# - fuzzing and sanitizers are make fuzz and make sanitize, not bats tests;
+# - fuzzing and sanitizers are make fuzz and make sanitize, not bats tests
+#   (fuzz-regress.bats runs the fuzz harnesses over their saved inputs);
 #   the hardening flags are make hardened.
 
 load helper

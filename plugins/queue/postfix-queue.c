@@ -4,17 +4,14 @@
    postdrop (default /usr/sbin/postdrop, run as "postdrop -r", with
    "-c DIR" when a config directory is given) speaks first: an attribute
    list "name\0value\0...\0" holding the queue id. We then send the record
-   stream of Postfix's record.c: one type byte, the length as base-128
-   digits, least significant first, then the data. Envelope: A
+   stream of Postfix's record.c (pdrecord.c): one type byte, the length as
+   base-128 digits, least significant first, then the data. Envelope: A
    rewrite_context=remote, A encoding=8bit after BODY=8BITMIME, S sender,
    one R per recipient; then M, the content lines as N records (a line
-   longer than RECORD_MAX is cut into L records followed by a final N), X
+   longer than PDREC_MAX, 512, is cut into L records and a final N), X
    and E. postdrop answers "status\0N\0reason\0text\0\0". The message is
    queued only when that status was read and is 0: postdrop also exits 0
-   when it cancels a stream cut short, so its exit code proves nothing.
-
-   RECORD_MAX is 512 because Postfix refuses to set line_length_limit
-   lower, so postdrop takes records of that size whatever main.cf says. */
+   when it cancels a stream cut short, so its exit code proves nothing. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE             /* pipe2 */
 #endif
@@ -30,13 +27,12 @@
 #include <fmt.h>
 #include <scan.h>
 #include <stralloc.h>
+#include "pdrecord.h"
 #include "plugin.h"
 
 #define NAME "queue/postfix-queue"
-#define RECORD_MAX 512
 #define ATTR_MAX 1024           /* one attribute list from postdrop */
 #define STDERR_MAX 2048         /* what we log of postdrop's stderr */
-#define OBUF 65536
 
 /* Postfix's cleanup_user.h */
 #define CLEANUP_STAT_BAD    (1 << 0)
@@ -84,61 +80,10 @@ static int pfq_mail(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 }
 
-/* the record writer: records gathered in a buffer, written to fd */
-struct rec {
-  int fd;
-  int err;                      /* errno of the first failed write */
-  char buf[OBUF];
-  size_t len;
-  char line[RECORD_MAX];        /* the content line being cut into records */
-  size_t linelen;
-};
-
-static void rec_flush(struct rec *r)
+/* the record stream goes to postdrop's stdin */
+static int pfq_write(void *ctx, const char *buf, size_t len)
 {
-  if (!r->err && r->len && fd_write_all(r->fd, r->buf, r->len) == -1) r->err = errno ? errno : EIO;
-  r->len = 0;
-}
-
-static void rec_put(struct rec *r, char type, const char *data, size_t len)
-{
-  size_t n = len;
-  if (r->len + 1 + 10 + len > sizeof r->buf) rec_flush(r);
-  r->buf[r->len++] = type;
-  do {
-    unsigned char c = n & 0x7f;
-    n >>= 7;
-    if (n) c |= 0x80;
-    r->buf[r->len++] = (char)c;
-  } while (n);
-  memcpy(r->buf + r->len, data, len);
-  r->len += len;
-}
-
-/* content bytes, LF line ends: N per line; a line longer than RECORD_MAX
-   goes out as L pieces, each sent only when more of its line follows */
-static int rec_content(void *ctx, const char *buf, size_t len)
-{
-  struct rec *r = ctx;
-  while (len) {
-    const char *nl = memchr(buf, '\n', len);
-    size_t n = nl ? (size_t)(nl - buf) : len;
-    while (n) {
-      size_t k;
-      if (r->linelen == RECORD_MAX) { rec_put(r, 'L', r->line, r->linelen); r->linelen = 0; }
-      k = RECORD_MAX - r->linelen;
-      if (k > n) k = n;
-      memcpy(r->line + r->linelen, buf, k);
-      r->linelen += k;
-      buf += k; len -= k; n -= k;
-    }
-    if (nl) {
-      rec_put(r, 'N', r->line, r->linelen);
-      r->linelen = 0;
-      ++buf; --len;
-    }
-  }
-  return r->err ? -1 : 0;
+  return fd_write_all(*(int *)ctx, buf, len);
 }
 
 /* reads one attribute list "name\0value\0...\0" into sa (bounded);
@@ -192,7 +137,7 @@ static void clean(stralloc *sa, const char *x, size_t max)
 static int envelope_ok(const char *x)
 {
   size_t n = strlen(x);
-  return n <= RECORD_MAX && !memchr(x, '\r', n) && !memchr(x, '\n', n);
+  return n <= PDREC_MAX && !memchr(x, '\r', n) && !memchr(x, '\n', n);
 }
 
 static void log_stderr(struct session *s, int fd)
@@ -233,7 +178,7 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
   const char *argv[5];
   struct sigaction ign, oldpipe;
-  struct rec *r = NULL;
+  struct pdrec *r = NULL;
   stralloc attr = {0}, qid = {0}, reason = {0};
   const char *v, *step = NULL;
   char pidstr[FMT_ULONG], num[FMT_ULONG];
@@ -300,23 +245,20 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   if (!v) { step = "no queue_id in postdrop's handshake"; goto wait; }
   clean(&qid, v, 64);
 
-  r->fd = pin[1];
-  r->err = 0;
-  r->len = 0;
-  r->linelen = 0;
-  rec_put(r, 'A', "rewrite_context=remote", 22);
-  if (note_txn_get(s, "postfix-queue.8bit")) rec_put(r, 'A', "encoding=8bit", 13);
-  rec_put(r, 'S', sender, strlen(sender));
+  pdrec_init(r, pfq_write, &pin[1]);
+  pdrec_put(r, 'A', "rewrite_context=remote", 22);
+  if (note_txn_get(s, "postfix-queue.8bit")) pdrec_put(r, 'A', "encoding=8bit", 13);
+  pdrec_put(r, 'S', sender, strlen(sender));
   for (i = 0; i < n; ++i) {
     const char *to = txn_rcpt(s, i);
-    rec_put(r, 'R', to, strlen(to));
+    pdrec_put(r, 'R', to, strlen(to));
   }
-  rec_put(r, 'M', "", 0);
-  if (txn_each(s, rec_content, r) == -1 && !r->err) r->err = errno ? errno : EIO;
-  if (r->linelen) rec_put(r, 'N', r->line, r->linelen);
-  rec_put(r, 'X', "", 0);
-  rec_put(r, 'E', "", 0);
-  rec_flush(r);
+  pdrec_put(r, 'M', "", 0);
+  if (txn_each(s, pdrec_content, r) == -1 && !r->err) r->err = errno ? errno : EIO;
+  pdrec_content_end(r);
+  pdrec_put(r, 'X', "", 0);
+  pdrec_put(r, 'E', "", 0);
+  pdrec_flush(r);
   close(pin[1]); pin[1] = -1;
   if (r->err) {
     qlogm(s, LOGERROR, NAME, "writing to postdrop pid ", pidstr, " failed: ", strerror(r->err));
