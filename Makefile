@@ -55,9 +55,14 @@ libqp.a: $(CORE)
 plugins.a: $(PLUGIN_OBJ)
 	rm -f $@ && ar cr $@ $(PLUGIN_OBJ)
 
+# the chain generator runs on the build machine: the host's compiler
+HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
+make-plugintab: make-plugintab.c plugintab_parse.c plugintab_parse.h
+	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c
+
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
-$(TAB).c: FORCE
+$(TAB).c: FORCE make-plugintab
 	./make-plugintab $(PLUGINS) > $(TAB).c.tmp
 	if cmp -s $(TAB).c.tmp $(TAB).c; then rm -f $(TAB).c.tmp; else mv $(TAB).c.tmp $(TAB).c; fi
 
@@ -115,12 +120,12 @@ FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c))
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
-fuzz:
+fuzz: make-plugintab
 	mkdir -p fuzz/bin
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/plugintab.c
 	for h in $(FUZZ_HARNESSES); do \
-	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c $(LIBS) || exit 1; \
+	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) plugintab_parse.c fuzz/bin/plugintab.c $(LIBS) || exit 1; \
 	done
 	for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p fuzz/bin/corpus-$$h fuzz/corpus/$$h; \
@@ -154,5 +159,6 @@ fuzz-regress: $(REGRESS_OBJ)
 	done
 
 clean:
-	rm -f *.o plugins/*.o plugins/*/*.o *.a qpsmtpd qpsmtpd.tmp *-plugintab.c *-plugintab.c.tmp
+	rm -f *.o plugins/*.o plugins/*/*.o *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f $(filter-out make-plugintab.c,$(wildcard *-plugintab.c))
 	rm -rf fuzz/bin
