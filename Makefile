@@ -117,7 +117,7 @@ hotlist: it
 # reference as well as ASan/UBSan; a short run of each from its seed corpus
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
           -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
-FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c))
+FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c)) plugintab_parse.c
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
 fuzz: make-plugintab
@@ -125,7 +125,7 @@ fuzz: make-plugintab
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/plugintab.c
 	for h in $(FUZZ_HARNESSES); do \
-	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) plugintab_parse.c fuzz/bin/plugintab.c $(LIBS) || exit 1; \
+	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c $(LIBS) || exit 1; \
 	done
 	for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p fuzz/bin/corpus-$$h fuzz/corpus/$$h; \
@@ -142,12 +142,12 @@ fuzz: make-plugintab
 REGRESS_CC = clang -g -O0 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
 REGRESS_OBJ = $(patsubst %.c,fuzz/bin/regress/%.o,$(FUZZ_SRC)) fuzz/bin/regress/plugintab.o
-fuzz/bin/regress/plugintab.o: FORCE
+fuzz/bin/regress/plugintab.o: FORCE make-plugintab
 	mkdir -p fuzz/bin/regress
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/regress/plugintab.c
 	$(REGRESS_CC) -c fuzz/bin/regress/plugintab.c -o $@
-fuzz/bin/regress/%.o: %.c $(HDRS) addr.h sasl.h regex.h control.h pdrecord.h netio.h kvstore.h
+fuzz/bin/regress/%.o: %.c $(HDRS) addr.h sasl.h regex.h control.h pdrecord.h netio.h kvstore.h plugintab_parse.h
 	@mkdir -p fuzz/bin/regress
 	$(REGRESS_CC) -c $< -o $@
 fuzz-regress: $(REGRESS_OBJ)
