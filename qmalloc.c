@@ -22,8 +22,9 @@
    per-process secret (from AT_RANDOM); free and realloc abort on a header
    that does not check out or on a block already free (double free), and
    malloc aborts when the block it takes from a free list, or the one it
-   links to, is not a free block of that class (a use-after-free that
-   overwrote the list). List
+   links to, is not a free block of that class inside the heap (a
+   use-after-free that overwrote the list). Small blocks take at most 256
+   chunks (about 256 MB); past that, malloc fails with ENOMEM. List
    links are stored XORed with the secret. Size arithmetic is checked;
    an impossible size is ENOMEM. The daemon is single-threaded: no locks. */
 #include <errno.h>
@@ -42,6 +43,7 @@
 #define FREE 0x2aa5u
 #define ARENA0 (256u * 1024)
 #define CHUNK (1024u * 1024)
+#define MAXCHUNKS 256           /* small blocks: at most 256 MB and a quarter */
 
 struct hdr {
   uintptr_t check;
@@ -53,6 +55,8 @@ static unsigned char arena0[ARENA0] __attribute__((aligned(HDR)));
 static unsigned char *cur, *end;
 static uintptr_t secret;
 static void *freelist[NCLASS];  /* links XORed with secret */
+static struct { unsigned char *lo, *hi; } chunks[MAXCHUNKS];
+static unsigned int nchunks;
 
 static void init(void)
 {
@@ -62,11 +66,25 @@ static void init(void)
   secret = v | 1;
   cur = arena0;
   end = arena0 + ARENA0;
+  chunks[0].lo = arena0;
+  chunks[0].hi = end;
+  nchunks = 1;
 }
 
 static uintptr_t check_of(const struct hdr *h, unsigned int cls)
 {
   return ((uintptr_t)h ^ secret) + (uintptr_t)cls * 0x9e3779b1u;
+}
+
+/* is h the header of a free block of class c, inside the heap? */
+static int free_block(const struct hdr *h, unsigned int c)
+{
+  unsigned int i;
+  if ((uintptr_t)h % HDR) return 0;
+  for (i = 0; i < nchunks; ++i)
+    if ((const unsigned char *)h >= chunks[i].lo && (const unsigned char *)h + HDR <= chunks[i].hi) break;
+  if (i == nchunks) return 0;
+  return h->state == FREE && h->cls == c && h->check == check_of(h, c);
 }
 
 static void mark(struct hdr *h, unsigned int cls, unsigned int state)
@@ -110,18 +128,21 @@ void *malloc(size_t n)
   bs = (size_t)1 << (c + MINSHIFT);
   if (freelist[c]) {
     h = (struct hdr *)((uintptr_t)freelist[c] ^ secret);
-    if ((uintptr_t)h % HDR || h->state != FREE || h->cls != c || h->check != check_of(h, c)) abort();
+    if (!free_block(h, c)) abort();
     memcpy(&freelist[c], (unsigned char *)h + HDR, sizeof freelist[c]);
-    if (freelist[c]) {          /* the next block must be a free one of this class too */
-      const struct hdr *nx = (const struct hdr *)((uintptr_t)freelist[c] ^ secret);
-      if ((uintptr_t)nx % HDR || nx->state != FREE || nx->cls != c || nx->check != check_of(nx, c)) abort();
-    }
+    /* the next block must be a free one of this class too */
+    if (freelist[c] && !free_block((const struct hdr *)((uintptr_t)freelist[c] ^ secret), c)) abort();
   } else {
     if ((size_t)(end - cur) < bs) {
-      unsigned char *m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      unsigned char *m;
+      if (nchunks == MAXCHUNKS) { errno = ENOMEM; return NULL; }
+      m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m == MAP_FAILED) { errno = ENOMEM; return NULL; }
       cur = m;                          /* the old chunk's tail is left unused */
       end = m + CHUNK;
+      chunks[nchunks].lo = m;
+      chunks[nchunks].hi = end;
+      ++nchunks;
     }
     h = (struct hdr *)cur;
     cur += bs;
