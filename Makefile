@@ -7,6 +7,7 @@
 #   make hardened               hardened glibc build, then the test suite
 #   make fuzz [FUZZ_SECONDS=N]  the libFuzzer harnesses in fuzz/, N seconds each
 #   make fuzz-regress           the harnesses over their saved inputs (tests do this)
+#   make afl [AFL_SECONDS=N]    AFL++ on the whole daemon through stdin (make fuzz runs it last)
 #   make bench                  the benchmark (bench/run)
 
 CC_CMD ?= $(shell head -n 1 conf-cc)
@@ -29,7 +30,7 @@ PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
-.PHONY: it check sanitize hardened fuzz fuzz-regress bench hotlist clean FORCE
+.PHONY: it check sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
 it: $(BIN)
 
 %.o: %.c $(HDRS) conf-cc
@@ -135,6 +136,42 @@ fuzz: make-plugintab
 	  st=$$?; grep -E '^(stat::number_of_executed_units|SUMMARY)' fuzz/bin/log-$$h; \
 	  [ $$st -eq 0 ] || { tail -n 40 fuzz/bin/log-$$h; echo "fuzz $$h FAILED: see fuzz/bin/crash-$$h-*"; exit 1; }; \
 	done
+	$(MAKE) afl
+
+# AFL++ on the whole daemon (the chain in AFL_PLUGINS) through stdin, built
+# with ASan and UBSan on glibc under fuzz/bin/afl; fuzz/afl installs AFL++
+# when missing, sets up the sessions' world and runs afl-fuzz for AFL_SECONDS
+AFL_SECONDS = 60
+AFL_PLUGINS = control/plugins
+AFLFUZZ_DIR = fuzz/bin/afl
+AFLFUZZ_CC = afl-clang-fast -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+         -fno-omit-frame-pointer -I. -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
+AFLFUZZ_OBJ = $(addprefix $(AFLFUZZ_DIR)/,qpsmtpd.o plugintab.o $(FUZZ_SRC:.c=.o))
+afl:
+	fuzz/afl install
+	$(MAKE) $(AFLFUZZ_DIR)/qpsmtpd $(AFLFUZZ_DIR)/sink
+	fuzz/afl run $(AFLFUZZ_DIR)/qpsmtpd $(AFL_SECONDS)
+
+$(AFLFUZZ_DIR)/%.o: %.c $(wildcard *.h plugins/*.h plugins/*/*.h)
+	@mkdir -p $(@D)
+	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+
+$(AFLFUZZ_DIR)/plugintab.c: FORCE make-plugintab
+	@mkdir -p $(@D)
+	./make-plugintab $(AFL_PLUGINS) > $@.tmp
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(AFLFUZZ_DIR)/plugintab.o: $(AFLFUZZ_DIR)/plugintab.c plugin.h
+	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+
+$(AFLFUZZ_DIR)/plugins.a: $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ))
+	rm -f $@ && ar cr $@ $^
+
+$(AFLFUZZ_DIR)/qpsmtpd: $(AFLFUZZ_OBJ) $(AFLFUZZ_DIR)/plugins.a
+	AFL_QUIET=1 $(AFLFUZZ_CC) -o $@ $(AFLFUZZ_OBJ) $(AFLFUZZ_DIR)/plugins.a $(LIBS)
+
+$(AFLFUZZ_DIR)/sink: bench/sink.c
+	cc -O2 -Wall -Wextra -Werror -o $@ bench/sink.c
 
 # the harnesses without libFuzzer (fuzz/regress_main.c) over their seed
 # corpus and fuzz/regress/NAME/, the inputs that once failed: the test
