@@ -125,9 +125,7 @@ fuzz: make-plugintab
 	mkdir -p fuzz/bin
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/plugintab.c
-	for h in $(FUZZ_HARNESSES); do \
-	  $(FUZZ_CC) -o fuzz/bin/fuzz_$$h fuzz/fuzz_$$h.c $(FUZZ_SRC) fuzz/bin/plugintab.c $(LIBS) || exit 1; \
-	done
+	$(MAKE) -j2 $(FUZZ_HARNESSES:%=fuzz/bin/fuzz_%)
 	for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p fuzz/bin/corpus-$$h fuzz/corpus/$$h; \
 	  echo "fuzz $$h: $(FUZZ_SECONDS) s"; \
@@ -137,6 +135,17 @@ fuzz: make-plugintab
 	  [ $$st -eq 0 ] || { tail -n 40 fuzz/bin/log-$$h; echo "fuzz $$h FAILED: see fuzz/bin/crash-$$h-*"; exit 1; }; \
 	done
 	$(MAKE) afl
+
+# the core is compiled once for every harness
+FUZZ_OBJ = $(addprefix fuzz/bin/obj/,$(FUZZ_SRC:.c=.o)) fuzz/bin/obj/plugintab.o
+fuzz/bin/obj/plugintab.o: fuzz/bin/plugintab.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -c -o $@ $<
+fuzz/bin/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -c -o $@ $<
+fuzz/bin/fuzz_%: fuzz/fuzz_%.c fuzz/input.h $(FUZZ_OBJ)
+	$(FUZZ_CC) -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 # AFL++ on the whole daemon (the chain in AFL_PLUGINS) through stdin, built
 # with ASan and UBSan on glibc under fuzz/bin/afl; fuzz/afl installs AFL++
