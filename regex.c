@@ -307,27 +307,29 @@ static int parse_repeat(struct comp *c)
       c->p = end;
       if (m > RE_MAX_REPEAT || n > RE_MAX_REPEAT) return fail(c, "repeat count above 255");
       if (n >= 0 && n < m) return fail(c, "repeat range out of order");
-      frag = malloc((size_t)(len ? len : 1) * sizeof *frag);
-      if (!frag) return fail(c, "out of memory");
-      memcpy(frag, re->prog + start, (size_t)len * sizeof *frag);
-      re->n = start;
-      for (k = 0; k < m; ++k) {
-        if (!room(c, (unsigned int)len)) { free(frag); return 0; }
-        memcpy(re->prog + re->n, frag, (size_t)len * sizeof *frag);
-        re->n += (unsigned int)len;
-      }
-      if (n < 0) {            /* then frag* */
-        if (!emit(c, I_SPLIT, 1, len + 2) || !room(c, (unsigned int)len)) { free(frag); return 0; }
-        memcpy(re->prog + re->n, frag, (size_t)len * sizeof *frag);
-        re->n += (unsigned int)len;
-        if (!emit(c, I_JMP, -(len + 1), 0)) { free(frag); return 0; }
-      } else
-        for (k = m; k < n; ++k) {   /* then (n - m) times frag? */
-          if (!emit(c, I_SPLIT, 1, len + 1) || !room(c, (unsigned int)len)) { free(frag); return 0; }
+      if (len) {                /* an empty group repeated is still empty */
+        frag = malloc((size_t)len * sizeof *frag);
+        if (!frag) return fail(c, "out of memory");
+        memcpy(frag, re->prog + start, (size_t)len * sizeof *frag);
+        re->n = start;
+        for (k = 0; k < m; ++k) {
+          if (!room(c, (unsigned int)len)) { free(frag); return 0; }
           memcpy(re->prog + re->n, frag, (size_t)len * sizeof *frag);
           re->n += (unsigned int)len;
         }
-      free(frag);
+        if (n < 0) {            /* then frag* */
+          if (!emit(c, I_SPLIT, 1, len + 2) || !room(c, (unsigned int)len)) { free(frag); return 0; }
+          memcpy(re->prog + re->n, frag, (size_t)len * sizeof *frag);
+          re->n += (unsigned int)len;
+          if (!emit(c, I_JMP, -(len + 1), 0)) { free(frag); return 0; }
+        } else
+          for (k = m; k < n; ++k) {   /* then (n - m) times frag? */
+            if (!emit(c, I_SPLIT, 1, len + 1) || !room(c, (unsigned int)len)) { free(frag); return 0; }
+            memcpy(re->prog + re->n, frag, (size_t)len * sizeof *frag);
+            re->n += (unsigned int)len;
+          }
+        free(frag);
+      }
     } else
       return 1;
     if (*c->p == '?') ++c->p;       /* lazy: the same yes or no */
