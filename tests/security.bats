@@ -274,6 +274,42 @@ EOF
   [ $(( $(date +%s) - start )) -le 12 ]
 }
 
+@test "slowloris on the write side: a client that sends commands but never reads the replies is cut off at the deadline" {
+  echo 1 > "$CFG/timeoutsmtpd"
+  # over a socketpair, as under tcpserver: our replies fill the socket
+  # buffers, and the daemon must give up at the deadline, not block forever
+  run env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" \
+    python3 - "$QP" "$ERR" <<'PY'
+import socket, subprocess, sys, time
+a, b = socket.socketpair()
+for s in (a, b):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+p = subprocess.Popen([sys.argv[1]], stdin=b, stdout=b, stderr=open(sys.argv[2], "w"))
+b.close()
+a.setblocking(False)
+sent, start = 0, time.time()
+while p.poll() is None and time.time() - start < 25:
+    try:
+        sent += a.send(b"NOOP\r\n" * 512)
+    except BlockingIOError:
+        time.sleep(0.05)
+took = time.time() - start
+if p.poll() is None:
+    p.kill()
+    print("still running after %.0f s" % took)
+    sys.exit(1)
+print("exited after %.1f s, %d bytes sent" % (took, sent))
+PY
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "exited after "* ]]
+  echo "$output" | awk '{ exit !($3 < 25) }'
+  # it answered until the buffers were full, then gave up on the deadline
+  grep -q '250 2.0.0 OK' "$ERR"
+  grep -q 'timeout' "$ERR"
+}
+
 @test "a client disconnecting mid-DATA gets nothing queued" {
   { envelope; printf 'Subject: x\r\n\r\npartial'; } > "$IN"
   smtp "$QP"
