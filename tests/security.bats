@@ -19,9 +19,12 @@
 # - a "-m32" build: Debian's libowfat.a and libbearssl.a are 64-bit only.
 # - a disk filling up under the real qmail-queue (needs a tmpfs mount): the
 #   fake queue's exit 53 and the spool's EFBIG under ulimit -f stand in.
+# - heap corruption (a double free, a use-after-free that overwrites the
+#   free list) is stopped by the musl build's allocator: tests/qmalloc.bats.
 # - fuzzing and sanitizers are make fuzz and make sanitize, not bats tests
-#   (fuzz-regress.bats runs the fuzz harnesses over their saved inputs);
-#   the hardening flags are make hardened.
+#   (fuzz-regress.bats runs the fuzz harnesses over their saved inputs,
+#   afl.bats the whole-binary fuzzer's seeds); the hardening flags are make
+#   hardened. CI runs all of them.
 
 load helper
 
