@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+#include "netio.h"
 #include "session.h"
 
 static char inbuf[65536];
@@ -15,9 +15,7 @@ static struct session *io_s;
 
 long long io_now(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return net_deadline(0);
 }
 
 void io_set_deadline(struct session *s, unsigned long seconds)
@@ -27,18 +25,7 @@ void io_set_deadline(struct session *s, unsigned long seconds)
 
 static int io_wait(int fd, short ev)
 {
-  struct pollfd p;
-  for (;;) {
-    long long left = io_s->deadline - io_now();
-    int r;
-    if (left <= 0) { errno = ETIMEDOUT; return -1; }
-    if (left > 3600000) left = 3600000;
-    p.fd = fd; p.events = ev; p.revents = 0;
-    r = poll(&p, 1, (int)left);
-    if (r > 0) return 0;
-    if (r == 0) continue;
-    if (errno != EINTR) return -1;
-  }
+  return net_wait(fd, ev, io_s->deadline);
 }
 
 ssize_t (*io_tls_read)(char *buf, size_t len);

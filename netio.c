@@ -21,7 +21,7 @@ static long long now_ms(void)
 
 long long net_deadline(unsigned long ms) { return now_ms() + (long long)ms; }
 
-static int wait_fd(int fd, short ev, long long deadline)
+int net_wait(int fd, short ev, long long deadline)
 {
   struct pollfd p;
   for (;;) {
@@ -102,7 +102,7 @@ int net_connect(const char *spec, long long deadline)
   if (fd == -1) return -1;
   if (connect(fd, (struct sockaddr *)&ss, len) == 0) return fd;
   if (errno != EINPROGRESS && errno != EAGAIN) goto fail;
-  if (wait_fd(fd, POLLOUT, deadline) == -1) goto fail;
+  if (net_wait(fd, POLLOUT, deadline) == -1) goto fail;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == -1) goto fail;
   if (e) { errno = e; goto fail; }
   return fd;
@@ -120,7 +120,7 @@ int net_write_all(int fd, const char *buf, size_t len, long long deadline)
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-      if (wait_fd(fd, POLLOUT, deadline) == -1) return -1;
+      if (net_wait(fd, POLLOUT, deadline) == -1) return -1;
       continue;
     }
     buf += w;
@@ -136,6 +136,6 @@ ssize_t net_read(int fd, char *buf, size_t len, long long deadline)
     if (r >= 0) return r;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-    if (wait_fd(fd, POLLIN, deadline) == -1) return -1;
+    if (net_wait(fd, POLLIN, deadline) == -1) return -1;
   }
 }

@@ -8,6 +8,9 @@
 
 /* a deadline in monotonic milliseconds, now + ms */
 long long net_deadline(unsigned long ms);
+/* waits until fd is ready for ev (poll events) or the deadline passes:
+   0, or -1 with errno (ETIMEDOUT past the deadline) */
+int net_wait(int fd, short ev, long long deadline);
 /* 1 when spec is a usable address: "/path" (Unix socket), "IPv4:port",
    "[IPv6]:port"; 0 otherwise */
 int net_addr_ok(const char *spec);
