@@ -8,6 +8,7 @@
 # daemon only ever sees DNSCACHEIP pointing at one of these.
 
 load helper
+load dnsservers
 
 DNSMASQ_IP=127.$QPT_NET.6.1
 RBLDNSD_IP=127.$QPT_NET.6.2
@@ -15,51 +16,21 @@ SILENT_IP=127.$QPT_NET.6.3
 DEAD_IP=127.$QPT_NET.6.4
 BAD_IP=127.$QPT_NET.6.5
 
-wait_for() {   # wait_for FILE PATTERN: up to 5 s
-  local i
-  for i in $(seq 50); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  cat "$1" >&2
-  return 1
-}
-
 setup_file() {
-  local d=$BATS_FILE_TMPDIR dir=$BATS_TEST_DIRNAME/dns
-  rbldnsd -n -f -b $RBLDNSD_IP/53 \
+  local dir=$BATS_TEST_DIRNAME/dns log=$BATS_FILE_TMPDIR/bad.log
+  start_rbldnsd $RBLDNSD_IP \
     dnsbl.bl.test:ip4set:"$dir/dnsbl.zone" dnsbl.bl.test:ip6trie:"$dir/dnsbl6.zone" \
     dnsbl2.bl.test:ip4set:"$dir/dnsbl.zone" \
-    rhsbl.bl.test:dnset:"$dir/rhsbl.zone" white.bl.test:ip4set:"$dir/white.zone" \
-    > "$d/rbldnsd.log" 2>&1 &
-  echo $! > "$d/rbldnsd.pid"
-  dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-    --listen-address=$DNSMASQ_IP --port 53 --conf-file="$dir/dnsmasq.conf" \
-    --server=/bl.test/$RBLDNSD_IP --log-facility=- > "$d/dnsmasq.log" 2>&1 &
-  echo $! > "$d/dnsmasq.pid"
-  python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-print("listening", flush=True)
-while True:
-    s.recvfrom(4096)
-' $SILENT_IP > "$d/silent.log" 2>&1 &
-  echo $! > "$d/silent.pid"
-  python3 "$dir/badserver.py" $BAD_IP > "$d/bad.log" 2>&1 &
-  echo $! > "$d/bad.pid"
-  wait_for "$d/rbldnsd.log" 'started'
-  wait_for "$d/dnsmasq.log" 'started'
-  wait_for "$d/silent.log" 'listening'
-  wait_for "$d/bad.log" 'listening'
+    rhsbl.bl.test:dnset:"$dir/rhsbl.zone" white.bl.test:ip4set:"$dir/white.zone"
+  start_dnsmasq $DNSMASQ_IP "$dir/dnsmasq.conf" --server=/bl.test/$RBLDNSD_IP
+  start_silent $SILENT_IP
+  python3 "$dir/badserver.py" $BAD_IP > "$log" 2>&1 3>&- &
+  echo $! >> "$BATS_FILE_TMPDIR/dns.pids"
+  _dns_wait "$log" 'listening'
 }
 
 teardown_file() {
-  local p
-  for p in rbldnsd dnsmasq silent bad; do
-    [ -f "$BATS_FILE_TMPDIR/$p.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null
-  done
-  return 0
+  stop_dns_servers
 }
 
 setup() {
