@@ -1,6 +1,8 @@
-/* A bounded command-line reader. Only CRLF ends a line. A line longer
-   than max is consumed up to its LF and reported as too long, so its rest
-   can never be read as a second command. */
+/* A bounded command-line reader. Only CRLF ends a line: a bare LF is part
+   of the line it is in and makes the whole line, up to the next CRLF, one
+   refused line (no part of it can be read as a command of its own). A
+   line longer than max is consumed up to its CRLF and reported as too
+   long, so its rest can never be read as a second command either. */
 #include <errno.h>
 #include <string.h>
 #include "session.h"
@@ -8,27 +10,33 @@
 int line_read(buffer *b, char *line, size_t max, size_t *len)
 {
   size_t n = 0;
-  int toolong = 0;
+  int toolong = 0, barelf = 0, lastcr = 0;
   for (;;) {
     ssize_t avail = buffer_feed(b);
-    char *p, *lf;
-    size_t take;
+    char *p, *lf = 0;
+    size_t take, off = 0;
     if (avail == 0) return LINE_EOF;
     if (avail < 0) return (errno == ETIMEDOUT) ? LINE_TIMEOUT : LINE_ERROR;
     p = buffer_peek(b);
-    lf = memchr(p, '\n', (size_t)avail);
+    while (off < (size_t)avail) {
+      char *x = memchr(p + off, '\n', (size_t)avail - off);
+      if (!x) break;
+      if (x > p ? x[-1] == '\r' : lastcr) { lf = x; break; }
+      barelf = 1;
+      off = (size_t)(x - p) + 1;
+    }
     take = lf ? (size_t)(lf - p) + 1 : (size_t)avail;
     if (!toolong) {
       if (take > max - n) toolong = 1;
       else { memcpy(line + n, p, take); n += take; }
     }
+    lastcr = p[take - 1] == '\r';
     buffer_seek(b, take);
     if (lf) break;
   }
   if (toolong) return LINE_TOOLONG;
-  *len = n - 1;                     /* without the LF */
-  if (n < 2 || line[n - 2] != '\r') return LINE_BARELF;
-  *len = n - 2;
+  if (barelf) return LINE_BARELF;
+  *len = n - 2;                     /* without the CRLF */
   {
     size_t i;
     int eight = 0;

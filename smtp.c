@@ -136,11 +136,14 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
                                  : "helo requires domain/address - see RFC-2821 4.1.1.1");
     return;
   }
-  if (s->hello) { replys(s, 503, "5.5.1", "but you already said HELO ..."); return; }
   if (len > 255) { replys(s, 501, "5.5.4", "Syntax error: domain/address too long"); return; }
   /* a fresh transaction first: the hook may leave notes in it
-     (capabilities, tls_enabled) */
+     (capabilities, tls_enabled). A second HELO or EHLO is allowed and
+     resets the transaction as RSET does (RFC 5321 4.1.4): the client
+     must start again with MAIL. */
+  if (s->hello) qlog(s, LOGINFO, NULL, "a new HELO/EHLO: the transaction is reset");
   txn_reset(s);
+  s->hello = 0;
   memset(&a, 0, sizeof a);
   a.arg = arg;
   a.arglen = len;

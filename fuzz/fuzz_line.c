@@ -1,7 +1,7 @@
-/* line_read against a reference: each LF-terminated piece of the input is
-   one line, too long if it (with its LF) exceeds the bound, else bare LF
-   without CR before the LF, else bare CR, NUL or 8-bit by its content;
-   the rest after the last LF is EOF. Every status and every accepted
+/* line_read against a reference: each CRLF-terminated piece of the input
+   is one line (a bare LF does not end it), too long if it (with its CRLF)
+   exceeds the bound, else bare LF if an LF is in its content, else bare CR,
+   NUL or 8-bit by its content; the rest after the last CRLF is EOF. Every status and every accepted
    line must agree, whatever the chunking. */
 #include <stdlib.h>
 #include <buffer.h>
@@ -10,12 +10,13 @@
 
 #define MAX 64
 
-static int ref_status(const uint8_t *x, size_t n)    /* n includes the LF */
+static int ref_status(const uint8_t *x, size_t n)    /* n includes the CRLF */
 {
   size_t i;
   int eight = 0;
   if (n > MAX) return LINE_TOOLONG;
-  if (n < 2 || x[n - 2] != '\r') return LINE_BARELF;
+  for (i = 0; i + 2 < n; ++i)
+    if (x[i] == '\n') return LINE_BARELF;
   for (i = 0; i + 2 < n; ++i) {
     if (x[i] == '\r') return LINE_BARECR;
     if (x[i] == 0) return LINE_NUL;
@@ -34,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (;;) {
     size_t len = 0;
     int st = line_read(&b, line, sizeof line, &len);
-    const uint8_t *lf = memchr(fz_data + pos, '\n', fz_len - pos);
+    const uint8_t *lf = 0;
+    size_t k;
+    for (k = pos + 1; k < fz_len; ++k)
+      if (fz_data[k] == '\n' && fz_data[k - 1] == '\r') { lf = fz_data + k; break; }
     if (!lf) {
       if (st != LINE_EOF) abort();
       return 0;

@@ -187,7 +187,26 @@ assert_not_smuggled() {
 @test "NUL, bare CR, bare LF and 8-bit bytes in commands are rejected" {
   printf 'HELO a\0b\r\nEHLO a\rX-Injected: yes\r\nEHLO c.example\nMAIL FROM:<a@b.example>\0 junk\r\nHELO \xc3\xa9t\xc3\xa9\r\nEHLO c.example\r\nMAIL FROM:<\xff@b.example>\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x\0@y.example>\r\nRCPT TO:<b\x80@example.com>\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 500 500 500 500 500 250 500 250 500 500 221"
+  # "EHLO c.example<LF>MAIL ...<NUL> junk<CRLF>" is one line, refused whole
+  assert_equal "$(codes)" "220 500 500 500 500 250 500 250 500 500 221"
+}
+
+@test "a bare LF inside a command line refuses the whole line: no part of it runs" {
+  printf 'EHLO a.example\r\nMAIL FROM:<alice@sender.example>\nRCPT TO:<bob@example.com>\r\nRCPT TO:<bob@example.com>\r\nNOOP\nRSET\nQUIT\r\nNOOP\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  # MAIL never ran (the RCPT after it gets 503), nor the QUIT hidden after bare LFs
+  assert_equal "$(codes)" "220 250 500 503 500 250 221"
+  run tr -d '\r' < "$OUT"
+  assert_line '500 5.5.2 Syntax error: command lines must end with CRLF (bare LF received)'
+  assert_line '503 5.5.1 Use MAIL before RCPT'
+}
+
+@test "a bare CR inside a command line refuses the whole line" {
+  printf 'EHLO a.example\r\nMAIL FROM:<alice@sender.example>\rRCPT TO:<bob@example.com>\r\nRCPT TO:<bob@example.com>\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 500 503 221"
+  run tr -d '\r' < "$OUT"
+  assert_line '500 5.5.2 Syntax error: bare CR in command'
 }
 
 @test "HELO with header-injection attempts cannot add a header" {

@@ -43,13 +43,30 @@ setup() {
   assert_output $'220 mx.example welcomes you ESMTP\r'
 }
 
-@test "HELO reply, and a second HELO is refused" {
+@test "HELO reply, and a second HELO or EHLO is answered again" {
   printf 'HELO client.example\r\nHELO again.example\r\nEHLO x.example\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
   run tr -d '\r' < "$OUT"
   assert_line --index 1 '250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.'
-  assert_line --index 2 '503 5.5.1 but you already said HELO ...'
-  assert_line --index 3 '503 5.5.1 but you already said HELO ...'
+  assert_line --index 2 '250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.'
+  assert_line --index 3 '250-test.example Hi [192.0.2.1] [192.0.2.1]'
+  assert_equal "$(codes)" "220 250 250 250 221"
+}
+
+@test "a second EHLO after MAIL and RCPT resets the transaction (RFC 5321 4.1.4)" {
+  printf 'EHLO a.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nEHLO b.example\r\nDATA\r\nRCPT TO:<bob@example.com>\r\nMAIL FROM:<carol@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  # DATA and RCPT after the second EHLO: no transaction; then a new one
+  assert_equal "$(codes)" "220 250 250 250 250 503 503 250 250 354 250 221"
+  [ "$(queued)" -eq 1 ]
+  grep -q 'carol@sender.example' "$FAKEQ_DIR/1.env"
+}
+
+@test "a second HELO in the middle of a transaction resets it too" {
+  printf 'HELO a.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nHELO b.example\r\nDATA\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 250 503 221"
+  nothing_queued
 }
 
 @test "HELO and EHLO without a domain are 501" {
