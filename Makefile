@@ -25,7 +25,7 @@ CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY)
        notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
-CORE += control_parse.o pdrecord.o
+CORE += control_parse.o pdrecord.o spawn.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 HDRS = session.h plugin.h spool.h tls.h tls_pem.h

@@ -3,7 +3,8 @@
    and the lines of a short fortune, each after "  / ", like Perl qpsmtpd's
    plugins/quit_fortune. Runs Debian's fortune-mod, /usr/games/fortune -s
    (or the program given as the one argument) with an argv, no shell, no
-   environment, stdin from /dev/null; at most 4 KB of its output and 2
+   environment, stdin from /dev/null, stderr our log (or /dev/null when
+   fd 2 is the client, see spawn.c); at most 4 KB of its output and 2
    seconds are used, then it is killed. Without the program, or when it
    fails or says nothing, the usual 221 goes out. */
 #define _GNU_SOURCE             /* pipe2 in glibc */
@@ -52,18 +53,21 @@ static int run(struct session *s, const char *prog, char *buf, size_t *len)
   int status, killed = 0;
   char *const argv[] = { (char *)prog, (char *)"-s", 0 };
   char *const envp[] = { 0 };
+  struct spawn sp;
 
   *len = 0;
   if (pipe2(p, O_CLOEXEC) == -1) return 0;
-  pid = fork();
+  /* fd 0 on /dev/null (ours is the client), fd 1 the pipe, fd 2 our log
+     or /dev/null (spawn_start) */
+  memset(&sp, 0, sizeof sp);
+  sp.path = prog;
+  sp.argv = argv;
+  sp.envp = envp;
+  sp.nfd = 1;
+  sp.from[0] = p[1]; sp.to[0] = 1;
+  sp.failcode = 111;
+  pid = spawn_start(s, &sp);
   if (pid == -1) { close(p[0]); close(p[1]); return 0; }
-  if (!pid) {
-    int null = open("/dev/null", O_RDWR);
-    /* fd 0 and 1 are the client: the program must not get them */
-    if (null == -1 || dup2(null, 0) == -1 || dup2(p[1], 1) == -1 || dup2(null, 2) == -1) _exit(111);
-    execve(prog, argv, envp);
-    _exit(111);
-  }
   close(p[1]);
   deadline = now_ms() + TIME_MS;
   for (;;) {
@@ -81,10 +85,11 @@ static int run(struct session *s, const char *prog, char *buf, size_t *len)
   }
   close(p[0]);
   if (killed) {
+    kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     qlogm(s, LOGWARN, PLUGIN, prog, *len >= OUT_MAX ? " said too much, killed" : " took too long, killed");
   }
-  while (waitpid(pid, &status, 0) == -1 && errno == EINTR) ;
+  spawn_wait(pid, &status, 0);
   if (killed) return *len > 0;
   if (!WIFEXITED(status) || WEXITSTATUS(status)) {
     qlogm(s, LOGWARN, PLUGIN, prog, " failed");

@@ -217,6 +217,21 @@ EOF
   assert_output 'Received: from [127.0.0.1] (HELO client.example) (127.0.0.1)'
 }
 
+@test "xinetd: a queue program writing to stderr never reaches the client (its fd 2 is /dev/null)" {
+  # fd 2 is the client's socket here: a child that inherited it would put
+  # its complaints on the SMTP connection, ahead of the 250
+  w=$BATS_TEST_TMPDIR/qq-stderr
+  printf '#!/bin/sh\necho "QQ-STDERR-LEAK from the queue wrapper" >&2\nexec "%s"\n' "$FAKEQ" > "$w"
+  chmod 755 "$w"
+  FAKEQ=$w run xinetd_session tcp "$QP"
+  assert_success
+  refute_output --partial 'QQ-STDERR-LEAK'
+  [ "${#lines[@]}" -eq 11 ]
+  assert_line --index 8 --regexp '^250 2\.0\.0 Queued!'
+  assert_line 'exit 0'
+  [ "$(queued)" -eq 1 ]
+}
+
 @test "xinetd on a non-TCP socket: the peer is unknown, the session still works and stays quiet" {
   echo 7 > "$CFG/loglevel"
   run xinetd_session unix "$QP"

@@ -46,6 +46,7 @@ pf_default_config() {
 
 teardown() {
   [ -z "${PF:-}" ] || cp "$BATS_TEST_TMPDIR/main.cf" "$PF/etc/main.cf"
+  if [ -f "$BATS_TEST_TMPDIR/pd/bg.pid" ]; then kill "$(cat "$BATS_TEST_TMPDIR/pd/bg.pid")" 2> /dev/null || true; fi
 }
 
 # $1 the message without the final dot; MAIL FROM:<$FROM>, RCPT bob and carol
@@ -220,6 +221,17 @@ fake() {
   start=$(date +%s)
   fake hang "451 4.3.0 postdrop timeout" "did not finish within 1 seconds (timeoutqueue) and was killed"
   [ $(( $(date +%s) - start )) -lt 10 ]
+}
+
+@test "postdrop leaving a background job holding its stderr: 250 at its exit, not at timeoutqueue" {
+  echo 5 > "$CFG/timeoutqueue"
+  start=$(date +%s%N)
+  fake background "250 2.0.0 Queued as FAKE123" "queued as FAKE123"
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  # the job still holds the pipes; the test ends it
+  kill "$(cat "$BATS_TEST_TMPDIR/pd/bg.pid")"
+  echo "took $ms ms"
+  [ "$ms" -lt 3000 ]
 }
 
 @test "postdrop missing: 451 unable to run postdrop" {

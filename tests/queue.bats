@@ -411,3 +411,64 @@ qq_exit() {
   nothing_queued
   [ "$(queued)" -eq 0 ]
 }
+
+# ------------------------------------------------ a wrapper's background job
+#
+# A QMAILQUEUE wrapper whose background job (sleep) keeps the wrapper's
+# descriptors (the envelope pipe, stderr, the fd 6 error pipe) open after
+# qmail-queue has exited. Success is qmail-queue's exit status: the reply
+# comes at its exit, not when the job lets go of a pipe (a 451 qq timeout
+# there makes the client send the queued message again). The test kills the
+# job itself, by the pid the wrapper records.
+
+# bg_wrapper NAME: a wrapper script in the test's directory; the job's pid
+# goes to $BATS_TEST_TMPDIR/bg.pid
+bg_wrapper() {
+  local w=$BATS_TEST_TMPDIR/$1
+  printf '#!/bin/sh\nsleep 1000 &\necho $! > "%s/bg.pid"\nexec "%s"\n' "$BATS_TEST_TMPDIR" "$FAKEQ" > "$w"
+  chmod 755 "$w"
+  echo "$w"
+}
+
+bg_kill() {
+  [ -f "$BATS_TEST_TMPDIR/bg.pid" ] || return 0
+  kill "$(cat "$BATS_TEST_TMPDIR/bg.pid")" 2> /dev/null || true
+}
+
+teardown() {
+  bg_kill
+}
+
+@test "a wrapper leaving a background job holding its descriptors: 250 at qmail-queue's exit, queued once" {
+  echo 5 > "$CFG/timeoutqueue"
+  w=$(bg_wrapper qq-bg)
+  session "$MSG"
+  start=$(date +%s%N)
+  smtp "$QP" QMAILQUEUE="$w"
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  # the job was still there at the reply: it held the pipes all along
+  kill -0 "$(cat "$BATS_TEST_TMPDIR/bg.pid")"
+  bg_kill
+  echo "took $ms ms"
+  [ "$ms" -lt 3000 ]
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 250 221"
+  assert_consistent
+  assert_equal "$(cat "$FAKEQ_DIR/log")" "1 ok"
+  [ "$(queued)" -eq 1 ]
+  refute grep -q 'timeoutqueue' "$ERR"
+}
+
+@test "a wrapper leaving a background job: the exit-82 text on fd 6 is still read, at once" {
+  echo 5 > "$CFG/timeoutqueue"
+  w=$(bg_wrapper qq-bg82)
+  session "$MSG"
+  start=$(date +%s%N)
+  smtp "$QP" QMAILQUEUE="$w" FAKEQ_MODE=msg82 FAKEQ_MSG='Dspam is not welcome here (#5.7.1)'
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  kill -0 "$(cat "$BATS_TEST_TMPDIR/bg.pid")"
+  bg_kill
+  echo "took $ms ms"
+  [ "$ms" -lt 3000 ]
+  assert_failed_with "554 5.7.1 spam is not welcome here"
+  assert_equal "$(cat "$FAKEQ_DIR/log")" "fail 82 msg82"
+}

@@ -26,7 +26,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,7 +124,8 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   long long deadline;
   long wait = 1;
   char num[FMT_ULONG];
-  struct sigaction dfl, ign, oldchld, oldpipe;
+  struct sigaction ign, oldpipe;
+  struct spawn sp;
 
   if (!aa->pass) return DECLINED;
   if (c->argv[0]) memcpy(av, c->argv, sizeof av);
@@ -152,38 +152,23 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
     stralloc_free(&ctl);
     return DENYSOFT;
   }
-  dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
-  sigaction(SIGCHLD, &dfl, &oldchld);
   sigaction(SIGPIPE, &ign, &oldpipe);
-  pid = fork();
-  if (pid == 0) {
-    int in = fcntl(p[0], F_DUPFD_CLOEXEC, 4);
-    int nul0 = open("/dev/null", O_RDWR | O_CLOEXEC);
-    sigset_t none;
-    struct stat st0, st2;
-    sasl_wipe(data, sizeof data);
-    if (in == -1 || nul0 == -1) _exit(111);
-    /* under xinetd fd 2 is the client's socket: the program must not write there */
-    if (fstat(0, &st0) == 0 && fstat(2, &st2) == 0 && S_ISSOCK(st2.st_mode)
-        && st0.st_dev == st2.st_dev && st0.st_ino == st2.st_ino && dup2(nul0, 2) == -1) _exit(111);
-    if (dup2(nul0, 0) == -1 || dup2(nul0, 1) == -1 || dup2(in, 3) == -1) _exit(111);
-    setpgid(0, 0);
-    sigaction(SIGPIPE, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(av[0], (char *const *)av);
-    _exit(111);
-  }
+  /* fds 0 and 1 on /dev/null, fd 2 our log or /dev/null (spawn_start) */
+  memset(&sp, 0, sizeof sp);
+  sp.path = av[0];
+  sp.argv = (char *const *)av;
+  sp.nfd = 1;
+  sp.from[0] = p[0]; sp.to[0] = 3;
+  sp.failcode = 111;
+  pid = spawn_start(s, &sp);
   close(p[0]);
-  if (pid > 0) setpgid(pid, pid);   /* as the child does: no race with a kill below */
   if (pid == -1) {
     int e = errno;
     close(p[1]);
     sasl_wipe(data, sizeof data);
-    sigaction(SIGCHLD, &oldchld, NULL);
     sigaction(SIGPIPE, &oldpipe, NULL);
-    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(e));
+    qlogm(s, LOGERROR, NAME, "cannot start ", av[0], ": ", strerror(e));
     stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
     stralloc_free(&ctl);
     return DENYSOFT;
@@ -195,20 +180,19 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
 
   deadline = now_ms() + (long long)c->timeout * 1000;
   for (;;) {
-    r = waitpid(pid, &wstat, WNOHANG);
+    r = spawn_wait(pid, &wstat, WNOHANG);
     if (r == pid) break;
     if (r == -1 && errno != EINTR) break;
     if (now_ms() >= deadline) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
-      do r = waitpid(pid, &wstat, 0); while (r == -1 && errno == EINTR);
+      spawn_wait(pid, &wstat, 0);
       r = 0;
       break;
     }
     sleep_ms(wait);
     if (wait < 50) wait *= 2;
   }
-  sigaction(SIGCHLD, &oldchld, NULL);
   sigaction(SIGPIPE, &oldpipe, NULL);
 
   if (r == 0) {

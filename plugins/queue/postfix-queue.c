@@ -140,17 +140,13 @@ static int envelope_ok(const char *x)
   return n <= PDREC_MAX && !memchr(x, '\r', n) && !memchr(x, '\n', n);
 }
 
+/* postdrop's stderr, once it has exited: what the pipe holds now, not
+   what a grandchild might still write before EOF */
 static void log_stderr(struct session *s, int fd)
 {
   char buf[STDERR_MAX];
-  size_t n = 0, i, start = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    n += (size_t)r;
-    if (n == sizeof buf - 1) break;
-  }
+  size_t n, i, start = 0;
+  n = spawn_readnow(fd, buf, sizeof buf - 1);
   buf[n] = 0;
   for (i = 0; i <= n; ++i) {
     if (i < n && buf[i] != '\n') {
@@ -178,6 +174,7 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
   const char *argv[5];
   struct sigaction ign, oldpipe;
+  struct spawn sp;
   struct pdrec *r = NULL;
   stralloc attr = {0}, qid = {0}, reason = {0};
   const char *v, *step = NULL;
@@ -208,28 +205,19 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   }
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
   sigaction(SIGPIPE, &ign, &oldpipe);
-  pid = fork();
+  memset(&sp, 0, sizeof sp);
+  sp.path = argv[0];
+  sp.argv = (char *const *)argv;
+  sp.nfd = 3;
+  sp.from[0] = pin[0]; sp.to[0] = 0;
+  sp.from[1] = pout[1]; sp.to[1] = 1;
+  sp.from[2] = perr[1]; sp.to[2] = 2;
+  sp.failcode = 127;
+  pid = spawn_start(s, &sp);
   if (pid == -1) {
-    qlogm(s, LOGERROR, NAME, "cannot fork: ", strerror(errno));
+    qlogm(s, LOGERROR, NAME, "cannot start postdrop: ", strerror(errno));
     sigaction(SIGPIPE, &oldpipe, NULL);
     goto tempfail;
-  }
-  if (pid == 0) {
-    struct sigaction dfl;
-    sigset_t none;
-    int i0 = fcntl(pin[0], F_DUPFD_CLOEXEC, 3);
-    int o1 = fcntl(pout[1], F_DUPFD_CLOEXEC, 3);
-    int e2 = fcntl(perr[1], F_DUPFD_CLOEXEC, 3);
-    if (i0 == -1 || o1 == -1 || e2 == -1) _exit(111);
-    if (dup2(i0, 0) == -1 || dup2(o1, 1) == -1 || dup2(e2, 2) == -1) _exit(111);
-    dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
-    sigaction(SIGPIPE, &dfl, NULL);
-    sigaction(SIGXFSZ, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setpgid(0, 0);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
   }
   close(pin[0]); pin[0] = -1;
   close(pout[1]); pout[1] = -1;
@@ -274,9 +262,9 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
 
 wait:
   close(pout[0]); pout[0] = -1;
-  log_stderr(s, perr[0]);
-  do w = waitpid(pid, &wstat, 0); while (w == -1 && errno == EINTR);
+  w = spawn_wait(pid, &wstat, 0);
   timedout = watchdog_stop();
+  if (w == pid) log_stderr(s, perr[0]);
   sigaction(SIGPIPE, &oldpipe, NULL);
 
   if (have_status && status == 0) {

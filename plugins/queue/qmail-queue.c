@@ -7,16 +7,15 @@
    custom-error channel: a program exiting 82 may have written "D<text>"
    (permanent) or "Z<text>" (temporary) there. Exit codes map as in
    qmail.c qmail_close(): 11-40 permanent, everything else temporary, and
-   250 only for exit 0 with every byte written. */
+   250 only for exit 0 with every byte written. The exit status decides:
+   we wait for qmail-queue's exit, never for EOF on a pipe, which a
+   grandchild (a wrapper's background job) may hold open for ever. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE             /* pipe2 */
 #endif
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -216,51 +215,20 @@ static const char *qq_prog(void *self, stralloc *sa)
 struct qq_child {
   pid_t pid;
   int pm, pe, px;
-  struct sigaction oldpipe, oldchld;
+  struct sigaction oldpipe;
   char prog[256];
 };
 
-/* what the child of qq_spawn needs, in memory the parent leaves alone
-   until that child is gone (it is waited for before the next spawn) */
-static struct {
-  char stack[8192] __attribute__((aligned(16)));
-  char path[sizeof ((struct qq_child *)0)->prog];
-  char *argv[2];
-  int fd[3];                    /* becomes its fd 0, 1 and 6 */
-} kid;
-
-/* the child: raw system calls only (see qq_spawn), then exec or exit 120
-   ("unable to exec qq") */
-__attribute__((no_sanitize_address))
-static int kid_main(void *unused)
-{
-  static const int to[3] = { 0, 1, 6 };
-  long moved[3];
-  unsigned long none[2] = { 0, 0 };
-  int i;
-  (void)unused;
-  /* Move the ends above 6 first, so no dup3 below can clobber another
-     end, and none is a no-op that leaves FD_CLOEXEC set. */
-  for (i = 0; i < 3; ++i) {
-    moved[i] = syscall(SYS_fcntl, kid.fd[i], F_DUPFD_CLOEXEC, 7);
-    if (moved[i] < 0) syscall(SYS_exit, 120);
-  }
-  for (i = 0; i < 3; ++i)
-    if (syscall(SYS_dup3, moved[i], to[i], 0) < 0) syscall(SYS_exit, 120);
-  syscall(SYS_setpgid, 0, 0);   /* the watchdog kills the whole group */
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, _NSIG / 8);
-  syscall(SYS_execve, kid.path, kid.argv, environ);
-  syscall(SYS_exit, 120);
-  return 120;
-}
-
 /* starts prog with the message pipe on its fd 0, the envelope pipe on fd 1
-   and the error pipe on fd 6; 0 ok, -1 with a log line */
+   and the error pipe on fd 6 (spawn_start's fast child: the previous one
+   is always reaped first); 0 ok, -1 with a log line */
 static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
 {
+  static char *argv[2];
   int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
   int all[6], saved;
-  struct sigaction ign, dfl;
+  struct sigaction ign;
+  struct spawn sp;
 
   if (strlen(prog) >= sizeof c->prog) {
     qlogm(s, LOGERROR, NAME, "program path too long: ", prog);
@@ -273,55 +241,36 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
     qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(saved));
     return -1;
   }
-  /* a dead qmail-queue must not kill us; SIGCHLD must not be ignored, or
-     waitpid would find no child */
+  /* a dead qmail-queue must not kill us */
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
-  dfl.sa_handler = SIG_DFL; sigemptyset(&dfl.sa_mask); dfl.sa_flags = 0;
   sigaction(SIGPIPE, &ign, &c->oldpipe);
-  sigaction(SIGCHLD, &dfl, &c->oldchld);
-  /* The child is a clone that shares our memory (CLONE_VM) on a stack of
-     its own, and we go on at once: no copy of our page tables, no
-     copy-on-write fault for every page either process then writes (about
-     fifteen per session, at several microseconds each), and unlike vfork
-     we do not wait while it execs. It makes only raw system calls (no
-     libc state: a failing one may at worst set our errno) and execs or
-     exits. Every signal stays blocked until it has exec'd, and it starts
-     with SIGPIPE and SIGXFSZ at their defaults, set around the clone. */
-  {
-    sigset_t every, old;
-    struct sigaction oldxfsz;
-    memcpy(kid.path, prog, strlen(prog) + 1);
-    kid.argv[0] = kid.path;
-    kid.argv[1] = 0;
-    kid.fd[0] = pm[0]; kid.fd[1] = pe[0]; kid.fd[2] = px[1];
-    sigfillset(&every);
-    sigprocmask(SIG_BLOCK, &every, &old);
-    sigaction(SIGPIPE, &dfl, 0);
-    sigaction(SIGXFSZ, &dfl, &oldxfsz);
-    if (env_get("QPSMTPD_SPAWN_VFORK")) {
-      /* for valgrind, which cannot follow a CLONE_VM child: the same
-         child under vfork, on our stack, while we wait for its exec */
-      c->pid = vfork();
-      if (c->pid == 0) kid_main(NULL);
-    } else
-      c->pid = clone(kid_main, kid.stack + sizeof kid.stack, CLONE_VM | SIGCHLD, NULL);
-    saved = errno;
-    sigaction(SIGPIPE, &ign, 0);
-    sigaction(SIGXFSZ, &oldxfsz, 0);
-    sigprocmask(SIG_SETMASK, &old, 0);
-  }
+  /* a fast child may read path and argv after we return: c->prog and
+     the static argv stay as they are until it is reaped (qq_queue's copy
+     of early leaves early.prog in place) */
+  memcpy(c->prog, prog, strlen(prog) + 1);
+  memset(&sp, 0, sizeof sp);
+  sp.path = c->prog;
+  argv[0] = c->prog;
+  argv[1] = 0;
+  sp.argv = argv;
+  sp.nfd = 3;
+  sp.from[0] = pm[0]; sp.to[0] = 0;
+  sp.from[1] = pe[0]; sp.to[1] = 1;
+  sp.from[2] = px[1]; sp.to[2] = 6;
+  sp.failcode = 120;            /* "unable to exec qq" */
+  sp.fast = 1;
+  c->pid = spawn_start(s, &sp);
+  saved = errno;
   if (c->pid == -1) {
     all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
     pipes_close(all, 6);
     sigaction(SIGPIPE, &c->oldpipe, 0);
-    sigaction(SIGCHLD, &c->oldchld, 0);
     c->pid = 0;
     qlogm(s, LOGERROR, NAME, "cannot start a process: ", strerror(saved));
     return -1;
   }
   close(pm[0]); close(pe[0]); close(px[1]);
   c->pm = pm[1]; c->pe = pe[1]; c->px = px[0];
-  memcpy(c->prog, prog, strlen(prog) + 1);
   return 0;
 }
 
@@ -334,15 +283,13 @@ static struct qq_child early;
 
 static void qq_abandon(struct session *s)
 {
-  pid_t r;
   int wstat;
   if (early.pid <= 0) return;
   close(early.pm); close(early.pe); close(early.px);
   watchdog_start(queue_timeout(s), early.pid, -1);
-  do r = waitpid(early.pid, &wstat, 0); while (r == -1 && errno == EINTR);
+  spawn_wait(early.pid, &wstat, 0);
   watchdog_stop();
   sigaction(SIGPIPE, &early.oldpipe, 0);
-  sigaction(SIGCHLD, &early.oldchld, 0);
   early.pid = 0;
 }
 
@@ -423,21 +370,16 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   if (!werrwhat && fd_write_all(c.pe, env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
   close(c.pe);
 
-  for (;;) {
-    ssize_t got;
-    if (errlen >= ERRTEXT_MAX) break;
-    got = read(c.px, errbuf + errlen, ERRTEXT_MAX - errlen);
-    if (got == -1 && errno == EINTR) continue;
-    if (got <= 0) break;
-    errlen += (size_t)got;
-  }
-  close(c.px);
-
-  do r = waitpid(pid, &wstat, 0); while (r == -1 && errno == EINTR);
+  /* Success is qmail-queue's exit status: wait for its exit, not for EOF
+     on fd 6, which a grandchild it leaves behind (a wrapper's background
+     job) may hold open. Its custom error text is in the pipe by the time
+     it has exited: take what is there now. */
+  r = spawn_wait(pid, &wstat, 0);
   saved = errno;
   timedout = watchdog_stop();
+  if (r == pid) errlen = spawn_readnow(c.px, errbuf, ERRTEXT_MAX);
+  close(c.px);
   sigaction(SIGPIPE, &c.oldpipe, 0);
-  sigaction(SIGCHLD, &c.oldchld, 0);
 
   pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
   if (werrwhat)
