@@ -72,7 +72,7 @@ static int domain_ok(const char *x, size_t len)
   if (!len || len > 255) return 0;
   if (x[0] == '[') {
     if (x[len - 1] != ']' || len < 3) return 0;
-    if (len > 6 && !memcmp(x + 1, "IPv6:", 5)) {
+    if (len > 7 && !memcmp(x + 1, "IPv6:", 5)) {
       for (i = 6; i < len - 1; ++i)
         if (!x[i] || !strchr("0123456789abcdefABCDEF:.", x[i])) return 0;
       return 1;
@@ -151,7 +151,7 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
   /* an obsolete source route "@a,@b:" is accepted and dropped (RFC 5321 C) */
   if (p[0] == '@') {
     const char *colon = memchr(p, ':', pl);
-    if (!colon) return ADDR_SYNTAX;
+    if (!colon || colon[-1] == ',') return ADDR_SYNTAX;
     for (i = 0; p + i < colon; ) {
       size_t j;
       if (p[i] != '@') return ADDR_SYNTAX;
