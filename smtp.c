@@ -225,7 +225,8 @@ static int mail_auth_param(struct session *s, const char *v)
   if (!s->authenticated && addr.len) {
     qlogm(s, LOGINFO, NULL, "AUTH=<", addr.s, "> from a client that did not authenticate: treated as <>");
     addr.len = 0;
-  }
+  } else
+    qlogm(s, LOGINFO, NULL, "AUTH=<", addr.len ? addr.s : "", "> kept as auth_sender");
   if (!notes_set(&s->t.notes, "auth_sender", addr.len ? addr.s : "")) die_nomem(s);
   ok = 1;
   goto done;
