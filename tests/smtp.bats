@@ -6,6 +6,11 @@ load helper
 setup() {
   mkcfg
   QP=$(default_chain)
+  SRVPID=
+}
+
+teardown() {
+  stop_server
 }
 
 @test "greeting, EHLO capabilities, QUIT" {
@@ -127,6 +132,21 @@ SRS='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.c
   # the Received header names no address, and stays two lines
   assert_equal "$(grep -c '^Received: from ' "$FAKEQ_DIR/1.msg")" 1
   assert_equal "$(sed -n 2p "$FAKEQ_DIR/1.msg" | cut -c1-4)" "$(printf '\tby ')"
+}
+
+@test "swaks sends a quoted and a long SRS sender to a quoted recipient through tcpserver; qmail-queue gets them unquoted" {
+  start_server "$QP"
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --from '"x y"@sender.example' \
+    --to '"a\"b"@example.com' --body 'hi'
+  assert_success
+  assert_output --partial '<-  250 2.1.0 <"x y"@sender.example>, sender OK'
+  assert_output --partial '<-  250 2.1.5 <"a\"b"@example.com>, recipient ok'
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --from "$SRS" --to 'a..b@example.com' --body 'hi'
+  assert_success
+  wait_sessions 2
+  stop_server
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" 'Fx y@sender.example|Ta"b@example.com||'
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/2.env")" "F$SRS|Ta..b@example.com||"
 }
 
 @test "addresses stay refused with CR, NUL, control bytes, 8-bit, unquoted specials, a bad quoted pair, or over 512 octets" {
