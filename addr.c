@@ -21,12 +21,21 @@ long addr_pathlen(const char *x, size_t len)
   return -1;
 }
 
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 static int is_atext(unsigned char c)
 {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
   return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
+/* RFC 5321 4.1.2's Dot-string, strict: no empty label */
 static int dot_string(const char *x, size_t len)
 {
   size_t i;
@@ -40,13 +49,30 @@ static int dot_string(const char *x, size_t len)
   return !prev_dot;
 }
 
+/* the unquoted local part real mail uses: atext and dots, empty labels
+   allowed ("a..b", ".a", "a.": addresses at Japanese carriers), at least
+   one atext */
+static int dot_loose(const char *x, size_t len)
+{
+  size_t i;
+  int atext = 0;
+  for (i = 0; i < len; ++i) {
+    if (is_atext((unsigned char)x[i])) atext = 1;
+    else if (x[i] != '.') return 0;
+  }
+  return atext;
+}
+
+/* a DNS name as mail uses it (letters, digits, hyphens inside a label,
+   underscores anywhere: SRV-style and Windows host names), or an address
+   literal */
 static int domain_ok(const char *x, size_t len)
 {
   size_t i, lab = 0;
   if (!len || len > 255) return 0;
   if (x[0] == '[') {
     if (x[len - 1] != ']' || len < 3) return 0;
-    if (len > 6 && !memcmp(x + 1, "IPv6:", 5)) {
+    if (len > 7 && !memcmp(x + 1, "IPv6:", 5)) {
       for (i = 6; i < len - 1; ++i)
         if (!x[i] || !strchr("0123456789abcdefABCDEF:.", x[i])) return 0;
       return 1;
@@ -66,12 +92,46 @@ static int domain_ok(const char *x, size_t len)
   }
   for (i = 0; i < len; ++i) {
     char c = x[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) { ++lab; continue; }
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      if (++lab > 63) return 0;
+      continue;
+    }
     if (c == '-') { if (!lab) return 0; ++lab; continue; }
     if (c == '.') { if (!lab || x[i - 1] == '-') return 0; lab = 0; continue; }
     return 0;
   }
-  return lab && x[len - 1] != '-' && lab <= 63;
+  return lab && x[len - 1] != '-';
+}
+
+/* the length of the quoted string at the start of x (both quotes), or 0:
+   qtextSMTP and quoted-pairSMTP of RFC 5321 4.1.2, printable ASCII and
+   space only, so no CR, LF, NUL or control byte ever gets in */
+static size_t quoted_len(const char *x, size_t len)
+{
+  size_t i;
+  if (!len || x[0] != '"') return 0;
+  for (i = 1; i < len; ++i) {
+    unsigned char c = (unsigned char)x[i];
+    if (c == '"') return i + 1;
+    if (c < 32 || c > 126) return 0;
+    if (c == '\\') {
+      if (i + 1 >= len || (unsigned char)x[i + 1] < 32 || (unsigned char)x[i + 1] > 126) return 0;
+      ++i;
+    }
+  }
+  return 0;
+}
+
+/* appends the content of a quoted string of length ql, quotes and
+   backslashes of quoted pairs removed */
+static int cat_unquoted(stralloc *out, const char *x, size_t ql)
+{
+  size_t i;
+  for (i = 1; i + 1 < ql; ++i) {
+    if (x[i] == '\\') ++i;
+    if (!stralloc_append(out, x + i)) return 0;
+  }
+  return 1;
 }
 
 int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
@@ -83,7 +143,7 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
   if (len < 2 || x[0] != '<' || x[len - 1] != '>') return ADDR_SYNTAX;
   p = x + 1;
   pl = len - 2;
-  if (pl > 256) return ADDR_TOOLONG;
+  if (pl > ADDR_MAX) return ADDR_TOOLONG;
   if (!pl) {
     if (rcpt) return ADDR_NULL_NOT_ALLOWED;
     return stralloc_0(out) ? ADDR_OK : ADDR_SYNTAX;
@@ -91,7 +151,7 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
   /* an obsolete source route "@a,@b:" is accepted and dropped (RFC 5321 C) */
   if (p[0] == '@') {
     const char *colon = memchr(p, ':', pl);
-    if (!colon) return ADDR_SYNTAX;
+    if (!colon || colon[-1] == ',') return ADDR_SYNTAX;
     for (i = 0; p + i < colon; ) {
       size_t j;
       if (p[i] != '@') return ADDR_SYNTAX;
@@ -105,19 +165,19 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
   if (rcpt && pl == 10 && !strncasecmp(p, "postmaster", 10))
     return stralloc_copyb(out, p, pl) && stralloc_0(out) ? ADDR_OK : ADDR_SYNTAX;
   if (p[0] == '"') {
-    /* quoted local part: accepted only when its content is a dot-string,
-       which is then stored unquoted; anything else would need quoting
-       downstream, where it is easy to get wrong */
+    /* a quoted local part is kept as sent, so that it round-trips and
+       reaches smtp-forward, plugins and logs as the client wrote it;
+       quotes that were not needed (the content is a Dot-string) are
+       dropped, as they always were */
+    size_t ql = quoted_len(p, pl);
     stralloc lp = {0};
     int ok;
-    for (i = 1; i < pl && p[i] != '"'; ++i) {
-      if (p[i] == '\\' && i + 1 < pl) ++i;
-      if (!stralloc_append(&lp, p + i)) { stralloc_free(&lp); return ADDR_SYNTAX; }
-    }
-    if (i >= pl || i + 1 >= pl || p[i + 1] != '@') { stralloc_free(&lp); return ADDR_SYNTAX; }
-    at = i + 1;
-    ok = lp.len <= 64 && dot_string(lp.s, lp.len) && domain_ok(p + at + 1, pl - at - 1);
-    ok = ok && stralloc_copy(out, &lp) && stralloc_catb(out, p + at, pl - at) && stralloc_0(out);
+    if (ql < 3 || ql >= pl || p[ql] != '@' || !domain_ok(p + ql + 1, pl - ql - 1)) return ADDR_SYNTAX;
+    ok = cat_unquoted(&lp, p, ql);
+    if (ok && dot_string(lp.s, lp.len))
+      ok = stralloc_copy(out, &lp) && stralloc_catb(out, p + ql, pl - ql) && stralloc_0(out);
+    else
+      ok = ok && stralloc_copyb(out, p, pl) && stralloc_0(out);
     stralloc_free(&lp);
     return ok ? ADDR_OK : ADDR_SYNTAX;
   }
@@ -126,9 +186,42 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
     if (!a) return ADDR_SYNTAX;
     at = (size_t)(a - p);
   }
-  if (at > 64) return ADDR_TOOLONG;
-  if (!dot_string(p, at) || !domain_ok(p + at + 1, pl - at - 1)) return ADDR_SYNTAX;
+  /* no 64-octet limit on the local part (RFC 5321 4.5.3.1.1 allows
+     more): SRS and VERP senders exceed it; the whole path is bounded */
+  if (!dot_loose(p, at) || !domain_ok(p + at + 1, pl - at - 1)) return ADDR_SYNTAX;
   return stralloc_copyb(out, p, pl) && stralloc_0(out) ? ADDR_OK : ADDR_SYNTAX;
+}
+
+int addr_internal(const char *a, stralloc *out)
+{
+  size_t len = strlen(a), ql = quoted_len(a, len);
+  out->len = 0;
+  if (ql) {
+    if (!cat_unquoted(out, a, ql)) return 0;
+    a += ql;
+  }
+  return stralloc_cats(out, a) && stralloc_0(out);
+}
+
+int addr_xtext(const char *x, size_t len, stralloc *out)
+{
+  size_t i;
+  out->len = 0;
+  for (i = 0; i < len; ++i) {
+    unsigned char c = (unsigned char)x[i];
+    if (c == '+') {
+      int h, l;
+      if (i + 2 >= len) return -1;
+      h = hexval(x[i + 1]);
+      l = hexval(x[i + 2]);
+      if (h < 0 || l < 0) return -1;
+      c = (unsigned char)(h * 16 + l);
+      i += 2;
+      if (c < 32 || c > 126) return -1;
+    } else if (c < 33 || c > 126 || c == '=') return -1;
+    if (!stralloc_append(out, (char *)&c)) return -1;
+  }
+  return stralloc_0(out) ? 0 : -1;
 }
 
 int addr_params(const char *x, size_t len, stralloc *out)

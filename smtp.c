@@ -162,9 +162,11 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
   } else {
     const char *caps = notes_get(&s->t.notes, "capabilities");
     if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME")) die_nomem(s);
+    /* RFC 1870 4: "SIZE" alone when there is no fixed maximum */
+    if (!stralloc_cats(r, "\nSIZE")) die_nomem(s);
     if (s->databytes) {
       char num[24];
-      if (!stralloc_cats(r, "\nSIZE ") || !stralloc_catb(r, num, fmt_ulong(num, s->databytes))) die_nomem(s);
+      if (!stralloc_cats(r, " ") || !stralloc_catb(r, num, fmt_ulong(num, s->databytes))) die_nomem(s);
     }
     if (!stralloc_cats(r, "\nENHANCEDSTATUSCODES")) die_nomem(s);
     if (caps && *caps && (!stralloc_cats(r, "\n") || !stralloc_cats(r, caps))) die_nomem(s);
@@ -211,11 +213,65 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
   return 1;
 }
 
+/* RFC 4954 5: AUTH=<> or AUTH=xtext(addr-spec) on MAIL. Only an
+   authenticated client's value is trusted; anyone else's is accepted and
+   treated as <>. The transaction note auth_sender holds the outcome. */
+static int mail_auth_param(struct session *s, const char *v)
+{
+  stralloc dec = {0}, w = {0}, addr = {0};
+  int ok = 0;
+  if (addr_xtext(v, strlen(v), &dec) == -1) goto bad;
+  if (strcmp(dec.s, "<>")) {
+    if (!stralloc_copys(&w, "<") || !stralloc_cats(&w, dec.s) || !stralloc_cats(&w, ">")) die_nomem(s);
+    if (addr_parse(w.s, w.len, 0, &addr) != ADDR_OK || !addr.s[0]) goto bad;
+  }
+  if (!s->authenticated && addr.len) {
+    qlogm(s, LOGINFO, NULL, "AUTH=<", addr.s, "> from a client that did not authenticate: treated as <>");
+    addr.len = 0;
+  } else
+    qlogm(s, LOGINFO, NULL, "AUTH=<", addr.len ? addr.s : "", "> kept as auth_sender");
+  if (!notes_set(&s->t.notes, "auth_sender", addr.len ? addr.s : "")) die_nomem(s);
+  ok = 1;
+  goto done;
+bad:
+  replys(s, 501, "5.5.4", "Syntax error in AUTH parameter");
+done:
+  stralloc_free(&dec);
+  stralloc_free(&w);
+  stralloc_free(&addr);
+  return ok;
+}
+
+/* SIZE=digits (RFC 1870 6): more digits than an unsigned 64-bit number
+   holds is a syntax error, a number above databytes is 552 */
+static int mail_size_param(struct session *s, const char *eq, size_t vl)
+{
+  unsigned long long v = 0;
+  size_t j;
+  if (!vl || vl > 20) goto bad;
+  for (j = 0; j < vl; ++j) {
+    unsigned d;
+    if (eq[1 + j] < '0' || eq[1 + j] > '9') goto bad;
+    d = (unsigned)(eq[1 + j] - '0');
+    if (v > (~0ULL - d) / 10) goto bad;
+    v = v * 10 + d;
+  }
+  if (s->databytes && v > s->databytes) {
+    replys(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+    return 0;
+  }
+  s->t.declared_size = v;
+  return 1;
+bad:
+  replys(s, 501, "5.5.4", "Syntax error in SIZE parameter");
+  return 0;
+}
+
 /* checks the ESMTP parameters we know; 0 after a reply */
 static int mail_params(struct session *s, stralloc *params, int rcpt)
 {
   size_t i = 0;
-  int seen_size = 0, seen_body = 0;
+  int seen_size = 0, seen_body = 0, seen_auth = 0;
   while (i < params->len) {
     const char *p = params->s + i;
     size_t l = strlen(p);
@@ -223,30 +279,16 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
     size_t kl = eq ? (size_t)(eq - p) : l;
     i += l + 1;
     if (!rcpt && kl == 4 && !memcmp(p, "size", 4)) {
-      unsigned long long v = 0;
-      size_t j, vl = eq ? l - kl - 1 : 0;
-      if (seen_size++ || !vl || vl > 20) {
-        if (vl > 20) { replys(s, 552, "5.3.4", "Message size exceeds fixed maximum message size"); return 0; }
-        replys(s, 501, "5.5.4", "Syntax error in SIZE parameter");
-        return 0;
-      }
-      for (j = 0; j < vl; ++j) {
-        unsigned d;
-        if (eq[1 + j] < '0' || eq[1 + j] > '9') { replys(s, 501, "5.5.4", "Syntax error in SIZE parameter"); return 0; }
-        d = (unsigned)(eq[1 + j] - '0');
-        if (v > (~0ULL - d) / 10) { replys(s, 552, "5.3.4", "Message size exceeds fixed maximum message size"); return 0; }
-        v = v * 10 + d;
-      }
-      if (s->databytes && v > s->databytes) {
-        replys(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
-        return 0;
-      }
-      s->t.declared_size = v;
+      if (seen_size++) { replys(s, 501, "5.5.4", "Syntax error in SIZE parameter"); return 0; }
+      if (!mail_size_param(s, eq, eq ? l - kl - 1 : 0)) return 0;
     } else if (!rcpt && kl == 4 && !memcmp(p, "body", 4)) {
       if (seen_body++ || !eq || !(case_equals(eq + 1, "7BIT") || case_equals(eq + 1, "8BITMIME"))) {
         replys(s, 501, "5.5.4", "Syntax error in BODY parameter");
         return 0;
       }
+    } else if (!rcpt && kl == 4 && !memcmp(p, "auth", 4) && auth_command_known(s)) {
+      if (seen_auth++ || !eq) { replys(s, 501, "5.5.4", "Syntax error in AUTH parameter"); return 0; }
+      if (!mail_auth_param(s, eq + 1)) return 0;
     } else {
       stralloc m = {0};
       if (!stralloc_copys(&m, "Unsupported parameter ") || !stralloc_catb(&m, p, kl)) die_nomem(s);

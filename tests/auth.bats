@@ -583,6 +583,39 @@ EOF
 
 # ------------------------------------------------------------ flat file
 
+@test "MAIL AUTH= (RFC 4954 5): <> and xtext accepted; trusted only after AUTH, else treated as <>; malformed or repeated is 501" {
+  QP=$(flat_chain)
+  { printf 'EHLO c.example\r\n'
+    printf 'MAIL FROM:<a@b.example> AUTH=<>\r\n'
+    printf 'MAIL FROM:<a@b.example> AUTH=bob+2Btag@example.com\r\n'
+    printf 'RSET\r\nAUTH PLAIN %s\r\n' "$(plain '' alice@example.com secret)"
+    printf 'MAIL FROM:<alice@example.com> AUTH=alice+2Btag@example.com\r\n'
+    printf 'MAIL FROM:<alice@example.com> auth=<>\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH=<> AUTH=<>\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH=a+2\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH=a+0Db@example.com\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH=not+20an+20address\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH\r\n'
+    printf 'MAIL FROM:<alice@example.com> AUTH=+22a+20b+22@example.com SIZE=10\r\n'
+    printf 'RCPT TO:<x@elsewhere.example>\r\nDATA\r\nSubject: a\r\n\r\nx\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" '220 250 250 250 250 235 250 250 501 501 501 501 501 250 250 354 250 221'
+  assert_equal "$(nth 9)" '501 5.5.4 Syntax error in AUTH parameter'
+  grep -q ' info AUTH=<> kept as auth_sender$' "$ERR"
+  grep -q ' info AUTH=<bob+tag@example.com> from a client that did not authenticate: treated as <>$' "$ERR"
+  grep -q ' info AUTH=<alice+tag@example.com> kept as auth_sender$' "$ERR"
+  grep -q ' info AUTH=<"a b"@example.com> kept as auth_sender$' "$ERR"
+  [ "$(queued)" -eq 1 ]
+}
+
+@test "MAIL AUTH= is an unknown parameter (555) when no auth plugin offers AUTH" {
+  QP=$(default_chain)
+  printf 'EHLO c.example\r\nMAIL FROM:<a@b.example> AUTH=<>\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" '220 250 555 221'
+  assert_equal "$(nth 3)" '555 5.5.4 Unsupported parameter auth'
+}
+
 @test "a flat_auth_pw line without ':' is a configuration error: 421, naming the file" {
   QP=$(flat_chain)
   echo 'no-colon-here' >> "$CFG/flat_auth_pw"
@@ -774,6 +807,32 @@ auth/authdeny
 rcpt_ok
 queue/qmail-queue
 EOF
+}
+
+@test "Python smtplib sends MAIL with AUTH=<> before login and AUTH=xtext after: both queued, only the second trusted" {
+  QP=$(flat_chain)
+  start_server "$QP"
+  run timeout 20 python3 - "$PORT" <<'EOF'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+s.ehlo()
+print("anon:", s.sendmail("a@b.example", ["bob@example.com"], b"Subject: 1\r\n\r\nhi\r\n", mail_options=["AUTH=<>"]))
+print("anon2:", s.sendmail("a@b.example", ["bob@example.com"], b"Subject: 2\r\n\r\nhi\r\n", mail_options=["AUTH=eve+40example.com"]))
+print("login:", s.login("bob@example.com", "hunter2")[0])
+print("auth:", s.sendmail("bob@example.com", ["y@elsewhere.example"], b"Subject: 3\r\n\r\nhi\r\n", mail_options=["AUTH=bob+2Bsub@example.com"]))
+s.quit()
+EOF
+  assert_success
+  assert_line 'anon: {}'
+  assert_line 'anon2: {}'
+  assert_line 'login: 235'
+  assert_line 'auth: {}'
+  wait_sessions 1
+  stop_server
+  [ "$(queued)" -eq 3 ]
+  grep -q ' info AUTH=<> kept as auth_sender$' "$SRVLOG"
+  grep -q ' info AUTH=<eve@example.com> from a client that did not authenticate: treated as <>$' "$SRVLOG"
+  grep -q ' info AUTH=<bob+sub@example.com> kept as auth_sender$' "$SRVLOG"
 }
 
 @test "tls_before_auth: swaks --tls --auth sees AUTH only after STARTTLS, relays, and gets ESMTPSA" {

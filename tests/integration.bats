@@ -206,7 +206,7 @@ EOF
   run xinetd_session tcp "$QP"
   assert_success
   # the client saw exactly the replies, though loglevel 7 logs every command
-  [ "${#lines[@]}" -eq 11 ]
+  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
   refute_line --regexp "$LOGLINE"
   assert_line --index 1 '250-test.example Hi [127.0.0.1] [127.0.0.1]'
   assert_line --regexp '^250 2\.0\.0 Queued!'
@@ -238,7 +238,7 @@ EOF
   assert_success
   assert_line --index 1 '250-test.example Hi [unknown] [unknown]'
   assert_line --regexp '^250 2\.0\.0 Queued!'
-  [ "${#lines[@]}" -eq 11 ]
+  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
   refute_line --regexp "$LOGLINE"
   [ "$(queued)" -eq 1 ]
 }

@@ -116,6 +116,20 @@ message() {
   head -n 1 "$PF"/mail/bob/new/* | grep -qx 'Return-Path: <>'
 }
 
+@test "postfix-queue: a quoted sender and a long SRS one reach Postfix in internal form and come back quoted once" {
+  FROM='"x \"y\" z"@sender.example' session $'Subject: q\r\n\r\nx\r\n'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 250 221"
+  srs='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.com=alice@forwarder.example'
+  FROM=$srs session $'Subject: srs\r\n\r\nx\r\n'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 250 221"
+  pf_wait_mail "$PF/mail/bob" 2
+  run grep -h '^Return-Path: ' "$PF"/mail/bob/new/*
+  assert_line 'Return-Path: <"x \"y\" z"@sender.example>'
+  assert_line "Return-Path: <$srs>"
+}
+
 @test "postfix-queue: a 300 KB message spooled to disk arrives byte-exact" {
   echo 1000 > "$CFG/size_threshold"
   line=$(printf '%075d' 0)

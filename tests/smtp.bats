@@ -6,6 +6,11 @@ load helper
 setup() {
   mkcfg
   QP=$(default_chain)
+  SRVPID=
+}
+
+teardown() {
+  stop_server
 }
 
 @test "greeting, EHLO capabilities, QUIT" {
@@ -16,8 +21,9 @@ setup() {
   assert_line --index 1 '250-test.example Hi [192.0.2.1] [192.0.2.1]'
   assert_line --index 2 '250-PIPELINING'
   assert_line --index 3 '250-8BITMIME'
-  assert_line --index 4 '250 ENHANCEDSTATUSCODES'
-  assert_line --index 5 '221 2.0.0 test.example closing connection. Have a wonderful day.'
+  assert_line --index 4 '250-SIZE'
+  assert_line --index 5 '250 ENHANCEDSTATUSCODES'
+  assert_line --index 6 '221 2.0.0 test.example closing connection. Have a wonderful day.'
   [ "$RC" -eq 0 ]
 }
 
@@ -33,6 +39,27 @@ setup() {
   printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
   grep -q '^250-SIZE 1000' "$OUT"
+}
+
+@test "without databytes EHLO advertises SIZE without a number (RFC 1870 4: no fixed maximum)" {
+  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  run tr -d '\r' < "$OUT"
+  assert_line '250-SIZE'
+  refute_line --regexp '^250.SIZE '
+}
+
+@test "SIZE= with more digits than fit or that overflows is a 501 syntax error; a number over databytes is 552" {
+  echo 1000 > "$CFG/databytes"
+  { printf 'EHLO c.example\r\n'
+    for v in 1000 1001 18446744073709551615 18446744073709551616 99999999999999999999 123456789012345678901 00000000000000000000001; do
+      printf 'MAIL FROM:<a@b.example> SIZE=%s\r\n' "$v"; done
+    printf 'QUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 552 552 501 501 501 501 221"
+  run tr -d '\r' < "$OUT"
+  assert_line --index 9 '501 5.5.4 Syntax error in SIZE parameter'
+  assert_line --index 10 '501 5.5.4 Syntax error in SIZE parameter'
 }
 
 @test "smtpgreeting replaces the greeting and ESMTP is added" {
@@ -98,12 +125,75 @@ setup() {
   assert_equal "$(codes)" "220 250 501 501 501 555 250 501 501 501 555 221"
 }
 
+# an SRS1 sender of 97 octets, its local part 79 (over RFC 5321's 64)
+SRS='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.com=alice@forwarder.example'
+
+@test "real addresses are accepted: long SRS local parts, quoted local parts, empty dot-atom labels, underscores; qmail-queue gets them unquoted" {
+  { printf 'EHLO c.example\r\n'
+    printf 'MAIL FROM:<%s>\r\n' "$SRS"
+    printf 'RCPT TO:<%s>\r\n' '"a b"@example.com' '"a\"b"@example.com' 'a..b@example.com' '.a@example.com' 'a.@example.com' '"abc"@example.com' '"a\\b"@example.com'
+    printf 'DATA\r\nSubject: q\r\n\r\nx\r\n.\r\n'
+    printf 'MAIL FROM:<"x y"@host_1.example>\r\nRCPT TO:<b_c@example.com>\r\nDATA\r\nSubject: r\r\n\r\ny\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 250 250 250 250 250 250 354 250 250 250 354 250 221"
+  run tr -d '\r' < "$OUT"
+  assert_line "250 2.1.0 <$SRS>, sender OK - how exciting to get mail from you!"
+  assert_line '250 2.1.5 <"a b"@example.com>, recipient ok'
+  assert_line '250 2.1.5 <"a\"b"@example.com>, recipient ok'
+  assert_line '250 2.1.5 <a..b@example.com>, recipient ok'
+  assert_line '250 2.1.5 <abc@example.com>, recipient ok'
+  assert_line '250 2.1.0 <"x y"@host_1.example>, sender OK - how exciting to get mail from you!'
+  # qmail-queue's envelope holds the internal form, as qmail-smtpd writes it
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" "F$SRS|Ta b@example.com|Ta\"b@example.com|Ta..b@example.com|T.a@example.com|Ta.@example.com|Tabc@example.com|Ta\\b@example.com||"
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/2.env")" 'Fx y@host_1.example|Tb_c@example.com||'
+  # the Received header names no address, and stays two lines
+  assert_equal "$(grep -c '^Received: from ' "$FAKEQ_DIR/1.msg")" 1
+  assert_equal "$(sed -n 2p "$FAKEQ_DIR/1.msg" | cut -c1-4)" "$(printf '\tby ')"
+}
+
+@test "swaks sends a quoted and a long SRS sender to a quoted recipient through tcpserver; qmail-queue gets them unquoted" {
+  start_server "$QP"
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --from '"x y"@sender.example' \
+    --to '"a\"b"@example.com' --body 'hi'
+  assert_success
+  assert_output --partial '<-  250 2.1.0 <"x y"@sender.example>, sender OK'
+  assert_output --partial '<-  250 2.1.5 <"a\"b"@example.com>, recipient ok'
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --from "$SRS" --to 'a..b@example.com' --body 'hi'
+  assert_success
+  wait_sessions 2
+  stop_server
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" 'Fx y@sender.example|Ta"b@example.com||'
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/2.env")" "F$SRS|Ta..b@example.com||"
+}
+
+@test "addresses stay refused with CR, NUL, control bytes, 8-bit, unquoted specials, a bad quoted pair, or over 512 octets" {
+  long=$(head -c 500 /dev/zero | tr '\0' a)
+  { printf 'EHLO c.example\r\n'
+    printf 'MAIL FROM:<"a\rb"@b.example>\r\n'
+    printf 'MAIL FROM:<"a\0b"@b.example>\r\n'
+    printf 'MAIL FROM:<"a\001b"@b.example>\r\n'
+    printf 'MAIL FROM:<"a\\\001b"@b.example>\r\n'
+    printf 'MAIL FROM:<a\001b@b.example>\r\n'
+    printf 'MAIL FROM:<\303\251@b.example>\r\n'
+    printf 'MAIL FROM:<"\303\251"@b.example>\r\n'
+    printf 'MAIL FROM:<%s>\r\n' 'a(b@b.example' 'a,b@b.example' 'a"b@b.example' 'a\b@b.example' '"a"b@b.example' '""@b.example' '"a b@b.example' '..@b.example' 'a@b..example' 'a@-b.example' 'a@b.example.' 'a@b"c.example'
+    printf 'MAIL FROM:<%s@%s.example>\r\n' "$long" 'abcd'
+    printf 'MAIL FROM:<%s@%s.example>\r\n' "$long" 'abc'
+    printf 'QUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  # the line reader refuses a line with CR, NUL or 8-bit bytes whole (500)
+  assert_equal "$(codes)" "220 250 500 500 501 501 501 500 500 501 501 501 501 501 501 501 501 501 501 501 501 501 250 221"
+  run tr -d '\r' < "$OUT"
+  # (the reply's text is cut at the reply line bound)
+  assert_line --index 26 --partial "250 2.1.0 <${long:0:400}"
+}
+
 @test "MAIL FROM:<> and an empty MAIL FROM: are the null sender" {
   printf 'EHLO c.example\r\nMAIL FROM:<>\r\nMAIL FROM:\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
   run tr -d '\r' < "$OUT"
-  assert_line --index 5 '250 2.1.0 <>, sender OK - how exciting to get mail from you!'
   assert_line --index 6 '250 2.1.0 <>, sender OK - how exciting to get mail from you!'
+  assert_line --index 7 '250 2.1.0 <>, sender OK - how exciting to get mail from you!'
 }
 
 @test "source routes are dropped; bare addresses get brackets from dont_require_anglebrackets" {

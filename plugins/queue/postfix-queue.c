@@ -27,6 +27,7 @@
 #include <fmt.h>
 #include <scan.h>
 #include <stralloc.h>
+#include "addr.h"
 #include "pdrecord.h"
 #include "plugin.h"
 
@@ -176,8 +177,8 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   struct sigaction ign, oldpipe;
   struct spawn sp;
   struct pdrec *r = NULL;
-  stralloc attr = {0}, qid = {0}, reason = {0};
-  const char *v, *step = NULL;
+  stralloc attr = {0}, qid = {0}, reason = {0}, env = {0}, ia = {0};
+  const char *v, *step = NULL, *e;
   char pidstr[FMT_ULONG], num[FMT_ULONG];
   unsigned long status = 0;
   int have_status = 0, wstat = 0, rc = DENYSOFT, timedout;
@@ -188,8 +189,15 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
     stralloc_copys(a->msg, "4.3.0 internal error: no envelope");
     return DENYSOFT;
   }
-  if (!envelope_ok(sender)) goto badaddr;
-  for (i = 0; i < n; ++i) if (!envelope_ok(txn_rcpt(s, i))) goto badaddr;
+  /* Postfix's records hold addresses in internal form (unquoted), as its
+     smtpd and sendmail write them; its smtp client quotes them again */
+  for (i = 0; i <= n; ++i) {
+    if (!addr_internal(i ? txn_rcpt(s, i - 1) : sender, &ia) || !stralloc_cat(&env, &ia)) {
+      qlog(s, LOGERROR, NAME, "out of memory");
+      goto tempfail;
+    }
+    if (!envelope_ok(ia.s)) goto badaddr;
+  }
 
   argv[0] = q->postdrop;
   argv[1] = "-r";
@@ -236,10 +244,10 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   pdrec_init(r, pfq_write, &pin[1]);
   pdrec_put(r, 'A', "rewrite_context=remote", 22);
   if (note_txn_get(s, "postfix-queue.8bit")) pdrec_put(r, 'A', "encoding=8bit", 13);
-  pdrec_put(r, 'S', sender, strlen(sender));
-  for (i = 0; i < n; ++i) {
-    const char *to = txn_rcpt(s, i);
-    pdrec_put(r, 'R', to, strlen(to));
+  for (i = 0, e = env.s; i <= n; ++i) {
+    size_t el = strlen(e);
+    pdrec_put(r, i ? 'R' : 'S', e, el);
+    e += el + 1;
   }
   pdrec_put(r, 'M', "", 0);
   if (txn_each(s, pdrec_content, r) == -1 && !r->err) r->err = errno ? errno : EIO;
@@ -318,7 +326,8 @@ wait:
 badaddr:
   qlog(s, LOGERROR, NAME, "an envelope address is too long for postdrop or holds CR/LF; not queued");
   stralloc_copys(a->msg, "5.1.3 envelope address too long or malformed for postdrop");
-  return DENY;
+  rc = DENY;
+  goto out;
 tempfail:
   stralloc_copys(a->msg, "4.3.0 unable to run postdrop");
 out:
@@ -329,6 +338,8 @@ out:
   stralloc_free(&attr);
   stralloc_free(&qid);
   stralloc_free(&reason);
+  stralloc_free(&env);
+  stralloc_free(&ia);
   return rc;
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <fmt.h>
 #include <stralloc.h>
+#include "addr.h"
 #include "plugin.h"
 
 #define NAME "queue/qmail-queue"
@@ -314,7 +315,7 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
 {
   const char *prog;
   stralloc progsa = {0};
-  stralloc env = {0};
+  stralloc env = {0}, ia = {0};
   stralloc msgid = {0};
   struct qq_child c;
   pid_t pid, r;
@@ -341,13 +342,16 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
     stralloc_free(&progsa);
     return DENYSOFT;
   }
-  /* the envelope goes out in one buffer, after the message */
-  if (!stralloc_copys(&env, "F") || !stralloc_cats(&env, sender) || !stralloc_0(&env))
+  /* the envelope goes out in one buffer, after the message, with the
+     addresses in internal form (unquoted) as qmail-smtpd writes them:
+     qmail-remote quotes a local part again when it needs it. A parsed
+     address holds no NUL, so none can end a record early. */
+  if (!addr_internal(sender, &ia) || !stralloc_copys(&env, "F") || !stralloc_cat(&env, &ia))
     goto nomem;
   for (i = 0; i < n; ++i) {
     const char *to = txn_rcpt(s, i);
     if (!to) continue;
-    if (!stralloc_cats(&env, "T") || !stralloc_cats(&env, to) || !stralloc_0(&env))
+    if (!addr_internal(to, &ia) || !stralloc_cats(&env, "T") || !stralloc_cat(&env, &ia))
       goto nomem;
   }
   if (!stralloc_0(&env)) goto nomem;
@@ -435,6 +439,7 @@ qqt:
 done:
   stralloc_free(&progsa);
   stralloc_free(&env);
+  stralloc_free(&ia);
   stralloc_free(&msgid);
   return rc;
 }
