@@ -284,3 +284,17 @@ void control_setup(struct session *s)
   s->size_threshold = 10000;
   if (control_readulong(s, "size_threshold", &u, 1UL << 30)) s->size_threshold = u;
 }
+
+/* read at the first DATA of a session, as only a message needs them */
+void control_data_setup(struct session *s)
+{
+  unsigned long u;
+  if (s->data_conf) return;
+  s->data_conf = 1;
+  s->strict_lines = 0;
+  if (control_readulong(s, "strict_line_length", &u, 1)) s->strict_lines = (int)u;
+  s->data_min_rate = 500;
+  if (control_readulong(s, "data_min_rate", &u, 1000000000UL)) s->data_min_rate = u;
+  s->data_grace = 30;
+  if (control_readulong(s, "data_rate_grace", &u, 86400)) s->data_grace = u;
+}
