@@ -471,11 +471,11 @@ static void log_slow(struct session *s)
   if (__builtin_mul_overflow(bytes, 1000ULL, &rate)) rate = bytes / (ms / 1000 + 1);
   else rate /= ms;
   nb[fmt_ulonglong(nb, bytes)] = 0;
-  nt[fmt_ulonglong(nt, ms / 1000)] = 0;
+  nt[fmt_ulonglong(nt, ms)] = 0;
   nr[fmt_ulonglong(nr, rate)] = 0;
   nm[fmt_ulong(nm, s->data_min_rate)] = 0;
   ng[fmt_ulong(ng, s->data_grace)] = 0;
-  qlogm(s, LOGNOTICE, NULL, "DATA too slow: ", nb, " bytes in ", nt, " s (", nr, " bytes/s), below data_min_rate ",
+  qlogm(s, LOGNOTICE, NULL, "DATA too slow: ", nb, " bytes in ", nt, " ms (", nr, " bytes/s), below data_min_rate ",
         nm, " bytes/s after data_rate_grace ", ng, " s; nothing queued");
 }
 
