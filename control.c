@@ -29,7 +29,7 @@
 static struct cdir {
   const char *path;
   int state;                    /* 0 absent, 1 listed, 2 try every name */
-  stralloc names;               /* "name\0name\0...", when listed */
+  stralloc names;               /* each name after a byte holding its length, when listed */
 } cdirs[3];
 static int ncdirs = -1;
 
@@ -50,9 +50,14 @@ static void list_dir(struct cdir *d)
       break;
     }
     if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
-    if (d->names.len >= LIST_MAX || !stralloc_cats(&d->names, e->d_name) || !stralloc_0(&d->names)) {
-      d->state = 2;
-      break;
+    {
+      size_t l = strlen(e->d_name);
+      unsigned char lb = (unsigned char)l;
+      if (l > 255 || d->names.len >= LIST_MAX || !stralloc_catb(&d->names, (const char *)&lb, 1)
+          || !stralloc_catb(&d->names, e->d_name, l)) {
+        d->state = 2;
+        break;
+      }
     }
   }
   closedir(dir);
@@ -88,9 +93,8 @@ static int may_hold(const struct cdir *d, const char *name)
   if (d->state != 1) return d->state;
   while (name[n] && name[n] != '/') ++n;
   while (i < d->names.len) {
-    const char *e = d->names.s + i;
-    size_t l = strlen(e);
-    if (l == n && !memcmp(e, name, n)) return 1;
+    size_t l = (unsigned char)d->names.s[i];
+    if (l == n && !memcmp(d->names.s + i + 1, name, n)) return 1;
     i += l + 1;
   }
   return 0;
@@ -283,4 +287,18 @@ void control_setup(struct session *s)
   if (control_readulong(s, "loglevel", &u, 7)) s->loglevel = (int)u;
   s->size_threshold = 10000;
   if (control_readulong(s, "size_threshold", &u, 1UL << 30)) s->size_threshold = u;
+}
+
+/* read at the first DATA of a session, as only a message needs them */
+void control_data_setup(struct session *s)
+{
+  unsigned long u;
+  if (s->data_conf) return;
+  s->data_conf = 1;
+  s->strict_lines = 0;
+  if (control_readulong(s, "strict_line_length", &u, 1)) s->strict_lines = (int)u;
+  s->data_min_rate = 500;
+  if (control_readulong(s, "data_min_rate", &u, 1000000000UL)) s->data_min_rate = u;
+  s->data_grace = 30;
+  if (control_readulong(s, "data_rate_grace", &u, 86400)) s->data_grace = u;
 }

@@ -3,6 +3,7 @@
    pipelined replies go out together (RFC 2920). Once TLS is on, the ops
    go through the TLS engine (tls.c), which uses the raw ops below. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,9 +24,46 @@ void io_set_deadline(struct session *s, unsigned long seconds)
   s->deadline = io_now() + (long long)seconds * 1000;
 }
 
+/* bytes read from the client in the session (TLS records included):
+   one add per read, so the rate check needs nothing on the fast path */
+unsigned long long io_rx_bytes;
+
+void io_data_start(struct session *s)
+{
+  size_t buffered = io_in.n - io_in.p;
+  s->data_start = io_now();
+  s->data_rx0 = io_rx_bytes >= buffered ? io_rx_bytes - buffered : 0;
+  s->data_slow = 0;
+  s->in_data = 1;
+}
+
+void io_data_stop(struct session *s) { s->in_data = 0; }
+
+/* In DATA the client has until data_start + data_grace + bytes/data_min_rate
+   to send more: each byte it sent buys it 1/data_min_rate seconds, as
+   Postfix's smtpd_min_data_rate. Saturates instead of overflowing. */
+static long long rate_deadline(const struct session *s)
+{
+  unsigned long long bytes = io_rx_bytes - s->data_rx0, rate = s->data_min_rate, ms, part;
+  if (__builtin_mul_overflow(bytes / rate, 1000ULL, &ms)) return LLONG_MAX;
+  part = bytes % rate * 1000 / rate;    /* bytes % rate < rate <= 10^9: no overflow */
+  if (__builtin_add_overflow(ms, part, &ms)) return LLONG_MAX;
+  if (__builtin_add_overflow(ms, (unsigned long long)s->data_grace * 1000, &ms)) return LLONG_MAX;
+  if (ms > (unsigned long long)(LLONG_MAX - s->data_start)) return LLONG_MAX;
+  return s->data_start + (long long)ms;
+}
+
+/* Commands have one deadline each (s->deadline); in DATA every wait has
+   timeout seconds (as qmail-smtpd), a read no longer than the rate allows */
 static int io_wait(int fd, short ev)
 {
-  return net_wait(fd, ev, io_s->deadline);
+  struct session *s = io_s;
+  int capped;
+  if (!s->in_data) return net_wait(fd, ev, s->deadline);
+  if (net_wait_for(fd, ev, s->timeout * 1000, ev == POLLIN && s->data_min_rate ? rate_deadline(s) : LLONG_MAX, &capped) == 0)
+    return 0;
+  if (capped && errno == ETIMEDOUT) s->data_slow = 1;
+  return -1;
 }
 
 ssize_t (*io_tls_read)(char *buf, size_t len);
@@ -40,14 +78,14 @@ ssize_t io_raw_read(int fd, char *buf, size_t len)
   ssize_t r;
   if (full && !notsock) {
     r = recv(fd, buf, len, MSG_DONTWAIT);
-    if (r >= 0) { full = (size_t)r == len; return r; }
+    if (r >= 0) { full = (size_t)r == len; io_rx_bytes += (size_t)r; return r; }
     if (errno == ENOTSOCK) notsock = 1;
     else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return -1;
   }
   for (;;) {
     if (io_wait(fd, POLLIN) == -1) return -1;
     r = read(fd, buf, len);
-    if (r >= 0) { full = len && (size_t)r == len; return r; }
+    if (r >= 0) { full = len && (size_t)r == len; io_rx_bytes += (size_t)r; return r; }
     if (errno != EINTR && errno != EAGAIN) return -1;
   }
 }

@@ -36,6 +36,28 @@ int net_wait(int fd, short ev, long long deadline)
   }
 }
 
+int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped)
+{
+  struct pollfd p;
+  long long now = now_ms(), until;
+  *capped = 0;
+  if (ms > 86400000UL) ms = 86400000UL;
+  until = now + (long long)ms;
+  if (cap < until) { until = cap; *capped = 1; }
+  for (;;) {
+    long long left = until - now;
+    int r;
+    if (left < 0) left = 0;
+    if (left > 3600000) left = 3600000;
+    p.fd = fd; p.events = ev; p.revents = 0;
+    r = poll(&p, 1, (int)left);
+    if (r > 0) return 0;
+    if (r < 0 && errno != EINTR) return -1;
+    now = now_ms();
+    if (r == 0 && now >= until) { errno = ETIMEDOUT; return -1; }
+  }
+}
+
 /* parses spec into ss; 0 ok, -1 not an address we take */
 static int parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 {

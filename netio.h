@@ -11,6 +11,12 @@ long long net_deadline(unsigned long ms);
 /* waits until fd is ready for ev (poll events) or the deadline passes:
    0, or -1 with errno (ETIMEDOUT past the deadline) */
 int net_wait(int fd, short ev, long long deadline);
+/* waits until fd is ready for ev, at most ms from now and not past cap
+   (monotonic ms): a ready fd is always seen, even past the cap. 0, or -1
+   with errno (ETIMEDOUT when time ran out; *capped then says whether the
+   cap came first). Reads the clock once, and again only after a poll that
+   did not see fd ready. */
+int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped);
 /* 1 when spec is a usable address: "/path" (Unix socket), "IPv4:port",
    "[IPv6]:port"; 0 otherwise */
 int net_addr_ok(const char *spec);

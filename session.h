@@ -72,6 +72,16 @@ struct session {
   int loglevel;
   int logok;                    /* fd 2 may be written */
   long long deadline;           /* monotonic ms; 0 none */
+  /* DATA (io.c): each wait for the client may last timeout seconds, and
+     past data_grace the client must keep data_min_rate bytes a second */
+  int strict_lines;             /* strict_line_length: refuse lines over 998 */
+  int data_conf;                /* the three DATA control files are read */
+  unsigned long data_min_rate;  /* bytes a second; 0 off */
+  unsigned long data_grace;     /* seconds */
+  int in_data;                  /* between io_data_start and io_data_stop */
+  int data_slow;                /* a wait ended at the rate's deadline */
+  long long data_start;         /* monotonic ms at the 354 */
+  unsigned long long data_rx0;  /* io_rx_bytes at the 354, less what was buffered */
   int disconnecting;
   unsigned int errors;
   unsigned long replies;        /* replies sent, to see if a DONE plugin replied */
@@ -104,6 +114,9 @@ extern buffer io_in;
 extern buffer io_out;
 long long io_now(void);
 void io_set_deadline(struct session *s, unsigned long seconds);
+extern unsigned long long io_rx_bytes;
+void io_data_start(struct session *s);
+void io_data_stop(struct session *s);
 void io_init(struct session *s);
 ssize_t io_raw_read(int fd, char *buf, size_t len);
 ssize_t io_raw_write(int fd, const char *buf, size_t len);
@@ -130,6 +143,7 @@ void notes_clear(struct notes *n);
 
 /* control.c */
 void control_setup(struct session *s);
+void control_data_setup(struct session *s);
 /* opens the first NAME of the control directories: 1 (fd and path set),
    0 none, -1 error (errno; path names the file) */
 int control_open(struct session *s, const char *name, stralloc *path, int *fd);

@@ -505,6 +505,25 @@ static void smtp_queue(struct session *s)
   }
 }
 
+/* the log line of a client cut off for its data rate: what it sent, in
+   how long, and the limits it did not meet */
+static void log_slow(struct session *s)
+{
+  unsigned long long bytes = io_rx_bytes - s->data_rx0, ms, rate;
+  long long el = io_now() - s->data_start;
+  char nb[FMT_ULONG], nt[FMT_ULONG], nr[FMT_ULONG], nm[FMT_ULONG], ng[FMT_ULONG];
+  ms = el > 0 ? (unsigned long long)el : 1;
+  if (__builtin_mul_overflow(bytes, 1000ULL, &rate)) rate = bytes / (ms / 1000 + 1);
+  else rate /= ms;
+  nb[fmt_ulonglong(nb, bytes)] = 0;
+  nt[fmt_ulonglong(nt, ms)] = 0;
+  nr[fmt_ulonglong(nr, rate)] = 0;
+  nm[fmt_ulong(nm, s->data_min_rate)] = 0;
+  ng[fmt_ulong(ng, s->data_grace)] = 0;
+  qlogm(s, LOGNOTICE, NULL, "DATA too slow: ", nb, " bytes in ", nt, " ms (", nr, " bytes/s), below data_min_rate ",
+        nm, " bytes/s after data_rate_grace ", ng, " s; nothing queued");
+}
+
 static void smtp_data(struct session *s, const char *arg, size_t len)
 {
   struct hook_args a;
@@ -513,6 +532,7 @@ static void smtp_data(struct session *s, const char *arg, size_t len)
   if (len) { replys(s, 501, "5.5.4", "Syntax error (no parameters allowed)"); return; }
   if (!s->t.have_sender) { replys(s, 503, "5.5.1", "MAIL first"); return; }
   if (!s->t.nrcpt) { replys(s, 503, "5.5.1", "RCPT first"); return; }
+  control_data_setup(s);
   memset(&a, 0, sizeof a);
   before = s->replies;
   rc = hook_run(s, HOOK_DATA, &a);
@@ -523,8 +543,9 @@ static void smtp_data(struct session *s, const char *arg, size_t len)
   txn_spool_prepare(s);
   replys(s, 354, NULL, "go ahead");
   buffer_flush(s->out);
-  io_set_deadline(s, s->timeout);
+  io_data_start(s);
   rc = data_read(s);
+  io_data_stop(s);
   switch (rc) {
   case DATA_EOF:
   case DATA_ERROR:
@@ -533,8 +554,13 @@ static void smtp_data(struct session *s, const char *arg, size_t len)
     smtp_disconnect(s, 0);
     break;
   case DATA_TIMEOUT:
-    qlog(s, LOGNOTICE, NULL, "timeout during DATA; nothing queued");
-    replys(s, 451, "4.4.2", "Timeout during DATA, closing connection");
+    if (s->data_slow) {
+      log_slow(s);
+      replys(s, 451, "4.4.2", "Data rate too low, closing connection");
+    } else {
+      qlog(s, LOGNOTICE, NULL, "timeout during DATA; nothing queued");
+      replys(s, 451, "4.4.2", "Timeout during DATA, closing connection");
+    }
     smtp_disconnect(s, 0);
     break;
   case DATA_BARELF:
@@ -550,7 +576,7 @@ static void smtp_data(struct session *s, const char *arg, size_t len)
   }
   if (s->t.toobig) { replys(s, 552, "5.3.4", "Message too big!"); txn_reset(s); return; }
   if (s->t.hdr_toolarge) { replys(s, 552, "5.3.4", "Header section too large"); txn_reset(s); return; }
-  if (s->t.longline) {
+  if (s->t.longline && s->strict_lines) {
     replys(s, 552, "5.6.0", "Message has a line longer than 998 characters (RFC 5322 2.1.1)");
     txn_reset(s);
     return;

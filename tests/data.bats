@@ -9,6 +9,10 @@ setup() {
   QP=$(default_chain)
 }
 
+teardown() {
+  stop_server
+}
+
 smuggle() {
   # $1: the bytes that try to end DATA early
   { envelope; printf 'Subject: real\r\n\r\nA'; printf "$1"; printf 'MAIL FROM:<spoof@evil.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: SMUGGLED\r\n\r\nz\r\n.\r\nQUIT\r\n'; } > "$IN"
@@ -89,12 +93,78 @@ assert_not_smuggled() {
   nothing_queued
 }
 
-@test "a 1000-octet line is accepted, a 1001-octet line rejects the message with 552" {
-  long=$(head -c 998 /dev/zero | tr '\0' a)
-  { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\n' "$long"; printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: y\r\n\r\n%sa\r\n.\r\nQUIT\r\n' "$long"; } > "$IN"
+@test "a 5000-octet line is queued unchanged by default (no 998-octet limit)" {
+  long=$(head -c 5000 /dev/zero | tr '\0' a)
+  { envelope; printf 'Subject: x\r\n\r\nbefore\r\n%s\r\nafter\r\n.\r\n' "$long"
+    printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: y\r\n\r\n%sa\r\n.\r\nQUIT\r\n' "$(head -c 998 /dev/zero | tr '\0' b)"; } > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 552 221"
-  grep -q '^552 5.6.0 ' "$OUT"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 250 221"
+  [ "$(queued)" -eq 2 ]
+  # the stored message ends with the body exactly as sent, LF line ends
+  printf 'Subject: x\n\nbefore\n%s\nafter\n' "$long" > "$BATS_TEST_TMPDIR/want"
+  tail -c "$(stat -c %s "$BATS_TEST_TMPDIR/want")" "$FAKEQ_DIR/1.msg" | cmp - "$BATS_TEST_TMPDIR/want"
+  grep -qx "$(head -c 998 /dev/zero | tr '\0' b)a" "$FAKEQ_DIR/2.msg"
+}
+
+@test "strict_line_length 1: a 1000-octet line is accepted, a 1001-octet or 5000-octet line is 552 5.6.0 and not queued" {
+  long=$(head -c 998 /dev/zero | tr '\0' a)
+  # without the file the 1001-octet line is accepted
+  { envelope; printf 'Subject: y\r\n\r\n%sa\r\n.\r\nQUIT\r\n' "$long"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  rm -f "$FAKEQ_DIR"/*
+  echo 1 > "$CFG/strict_line_length"
+  { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\n' "$long"
+    printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: y\r\n\r\n%sa\r\n.\r\n' "$long"
+    printf 'MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: z\r\n\r\n%s\r\n.\r\nQUIT\r\n' "$(head -c 5000 /dev/zero | tr '\0' c)"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 552 250 250 354 552 221"
+  [ "$(grep -c '^552 5.6.0 ' "$OUT")" -eq 2 ]
+  [ "$(queued)" -eq 1 ]
+  grep -q 'Subject: x' "$FAKEQ_DIR/1.msg"
+}
+
+@test "strict_line_length 0 accepts long lines; a value that does not parse is 421 at DATA naming the file" {
+  long=$(head -c 2000 /dev/zero | tr '\0' a)
+  echo 0 > "$CFG/strict_line_length"
+  { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\nQUIT\r\n' "$long"; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  for v in 2 yes -1 '1 0'; do
+    echo "$v" > "$CFG/strict_line_length"
+    rm -f "$FAKEQ_DIR"/*
+    smtp "$QP"
+    assert_equal "$(codes)" "220 250 250 250 421"
+    grep -q '^421 4.3.0 ' "$OUT"
+    grep -q 'control file strict_line_length' "$ERR"
+    [ "$RC" -eq 111 ]
+    nothing_queued
+  done
+}
+
+@test "swaks and smtplib through tcpserver: a 5000-octet line is queued unchanged, and refused 552 with strict_line_length" {
+  long=$(head -c 5000 /dev/zero | tr '\0' q)
+  start_server "$QP"
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --from alice@sender.example \
+    --to bob@example.com --header 'Subject: long' --body "$long"
+  assert_success
+  assert_output --partial '<-  250 2.0.0 Queued'
+  [ "$(queued)" -eq 1 ]
+  grep -qx "$long" "$FAKEQ_DIR/1.msg"
+  echo 1 > "$CFG/strict_line_length"
+  run timeout 20 python3 - "$PORT" "$long" <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+try:
+    s.sendmail("alice@sender.example", ["bob@example.com"], "Subject: long\r\n\r\n" + sys.argv[2] + "\r\n")
+    print("accepted")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+s.quit()
+PY
+  stop_server
+  assert_success
+  assert_output --partial '552 5.6.0 Message has a line longer than 998'
   [ "$(queued)" -eq 1 ]
 }
 
@@ -242,13 +312,78 @@ assert_not_smuggled() {
   [ $((end - start)) -le 25 ]
 }
 
-@test "DATA trickled past the deadline: 451 and nothing queued" {
-  echo 3 > "$CFG/timeoutsmtpd"
-  start=$(date +%s)
-  ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3 4 5 6 7 8; do printf 'x\r\n'; sleep 1; done; printf '.\r\n' ) | \
+@test "DATA sent a piece a second for longer than timeoutsmtpd is queued (a deadline per read)" {
+  echo 2 > "$CFG/timeoutsmtpd"
+  ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3 4 5; do sleep 1; printf 'piece %s\r\n' "$i"; done; printf '.\r\nQUIT\r\n' ) | \
     env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
-  grep -q '^451 4.4.2 ' "$OUT"
-  [ "$(queued)" -eq 0 ]
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  [ "$(queued)" -eq 1 ]
+  grep -qx 'piece 5' "$FAKEQ_DIR/1.msg"
+}
+
+@test "a pause in DATA longer than timeoutsmtpd: 451 4.4.2 that long after the last piece, nothing queued" {
+  echo 2 > "$CFG/timeoutsmtpd"
+  start=$(date +%s%N)
+  # pieces at 1, 2 and 3 s, then silence: cut off at about 5 s, not at 2
+  # (the time is taken when qpsmtpd ends, not when the pipeline does)
+  ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3; do sleep 1; printf 'x\r\n'; done; sleep 4; printf '.\r\n' ) | \
+    { env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+      date +%s%N > "$BATS_TEST_TMPDIR/end"; }
+  end=$(cat "$BATS_TEST_TMPDIR/end")
+  assert_equal "$(codes)" "220 250 250 250 354 451"
+  grep -q '^451 4.4.2 Timeout during DATA' "$OUT"
+  grep -q 'timeout during DATA; nothing queued' "$ERR"
+  ms=$(( (end - start) / 1000000 ))
+  [ "$ms" -ge 4500 ] && [ "$ms" -le 6500 ]
+  nothing_queued
+}
+
+@test "a trickler below data_min_rate is cut off after data_rate_grace: 451 4.4.2, the rate logged, nothing queued" {
+  echo 10 > "$CFG/timeoutsmtpd"
+  echo 100 > "$CFG/data_min_rate"
+  echo 1 > "$CFG/data_rate_grace"
+  start=$(date +%s%N)
+  # a byte every 0.3 s (about 3 bytes/s), for 6 s at most, then the end
+  ( envelope; for i in $(seq 20); do printf 'x'; sleep 0.3; done; printf '\r\n.\r\nQUIT\r\n' ) | \
+    { env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+      date +%s%N > "$BATS_TEST_TMPDIR/end"; }
+  end=$(cat "$BATS_TEST_TMPDIR/end")
+  assert_equal "$(codes)" "220 250 250 250 354 451"
+  grep -q '^451 4.4.2 Data rate too low' "$OUT"
+  grep -Eq 'DATA too slow: [0-9]+ bytes in [0-9]+ ms \([0-9]+ bytes/s\), below data_min_rate 100 bytes/s after data_rate_grace 1 s; nothing queued' "$ERR"
+  # cut off at the grace plus what its few bytes bought, not at timeoutsmtpd
+  ms=$(( (end - start) / 1000000 ))
+  [ "$ms" -ge 900 ] && [ "$ms" -le 4000 ]
+  nothing_queued
+}
+
+@test "data_min_rate 0 turns the rate off: pieces for longer than timeoutsmtpd and the grace are queued" {
+  echo 1 > "$CFG/timeoutsmtpd"
+  echo 0 > "$CFG/data_min_rate"
+  echo 0 > "$CFG/data_rate_grace"
+  ( envelope; printf 'Subject: slow\r\n\r\n'; for i in 1 2 3 4 5; do sleep 0.5; printf '%s' "$i"; done; printf '\r\n.\r\nQUIT\r\n' ) | \
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" timeout 30 "$QP" > "$OUT" 2> "$ERR" || true
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  grep -qx '12345' "$FAKEQ_DIR/1.msg"
+}
+
+@test "data_min_rate and data_rate_grace that do not parse are 421 at DATA naming the file" {
+  for f in data_min_rate data_rate_grace; do
+    for v in fast -1 1.5 99999999999999999999 '500 30'; do
+      rm -f "$CFG/data_min_rate" "$CFG/data_rate_grace" "$FAKEQ_DIR"/*
+      echo "$v" > "$CFG/$f"
+      { envelope; printf 'Subject: x\r\n\r\nx\r\n.\r\nQUIT\r\n'; } > "$IN"
+      smtp "$QP"
+      assert_equal "$(codes)" "220 250 250 250 421"
+      grep -q '^421 4.3.0 unable to read controls' "$OUT"
+      grep -q "control file $f" "$ERR"
+      [ "$RC" -eq 111 ]
+      nothing_queued
+    done
+  done
+  echo 86401 > "$CFG/data_rate_grace"
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 421"
 }
 
 @test "a big message spools to disk and arrives complete" {
