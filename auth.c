@@ -8,7 +8,10 @@
    plugin (DENYSOFT) gets 454; tls_before_auth looks at the channel itself
    (s->tls), not at whether STARTTLS was offered, and gets 538 (RFC 4954 6);
    every failure is counted, a 535 comes after a delay, and the failure that
-   reaches the limit gets 421 and the connection is closed. Continuation
+   reaches the limit gets 421 and the connection is closed. Every 535 has
+   the same text (FAILED), whatever the reason: the reply must not tell a
+   client whether the user exists or the password was wrong (Perl adds the
+   user and the plugin's message); the reason goes to the log. Continuation
    lines have the command deadline. Credentials are never logged and are
    wiped from our buffers after use. */
 #include <errno.h>
@@ -38,6 +41,8 @@ static const struct mech {
   { "CRAM-MD5", "cram-md5", MECH_CRAM, HOOK_AUTH_CRAM_MD5 },
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
+
+#define FAILED "Authentication failed"
 
 /* Perl's rule: a mechanism is offered when some plugin hooks auth-<mech>;
    a plugin hooking the generic auth hook offers all of them. authdeny
@@ -272,17 +277,24 @@ static void check(struct session *s, const struct mech *m, struct auth_args *aa)
     if (!failure_limit(s)) reply(s, 454, "4.7.0", t.s, t.len);
     if (rc == DENYSOFT_DISCONNECT) smtp_disconnect(s, 0);
   } else {
-    result_text(s, &t, m, " authentication failed for ", user, a.msg);
-    qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip);
+    /* the plugin's reason (e.g. "wrong password") only in the log */
+    t.len = 0;
+    if (a.msg && a.msg->len) {
+      const char *nl = memchr(a.msg->s, '\n', a.msg->len);
+      if (!stralloc_cats(&t, ": ") || !stralloc_catb(&t, a.msg->s, nl ? (size_t)(nl - a.msg->s) : a.msg->len))
+        die_nomem(s);
+    }
+    if (!stralloc_0(&t)) die_nomem(s);
+    qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip, t.s);
     sleep_ms(cfg.delay_ms);
-    if (!failure_limit(s)) reply(s, 535, "5.7.8", t.s, t.len);
+    if (!failure_limit(s)) replys(s, 535, "5.7.8", FAILED);
     if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
   }
   stralloc_free(&t);
 }
 
 /* the answer to an exchange that never reached the check */
-static void refuse(struct session *s, int r, const char *user)
+static void refuse(struct session *s, int r)
 {
   wipe_all(s);
   if (failure_limit(s)) return;
@@ -290,14 +302,10 @@ static void refuse(struct session *s, int r, const char *user)
   case AR_CANCEL: replys(s, 501, "5.7.0", "Authentication canceled"); break;
   case AR_BADB64: replys(s, 501, "5.5.2", "Cannot decode the base64 response"); break;
   case AR_TOOLONG: replys(s, 500, "5.5.6", "Authentication Exchange line is too long"); break;
-  case AR_AUTHZID: {
-    stralloc t = {0};
+  case AR_AUTHZID:
     sleep_ms(cfg.delay_ms);
-    if (!stralloc_copys(&t, "Authentication invalid for ") || !stralloc_cats(&t, user)) die_nomem(s);
-    reply(s, 535, "5.7.8", t.s, t.len);
-    stralloc_free(&t);
+    replys(s, 535, "5.7.8", FAILED);
     break;
-  }
   default: replys(s, 501, "5.5.2", "Invalid authentication string"); break;
   }
 }
@@ -320,7 +328,7 @@ static void do_plain(struct session *s, const struct mech *m, const char *ir, si
     qlogm(s, LOGWARN, NULL, "AUTH PLAIN for ", user, " from ", s->remote_ip,
           " failed: it asked for another authorization identity");
   }
-  if (r != AR_OK) { refuse(s, r, user); return; }
+  if (r != AR_OK) { refuse(s, r); return; }
   memset(&aa, 0, sizeof aa);
   aa.mech = m->lc;
   aa.user = user;
@@ -340,7 +348,7 @@ static void do_login(struct session *s, const struct mech *m, const char *ir, si
   if (r == AR_OK && sasl_login_field(ubuf, un) != SASL_OK) r = AR_MALFORMED;
   if (r == AR_OK) r = challenge(s, askpass, sizeof askpass - 1, pbuf, &pn);
   if (r == AR_OK && sasl_login_field(pbuf, pn) != SASL_OK) r = AR_MALFORMED;
-  if (r != AR_OK) { refuse(s, r, NULL); return; }
+  if (r != AR_OK) { refuse(s, r); return; }
   memset(&aa, 0, sizeof aa);
   aa.mech = m->lc;
   aa.user = (const char *)ubuf;
@@ -357,11 +365,11 @@ static void do_cram(struct session *s, const struct mech *m, const char *ir)
   int r;
   const char *user = NULL, *digest = NULL;
   struct auth_args aa;
-  if (ir) { refuse(s, AR_MALFORMED, NULL); return; }   /* the server speaks first */
+  if (ir) { refuse(s, AR_MALFORMED); return; }   /* the server speaks first */
   make_ticket(s, &ticket);
   r = challenge(s, enc, sasl_b64encode((const unsigned char *)ticket.s, ticket.len, enc), pbuf, &n);
   if (r == AR_OK && sasl_cram_parse(pbuf, n, &user, &digest) != SASL_OK) r = AR_MALFORMED;
-  if (r != AR_OK) { stralloc_free(&ticket); refuse(s, r, NULL); return; }
+  if (r != AR_OK) { stralloc_free(&ticket); refuse(s, r); return; }
   memset(&aa, 0, sizeof aa);
   aa.mech = m->lc;
   aa.user = user;
@@ -411,7 +419,7 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   for (i = ml; i < len && arg[i] == ' '; ++i) ;
   if (i < len) { ir = arg + i; irl = len - i; }
   if (!ml) { replys(s, 501, "5.5.4", "Syntax error: AUTH needs a mechanism"); goto done; }
-  if (ir && memchr(ir, ' ', irl)) { refuse(s, AR_BADB64, NULL); goto done; }
+  if (ir && memchr(ir, ' ', irl)) { refuse(s, AR_BADB64); goto done; }
   for (i = 0; i < NMECHS; ++i)
     if ((avail & mechs[i].bit) && strlen(mechs[i].name) == ml && case_equalb(arg, ml, mechs[i].name))
       m = &mechs[i];

@@ -14,18 +14,35 @@
        recipient note denysoft_greylist (the aliases option), at DATA,
      reject 0|1 (1), mode denysoft|testonly|off: reject 0 / testonly only
        record and log,
-     db_dir DIR: the embedded store's directory (default
-       /var/lib/qpsmtpd/greylisting),
+     db_dir DIR: the embedded store's directory; without it, Perl's
+       search order (its get_db_location / candidate_dirs), with QPHOME
+       the directory the daemon runs in: the first of
+       /var/lib/qpsmtpd/greylisting, QPHOME/var/db, QPHOME/config that
+       exists (Perl's last candidate, ".", is QPHOME itself here and is
+       left out). The first is the store itself; in the other two, shared
+       directories, the store is their subdirectory greylist (Perl's
+       greylist.dbm), made at first use. A db_dir that does not exist is
+       an error, not a reason to look further (Perl looks further).
      redis ADDR: a Redis server (IP:port, [IPv6]:port or a socket path)
        shared by several MX hosts, instead of db_dir,
      timeout MS (3000): the whole store update's deadline; past it, or on
-       any store error, the mail passes (logged).
+       any store error, the mail passes (logged),
+     on_unusable_store 421|pass (421): at connect, a directory store that
+       cannot be used at all (none found, missing, not a directory, not
+       writable) makes every session 421 4.3.0 before the greeting, with
+       the reason logged, rather than let all mail pass ungreylisted; pass
+       logs the reason at connect and lets mail through. A Redis server
+       that cannot be reached is a fault of the moment: the mail passes
+       (logged).
    Exempt: relay clients, the notes whitelisthost and whitelistsender, a
    connection note denysoft_greylist set to 0 (client_options), and at
    DATA a transaction whose recipients are all whitelisted (whitelistrcpt). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <fmt.h>
 #include <scan.h>
 #include <str.h>
@@ -36,13 +53,17 @@
 #define PLUGIN "greylisting"
 #define DENYMSG "This mail is temporarily denied"
 #define DEFAULT_DIR "/var/lib/qpsmtpd/greylisting"
+#define UNUSABLE_MSG "greylisting store unavailable, closing connection"
+/* under QPHOME (the working directory), after DEFAULT_DIR */
+static const char *const homedirs[] = { "var/db", "config", 0 };
 
 struct gcfg {
   unsigned long remote_ip, sender, recipient, deny_late, per_recipient, reject;
   unsigned long black, grey, white, timeout;
   const char *mode;
-  const char *db_dir;
+  const char *db_dir;           /* NULL: the search order */
   const char *redis;
+  const char *on_unusable;      /* "421" or "pass" */
 };
 
 struct grey {
@@ -52,12 +73,16 @@ struct grey {
   int loaded;
   struct kvstore kv;
   int kv_ready;
+  int resolved, usable;         /* the directory store, looked for once */
+  stralloc store;               /* its path, \0-terminated */
+  stralloc why;                 /* why it cannot be used */
 };
 
 enum { B_REMOTE_IP, B_SENDER, B_RECIPIENT, B_DENY_LATE, B_PER_RCPT, B_REJECT, B_BLACK, B_GREY,
-       B_WHITE, B_TIMEOUT, B_MODE, B_DBDIR, B_REDIS };
+       B_WHITE, B_TIMEOUT, B_MODE, B_DBDIR, B_REDIS, B_UNUSABLE };
 static const char *const keys[] = { "remote_ip", "sender", "recipient", "deny_late", "per_recipient",
-  "reject", "black_timeout", "grey_timeout", "white_timeout", "timeout", "mode", "db_dir", "redis", 0 };
+  "reject", "black_timeout", "grey_timeout", "white_timeout", "timeout", "mode", "db_dir", "redis",
+  "on_unusable_store", 0 };
 
 static int grey_setkey(struct gcfg *c, const char *k, const char *v, stralloc *err, int *bit)
 {
@@ -98,6 +123,15 @@ static int grey_setkey(struct gcfg *c, const char *k, const char *v, stralloc *e
     c->db_dir = v;
     return 1;
   }
+  if (i == B_UNUSABLE) {
+    if (!str_equal(v, "421") && !str_equal(v, "pass")) {
+      stralloc_copys(err, "on_unusable_store takes 421 or pass, not ");
+      stralloc_cats(err, v);
+      return 0;
+    }
+    c->on_unusable = v;
+    return 1;
+  }
   if (!net_addr_ok(v)) {
     stralloc_copys(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ");
     stralloc_cats(err, v);
@@ -117,7 +151,7 @@ static void defaults(struct gcfg *c)
   c->white = 36 * 24 * 3600;
   c->timeout = 3000;
   c->mode = "denysoft";
-  c->db_dir = DEFAULT_DIR;
+  c->on_unusable = "421";
 }
 
 static int grey_init(void **self, int argc, const char *const *argv, stralloc *err)
@@ -174,6 +208,7 @@ static void load(struct session *s, struct grey *g)
       case B_MODE: c.mode = f.mode; break;
       case B_DBDIR: c.db_dir = f.db_dir; break;
       case B_REDIS: c.redis = f.redis; break;
+      case B_UNUSABLE: c.on_unusable = f.on_unusable; break;
       }
     }
   }
@@ -231,6 +266,71 @@ static int decide(void *ctx, const char *old, size_t oldlen, stralloc *nv, unsig
   return 1;
 }
 
+static int isdir(const char *d)
+{
+  struct stat st;
+  return stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* g->why = "<store><what>[: <strerror(e)>]"; empty when out of memory */
+static int unusable(struct grey *g, const char *what, int e)
+{
+  g->why.len = 0;
+  if (!stralloc_catb(&g->why, g->store.s, g->store.len ? g->store.len - 1 : 0) || !stralloc_cats(&g->why, what)
+      || (e && (!stralloc_cats(&g->why, ": ") || !stralloc_cats(&g->why, strerror(e))))
+      || !stralloc_0(&g->why))
+    g->why.len = 0;
+  return 0;
+}
+
+static int nomem(struct grey *g)
+{
+  g->why.len = 0;
+  return 0;
+}
+
+/* the directory store: db_dir, or the first candidate that exists; 1 when
+   it exists (made here in a shared directory) and is writable, else 0 with
+   the reason in g->why */
+static int resolve(struct grey *g)
+{
+  char cwd[4096];
+  struct stat st;
+  unsigned int i;
+  if (g->resolved) return g->usable;
+  g->resolved = 1;
+  g->store.len = 0;
+  if (g->cfg.db_dir || isdir(DEFAULT_DIR)) {
+    if (!stralloc_copys(&g->store, g->cfg.db_dir ? g->cfg.db_dir : DEFAULT_DIR) || !stralloc_0(&g->store))
+      return nomem(g);
+  } else {
+    if (!getcwd(cwd, sizeof cwd)) str_copy(cwd, ".");
+    for (i = 0; homedirs[i]; ++i) {
+      g->store.len = 0;
+      if (!stralloc_copys(&g->store, cwd) || !stralloc_append(&g->store, "/")
+          || !stralloc_cats(&g->store, homedirs[i]) || !stralloc_0(&g->store))
+        return nomem(g);
+      if (isdir(g->store.s)) break;
+    }
+    if (!homedirs[i]) {
+      g->store.len = 0;
+      if (!stralloc_copys(&g->why, "no db_dir, and none of " DEFAULT_DIR ", ") || !stralloc_cats(&g->why, cwd)
+          || !stralloc_cats(&g->why, "/var/db, ") || !stralloc_cats(&g->why, cwd)
+          || !stralloc_cats(&g->why, "/config exists") || !stralloc_0(&g->why))
+        g->why.len = 0;
+      return 0;
+    }
+    --g->store.len;
+    if (!stralloc_cats(&g->store, "/greylist") || !stralloc_0(&g->store)) return nomem(g);
+    if (mkdir(g->store.s, 0700) == -1 && errno != EEXIST) return unusable(g, ": cannot create", errno);
+  }
+  if (stat(g->store.s, &st) == -1) return unusable(g, "", errno);
+  if (!S_ISDIR(st.st_mode)) return unusable(g, ": not a directory", 0);
+  if (access(g->store.s, W_OK | X_OK) == -1) return unusable(g, ": not writable", errno);
+  g->usable = 1;
+  return 1;
+}
+
 /* DENYSOFT with the message, or DECLINED */
 static int check(struct session *s, struct grey *g, const char *rcpt, struct hook_args *a)
 {
@@ -249,7 +349,11 @@ static int check(struct session *s, struct grey *g, const char *rcpt, struct hoo
   if (c->sender && (!stralloc_append(&key, ":") || !stralloc_cats(&key, sender ? sender : ""))) goto nomem;
   if (rcpt && c->recipient && (!stralloc_append(&key, ":") || !stralloc_cats(&key, rcpt))) goto nomem;
   if (!g->kv_ready) {
-    kv_init(&g->kv, c->redis != 0, c->redis ? c->redis : c->db_dir, "greylisting:");
+    if (!c->redis && !resolve(g)) {
+      qlogm(s, LOGERROR, PLUGIN, "pass, store error: ", g->why.len ? g->why.s : "out of memory");
+      goto out;
+    }
+    kv_init(&g->kv, c->redis != 0, c->redis ? c->redis : g->store.s, "greylisting:");
     g->kv_ready = 1;
   }
   v.g = g;
@@ -277,6 +381,29 @@ out:
   stralloc_free(&key);
   stralloc_free(&err);
   return rc;
+}
+
+/* a directory store that cannot be used at all is the site's fault, and
+   would let every message pass ungreylisted: say so before the greeting */
+static int grey_connect(struct session *s, void *self, struct hook_args *a)
+{
+  struct grey *g = self;
+  const char *why;
+  load(s, g);
+  if (str_equal(g->cfg.mode, "off") || g->cfg.redis) return DECLINED;
+  if (resolve(g)) {
+    qlogm(s, LOGDEBUG, PLUGIN, "store ", g->store.s);
+    return DECLINED;
+  }
+  why = g->why.len ? g->why.s : "out of memory";
+  if (str_equal(g->cfg.on_unusable, "pass")) {
+    qlogm(s, LOGERROR, PLUGIN, "store unusable, mail passes ungreylisted (on_unusable_store pass): ", why);
+    return DECLINED;
+  }
+  qlogm(s, LOGERROR, PLUGIN, "421, store unusable: ", why);
+  session_reply(s, 421, "4.3.0", UNUSABLE_MSG);
+  session_disconnect_later(s);
+  return DONE;
 }
 
 static int rcpt_mode(const struct gcfg *c) { return c->recipient || c->per_recipient; }
@@ -357,5 +484,5 @@ static int grey_data(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_greylisting = {
   .name = PLUGIN,
   .init = grey_init,
-  .hooks = { [HOOK_MAIL] = grey_mail, [HOOK_RCPT] = grey_rcpt, [HOOK_DATA] = grey_data },
+  .hooks = { [HOOK_CONNECT] = grey_connect, [HOOK_MAIL] = grey_mail, [HOOK_RCPT] = grey_rcpt, [HOOK_DATA] = grey_data },
 };

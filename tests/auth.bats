@@ -184,16 +184,46 @@ smtp_cp() {
   [ "$(nth 3 | cut -c1-3)" = 235 ]
   printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' alice@example.com Secret)" > "$IN"
   smtp "$QP"
-  [ "$(nth 3)" = '535 5.7.8 PLAIN authentication failed for alice@example.com - auth_flat_file - wrong password' ]
+  [ "$(nth 3)" = '535 5.7.8 Authentication failed' ]
+  grep -q 'warn AUTH PLAIN failed for alice@example.com from 192.0.2.1: auth_flat_file - wrong password$' "$ERR"
 }
 
 @test "an unknown user is refused by authdeny (535) and logged" {
   QP=$(flat_chain)
   printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' mallory@example.com secret)" > "$IN"
   smtp "$QP"
-  [ "$(nth 3)" = '535 5.7.8 PLAIN authentication failed for mallory@example.com - mallory@example.com is not free to abuse my relay' ]
+  [ "$(nth 3)" = '535 5.7.8 Authentication failed' ]
   grep -q 'auth/authdeny: fail: cannot authenticate mallory@example.com (plain)' "$ERR"
-  grep -q 'warn AUTH PLAIN failed for mallory@example.com from 192.0.2.1' "$ERR"
+  grep -q 'warn AUTH PLAIN failed for mallory@example.com from 192.0.2.1: mallory@example.com is not free to abuse my relay$' "$ERR"
+}
+
+# one reply for a wrong password and for an unknown user: a client must
+# not learn which user names exist; the log keeps the reason, never the
+# password
+@test "auth_flat_file: a known user with a wrong password and an unknown user get byte-identical replies" {
+  QP=$(flat_chain)
+  echo 10 > "$CFG/auth_failure_limit"
+  local u
+  for u in alice mallory; do
+    printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nAUTH LOGIN\r\n%s\r\n%s\r\nQUIT\r\n' \
+      "$(plain '' $u@example.com Wr0ngPw)" "$(b64 $u@example.com)" "$(b64 Wr0ngPw)" > "$IN"
+    smtp "$QP"
+    [ "$(codes)" = '220 250 535 334 334 535 221' ]
+    cp "$OUT" "$BATS_TEST_TMPDIR/out.$u"
+    tr -d '\r' < "$OUT" | grep -v '^250-' | grep -c '^535 5.7.8 Authentication failed$' | grep -qx 2
+    refute grep -q -e Wr0ngPw -e "$(b64 Wr0ngPw)" -e "$(plain '' $u@example.com Wr0ngPw)" "$ERR"
+    cp "$ERR" "$BATS_TEST_TMPDIR/err.$u"
+  done
+  cmp "$BATS_TEST_TMPDIR/out.alice" "$BATS_TEST_TMPDIR/out.mallory"
+  grep -q 'AUTH PLAIN failed for alice@example.com from 192.0.2.1: auth_flat_file - wrong password$' "$BATS_TEST_TMPDIR/err.alice"
+  grep -q 'auth/auth_flat_file: fail: no such user: mallory@example.com' "$BATS_TEST_TMPDIR/err.mallory"
+  # CRAM-MD5 too (its challenge differs each time: compare the 535 lines)
+  run cram "$QP" alice@example.com Wr0ngPw
+  a=$(printf '%s\n' "$output" | grep '^535')
+  run cram "$QP" mallory@example.com Wr0ngPw
+  m=$(printf '%s\n' "$output" | grep '^535')
+  [ "$a" = '535 5.7.8 Authentication failed' ]
+  [ "$a" = "$m" ]
 }
 
 @test "PLAIN with another authorization identity is refused (535); malformed PLAIN messages get 501" {
@@ -206,7 +236,7 @@ smtp_cp() {
   } > "$IN"
   echo 10 > "$CFG/auth_failure_limit"
   smtp "$QP"
-  [ "$(nth 3)" = '535 5.7.8 Authentication invalid for alice@example.com' ]
+  [ "$(nth 3)" = '535 5.7.8 Authentication failed' ]
   [ "$(nth 4)" = '501 5.5.2 Invalid authentication string' ]
   {
     printf 'EHLO c.example\r\n'
@@ -258,7 +288,7 @@ smtp_cp() {
   smtp "$QP"
   [ "$(codes)" = '220 250 334 535 221' ]
   [ "$(nth 3)" = '334 UGFzc3dvcmQ6' ]
-  [ "$(nth 4)" = '535 5.7.8 LOGIN authentication failed for alice@example.com - auth_flat_file - wrong password' ]
+  [ "$(nth 4)" = '535 5.7.8 Authentication failed' ]
 }
 
 @test "AUTH LOGIN with bad base64 at the user name and at the password step gets 501" {
@@ -314,7 +344,7 @@ EOF
   assert_line --regexp '^ticket=<[0-9a-f]{16}\.[0-9a-f]+@test\.example>$'
   first=$(printf '%s\n' "$output" | sed -n 's/^ticket=//p')
   run cram "$QP" alice@example.com wrong
-  assert_line '535 5.7.8 CRAM-MD5 authentication failed for alice@example.com - auth_flat_file - wrong password'
+  assert_line '535 5.7.8 Authentication failed'
   # a new challenge every time
   refute_line "ticket=$first"
 }
@@ -450,11 +480,12 @@ EOF
   grep -q 'AUTH LOGIN succeeded for bob@example.com from 192.0.2.1' "$ERR"
 }
 
-@test "a user name with control characters is made harmless in the reply and the log" {
+@test "a user name with control characters is made harmless in the log (the reply does not repeat it)" {
   QP=$(flat_chain)
   printf 'EHLO c.example\r\nAUTH LOGIN\r\n%s\r\n%s\r\nQUIT\r\n' "$(printf 'x\033[31m@example.com' | base64 -w0)" "$(b64 pw)" > "$IN"
   smtp "$QP"
-  [ "$(nth 5)" = '535 5.7.8 LOGIN authentication failed for x?[31m@example.com - x?[31m@example.com is not free to abuse my relay' ]
+  [ "$(nth 5)" = '535 5.7.8 Authentication failed' ]
+  grep -q 'AUTH LOGIN failed for x?\[31m@example.com from 192.0.2.1: x?\[31m@example.com is not free' "$ERR"
   refute grep -q $'\033' "$ERR"
 }
 
@@ -549,7 +580,7 @@ EOF
 )
   printf 'EHLO c.example\r\nAUTH LOGIN %s\r\n%s\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(b64 u@example.com)" "$(b64 pw)" "$(plain '' v@example.com pw)" > "$IN"
   smtp "$QP"
-  [ "$(nth 4)" = '535 5.7.8 LOGIN authentication failed for u@example.com - no such luck' ]
+  [ "$(nth 4)" = '535 5.7.8 Authentication failed' ]
   [ "$(nth 5)" = '235 2.7.0 PLAIN authentication successful for v@example.com - welcome' ]
   refute grep -q 'tests/auth_result: auth mech=login' "$ERR"
   run cram "$QP" w@example.com anything
@@ -645,8 +676,25 @@ EOF
     "$(b64 carol@example.com)" "$(b64 wrong)" "$(b64 carol@example.com)" "$(b64 's3cret pass')" > "$IN"
   smtp_cp "$QP"
   [ "$(codes)" = '220 250 334 334 535 334 235 221' ]
-  [ "$(nth 5)" = '535 5.7.8 LOGIN authentication failed for carol@example.com - carol@example.com is not free to abuse my relay' ]
+  [ "$(nth 5)" = '535 5.7.8 Authentication failed' ]
   grep -q 'auth/auth_checkpassword: fail: .*fake-checkpassword rejected carol@example.com (exit 1)' "$ERR"
+}
+
+@test "auth_checkpassword: a known user with a wrong password and an unknown user get byte-identical replies" {
+  QP=$(cpw_chain)
+  echo 10 > "$CFG/auth_failure_limit"
+  local u
+  for u in carol dave; do
+    printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nAUTH LOGIN\r\n%s\r\n%s\r\nQUIT\r\n' \
+      "$(plain '' $u@example.com Wr0ngPw)" "$(b64 $u@example.com)" "$(b64 Wr0ngPw)" > "$IN"
+    smtp_cp "$QP"
+    [ "$(codes)" = '220 250 535 334 334 535 221' ]
+    cp "$OUT" "$BATS_TEST_TMPDIR/out.$u"
+    grep -q "fake-checkpassword rejected $u@example.com (exit 1)" "$ERR"
+    refute grep -q -e Wr0ngPw -e "$(b64 Wr0ngPw)" -e "$(plain '' $u@example.com Wr0ngPw)" "$ERR"
+  done
+  cmp "$BATS_TEST_TMPDIR/out.carol" "$BATS_TEST_TMPDIR/out.dave"
+  [ "$(tr -d '\r' < "$OUT" | grep '^535' | sort -u)" = '535 5.7.8 Authentication failed' ]
 }
 
 @test "checkpassword exit 111, another exit code or a crash is a temporary failure: 454" {
@@ -752,7 +800,7 @@ EOF
   run timeout 20 swaks --server "127.0.0.1:$PORT" --helo client.example --auth LOGIN \
     --auth-user alice@example.com --auth-password nope --from alice@example.com --to x@elsewhere.example
   assert_failure
-  assert_output --partial '<** 535 5.7.8 LOGIN authentication failed for alice@example.com'
+  assert_output --partial '<** 535 5.7.8 Authentication failed'
   [ "$(queued)" -eq 3 ]
 }
 

@@ -140,11 +140,83 @@ EOF2
   [ "$(queued)" = 0 ]
 }
 
-@test "greylisting: a store that cannot be used lets mail pass, logged" {
+# a store that cannot be used at all would let every message pass: the
+# session is refused before the greeting instead, and the log says why
+unusable() {
+  [ "$(tr -d '\r' < "$OUT")" = '421 4.3.0 greylisting store unavailable, closing connection' ]
+  [ "$(queued)" = 0 ]
+}
+
+# Perl's default directory would be found before anything a test makes
+no_default_dir() {
+  [ ! -e /var/lib/qpsmtpd/greylisting ] || skip "/var/lib/qpsmtpd/greylisting exists on this machine"
+}
+
+@test "greylisting: a db_dir that is missing, not a directory or not writable: 421 at connect, logged" {
   echo "db_dir $BATS_TEST_TMPDIR/missing/dir" > "$CFG/denysoft_greylist"
   send
+  unusable
+  grep -q "greylisting: 421, store unusable: $BATS_TEST_TMPDIR/missing/dir: No such file or directory" "$ERR"
+  echo "db_dir $BATS_TEST_TMPDIR/in" > "$CFG/denysoft_greylist"
+  send
+  unusable
+  grep -q "421, store unusable: $BATS_TEST_TMPDIR/in: not a directory" "$ERR"
+  echo "db_dir $DB" > "$CFG/denysoft_greylist"
+  chmod 555 "$DB"
+  send
+  chmod 755 "$DB"
+  unusable
+  grep -q "421, store unusable: $DB: not writable: Permission denied" "$ERR"
+}
+
+@test "greylisting: no db_dir and none of Perl's directories: 421 at connect, not a pass" {
+  no_default_dir
+  rm "$CFG/denysoft_greylist"
+  send
+  unusable
+  grep -q "greylisting: 421, store unusable: no db_dir, and none of /var/lib/qpsmtpd/greylisting, $BATS_TEST_TMPDIR/var/db, $BATS_TEST_TMPDIR/config exists" "$ERR"
+}
+
+@test "greylisting: on_unusable_store pass lets mail through ungreylisted, logged at connect and at MAIL" {
+  no_default_dir
+  echo "on_unusable_store pass" > "$CFG/denysoft_greylist"
+  send
   accepted
-  grep -q 'greylisting: pass, store error: cannot create' "$ERR"
+  [ "$(queued)" = 1 ]
+  grep -q 'greylisting: store unusable, mail passes ungreylisted (on_unusable_store pass): no db_dir' "$ERR"
+  grep -q 'greylisting: pass, store error: no db_dir' "$ERR"
+  echo "on_unusable_store maybe" > "$CFG/denysoft_greylist"
+  send
+  tr -d '\r' < "$OUT" | grep -q '^421 4.3.0 unable to read controls'
+  grep -q 'on_unusable_store takes 421 or pass, not maybe' "$ERR"
+}
+
+@test "greylisting: without db_dir, Perl's search order: QPHOME/config, and QPHOME/var/db before it; the store is their greylist subdirectory" {
+  no_default_dir
+  rm "$CFG/denysoft_greylist"
+  # QPHOME is the directory the daemon runs in (smtp runs it in the test's)
+  local home=$BATS_TEST_TMPDIR
+  mkdir -m 777 "$home/config"
+  send
+  deferred
+  [ -d "$home/config/greylist" ]
+  grep -rqsx 192.0.2.1 "$home/config/greylist"
+  mkdir -p -m 777 "$home/var/db"
+  send TCPREMOTEIP=198.51.100.7
+  deferred
+  grep -rqsx 198.51.100.7 "$home/var/db/greylist"
+  ! grep -rqs 198.51.100.7 "$home/config/greylist" || false
+  sleep 2.2
+  send TCPREMOTEIP=198.51.100.7
+  accepted
+  [ "$(queued)" = 1 ]
+  grep -q 'pass, key 198.51.100.7 grey, now white' "$ERR"
+}
+
+@test "greylisting: mode off looks at no store" {
+  printf 'db_dir %s/missing\nmode off\n' "$BATS_TEST_TMPDIR" > "$CFG/denysoft_greylist"
+  send
+  accepted
 }
 
 @test "greylisting: two servers sharing Redis see one view" {
@@ -235,4 +307,36 @@ EOF2
   accepted
   send TCPREMOTEIP=198.51.100.1
   deferred
+}
+
+# dev/start --prepare writes config/ and makes Maildir and var/db, without
+# building or starting a server; in a copy of the checkout's two files
+@test "greylisting added to dev/start's chain works out of the box: its store is var/db/greylist, which dev/start prepares" {
+  no_default_dir
+  local co=$BATS_TEST_TMPDIR/checkout
+  mkdir -p "$co/dev" "$co/control"
+  cp "$ROOT/dev/start" "$co/dev/"
+  cp "$ROOT/control/plugins" "$co/control/"
+  run "$co/dev/start" --prepare
+  assert_success
+  [ -d "$co/var/db" ] && [ -d "$co/Maildir/new" ]
+  grep -qx 'queue/maildir ./Maildir' "$co/config/plugins"
+  # the chain dev/start wrote, with greylisting (no db_dir) before rcpt_ok
+  QP=$(sed 's|^rcpt_ok$|greylisting black_timeout 2\nrcpt_ok|' "$co/config/plugins" | build_chain greylisting-devstart)
+  run "$QP" -V
+  assert_line 'greylisting black_timeout 2'
+  # as dev/start runs it: in the checkout, with its ./config
+  devsend() {
+    printf 'EHLO c.example\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n' > "$IN"
+    (cd "$co" && env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 timeout 60 "$QP" < "$IN" > "$OUT" 2> "$ERR")
+    tr -d '\r' < "$OUT" | grep -v '^250-' | sed -n 3p
+  }
+  [ "$(devsend)" = "450 4.7.1 This mail is temporarily denied" ]
+  grep -rqsx 192.0.2.1 "$co/var/db/greylist"
+  [ -z "$(ls "$co/Maildir/new")" ]
+  sleep 2.2
+  [ "$(devsend)" = "250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!" ]
+  [ "$(ls "$co/Maildir/new" | wc -l)" = 1 ]
+  # nothing was written to config/
+  [ ! -e "$co/config/greylist" ]
 }

@@ -366,6 +366,63 @@ EOF
   grep -Eq '^[0-9]+ notice Connection from \[127\.0\.0\.1\]' "$SRVLOG"
 }
 
+# the listen queue of the LISTEN socket on 127.0.0.1:$1 (ss shows it as
+# Send-Q)
+listen_backlog() {
+  ss -ltnH "sport = :$1" | awk '$4 == "127.0.0.1:'"$1"'" { print $3 }'
+}
+
+# starts $1/run on 127.0.0.1 and a free port, as a supervisor would
+start_run() {
+  local svc=$1 i ok=
+  for _ in 1 2 3 4 5; do
+    PORT=$(free_port)
+    echo "$PORT" > "$svc/config/PORT"
+    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
+      "$svc/run" > "$SRVLOG" 2>&1 3>&- &
+    SRVPID=$!
+    for i in $(seq 200); do
+      grep -q 'tcpserver: status: 0/' "$SRVLOG" && { ok=1; break; }
+      kill -0 "$SRVPID" 2> /dev/null || break
+      sleep 0.05
+    done
+    [ -n "$ok" ] && return 0
+    stop_server
+  done
+  echo "run did not start: $(cat "$SRVLOG")" >&2
+  return 1
+}
+
+@test "run: tcpserver's listen queue is config/backlog, 128 without it; a bad value is refused" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space than run's memory limit"
+  [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
+  local svc
+  svc=$(mktemp -d /tmp/qpsmtpd-svc.XXXXXX)
+  echo "$svc" > "$BATS_TEST_TMPDIR/svcdir"
+  chmod 755 "$svc"
+  cp "$ROOT/run" "$svc/"
+  cp "$QP" "$svc/qpsmtpd"
+  mkdir -p "$svc/config"
+  cp "$CFG/me" "$CFG/rcpthosts" "$svc/config/"
+  echo 127.0.0.1 > "$svc/config/IP"
+  start_run "$svc"
+  [ "$(listen_backlog "$PORT")" = 128 ]
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --quit-after EHLO
+  assert_success
+  stop_server
+  echo 300 > "$svc/config/backlog"
+  start_run "$svc"
+  [ "$(listen_backlog "$PORT")" = 300 ]
+  stop_server
+  [ -z "$(listen_backlog "$PORT")" ]
+  # a bad value: run says so and exits 111 (after run's 5 s pause) rather than
+  # start with another queue
+  echo lots > "$svc/config/backlog"
+  run timeout 20 env -i PATH=/usr/bin:/bin "$svc/run"
+  [ "$status" -eq 111 ]
+  assert_output "run: config/backlog must be a positive number, not 'lots'"
+}
+
 @test "log/run: multilog writes TAI64N-stamped lines to log/main/current" {
   local svc=$BATS_TEST_TMPDIR/svc
   mkdir -p "$svc/log"

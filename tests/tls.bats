@@ -369,7 +369,7 @@ received() {
 
 # ------------------------------------------------------------ run-smtps
 
-@test "run-smtps: tcpserver on config/SMTPSPORT with SMTPS=1, sessions as the unprivileged user" {
+@test "run-smtps: tcpserver on config/SMTPSPORT with SMTPS=1 and run's listen queue, sessions as the unprivileged user" {
   [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "ASan needs more address space than run's memory limit"
   [ "$(id -u)" -eq 0 ] || skip "run drops privileges: needs root"
   local user=nobody svc i ok=
@@ -404,6 +404,8 @@ received() {
     stop_server
   done
   [ -n "$ok" ]
+  # run's listen queue (config/backlog missing: 128), on SMTPSPORT
+  [ "$(ss -ltnH "sport = :$PORT" | awk '$4 == "127.0.0.1:'"$PORT"'" { print $3 }')" = 128 ]
   run timeout 20 swaks --server "127.0.0.1:$PORT" --tls-on-connect --helo client.example \
     --from alice@sender.example --to bob@example.com
   assert_success
