@@ -9,9 +9,17 @@
 #   make fuzz-regress           the harnesses over their saved inputs (tests do this)
 #   make afl [AFL_SECONDS=N]    AFL++ on the whole daemon through stdin (make fuzz runs it last)
 #   make bench                  the benchmark (bench/run)
+#   make hotlist                regenerate hot.ld from a profiled session
+# Header dependencies come from the compiler (-MMD -MP, the .d files next
+# to each object), so that a new header needs no line here.
 
+MAKEFLAGS += --no-builtin-rules
 CC_CMD ?= $(shell head -n 1 conf-cc)
 LD_CMD ?= $(shell head -n 1 conf-ld)
+# every compiler here (gcc, musl-gcc, clang, afl-clang-fast) writes the
+# headers an object was built from into a .d file beside it; an object
+# whose .d is missing (built before, or by hand) is built again
+DEP = -MMD -MP
 LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) -lm
 
 PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
@@ -28,27 +36,12 @@ CORE += txnmsg.o netio.o kvstore.o
 CORE += control_parse.o pdrecord.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
-HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
 .PHONY: it check sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
 it: $(BIN)
 
-%.o: %.c $(HDRS) conf-cc
-	$(CC_CMD) -I. -c $< -o $@
-
-addr.o smtp.o: addr.h
-auth.o sasl.o smtp.o: sasl.h
-plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
-regex.o: regex.h
-control.o control_parse.o: control.h
-pdrecord.o plugins/queue/postfix-queue.o: pdrecord.h
-plugins/helo.o plugins/rcpt_regexp.o: regex.h
-plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
-plugins/tests/return_code.o plugins/tests/auth_result.o: plugins/tests/hookcode.h plugins/retcode.h
-netio.o kvstore.o: netio.h
-kvstore.o: kvstore.h
-plugins/greylisting.o plugins/karma.o: kvstore.h netio.h
-plugins/spamassassin.o plugins/virus/clamdscan.o: netio.h
+%.o: %.c %.d conf-cc
+	$(CC_CMD) $(DEP) -I. -c $< -o $@
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)
@@ -58,8 +51,9 @@ plugins.a: $(PLUGIN_OBJ)
 
 # the chain generator runs on the build machine: the host's compiler
 HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
-make-plugintab: make-plugintab.c plugintab_parse.c plugintab_parse.h
+make-plugintab: make-plugintab.c plugintab_parse.c
 	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c
+	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c > $@.d
 
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
@@ -67,8 +61,8 @@ $(TAB).c: FORCE make-plugintab
 	./make-plugintab $(PLUGINS) > $(TAB).c.tmp
 	if cmp -s $(TAB).c.tmp $(TAB).c; then rm -f $(TAB).c.tmp; else mv $(TAB).c.tmp $(TAB).c; fi
 
-$(TAB).o: $(TAB).c plugin.h conf-cc
-	$(CC_CMD) -I. -c $(TAB).c -o $@
+$(TAB).o: $(TAB).c $(TAB).d conf-cc
+	$(CC_CMD) $(DEP) -I. -c $(TAB).c -o $@
 
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
@@ -140,12 +134,12 @@ fuzz: make-plugintab
 FUZZ_OBJ = $(addprefix fuzz/bin/obj/,$(FUZZ_SRC:.c=.o)) fuzz/bin/obj/plugintab.o
 fuzz/bin/obj/plugintab.o: fuzz/bin/plugintab.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -c -o $@ $<
-fuzz/bin/obj/%.o: %.c $(HDRS)
+	$(FUZZ_CC) $(DEP) -c -o $@ $<
+fuzz/bin/obj/%.o: %.c fuzz/bin/obj/%.d
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -c -o $@ $<
-fuzz/bin/fuzz_%: fuzz/fuzz_%.c fuzz/input.h $(FUZZ_OBJ)
-	$(FUZZ_CC) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(FUZZ_CC) $(DEP) -c -o $@ $<
+fuzz/bin/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(DEP) -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 # AFL++ on the whole daemon (the chain in AFL_PLUGINS) through stdin, built
 # with ASan and UBSan on glibc under fuzz/bin/afl; fuzz/afl installs AFL++
@@ -161,17 +155,17 @@ afl:
 	$(MAKE) $(AFLFUZZ_DIR)/qpsmtpd $(AFLFUZZ_DIR)/sink
 	fuzz/afl run $(AFLFUZZ_DIR)/qpsmtpd $(AFL_SECONDS)
 
-$(AFLFUZZ_DIR)/%.o: %.c $(wildcard *.h plugins/*.h plugins/*/*.h)
+$(AFLFUZZ_DIR)/%.o: %.c $(AFLFUZZ_DIR)/%.d
 	@mkdir -p $(@D)
-	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+	AFL_QUIET=1 $(AFLFUZZ_CC) $(DEP) -c $< -o $@
 
 $(AFLFUZZ_DIR)/plugintab.c: FORCE make-plugintab
 	@mkdir -p $(@D)
 	./make-plugintab $(AFL_PLUGINS) > $@.tmp
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(AFLFUZZ_DIR)/plugintab.o: $(AFLFUZZ_DIR)/plugintab.c plugin.h
-	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+$(AFLFUZZ_DIR)/plugintab.o: $(AFLFUZZ_DIR)/plugintab.c
+	AFL_QUIET=1 $(AFLFUZZ_CC) $(DEP) -c $< -o $@
 
 $(AFLFUZZ_DIR)/plugins.a: $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ))
 	rm -f $@ && ar cr $@ $^
@@ -192,10 +186,10 @@ fuzz/bin/regress/plugintab.o: FORCE make-plugintab
 	mkdir -p fuzz/bin/regress
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/regress/plugintab.c
-	$(REGRESS_CC) -c fuzz/bin/regress/plugintab.c -o $@
-fuzz/bin/regress/%.o: %.c $(HDRS) addr.h sasl.h regex.h control.h pdrecord.h netio.h kvstore.h plugintab_parse.h
+	$(REGRESS_CC) $(DEP) -c fuzz/bin/regress/plugintab.c -o $@
+fuzz/bin/regress/%.o: %.c fuzz/bin/regress/%.d
 	@mkdir -p fuzz/bin/regress
-	$(REGRESS_CC) -c $< -o $@
+	$(REGRESS_CC) $(DEP) -c $< -o $@
 fuzz-regress: $(REGRESS_OBJ)
 	rm -f fuzz/bin/regress/core.a && ar cr fuzz/bin/regress/core.a $(REGRESS_OBJ)
 	for h in $(FUZZ_HARNESSES); do \
@@ -205,6 +199,14 @@ fuzz-regress: $(REGRESS_OBJ)
 	done
 
 clean:
-	rm -f *.o plugins/*.o plugins/*/*.o *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f *.o plugins/*.o plugins/*/*.o *.d plugins/*.d plugins/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
 	rm -f $(filter-out make-plugintab.c,$(wildcard *-plugintab.c))
 	rm -rf fuzz/bin
+
+# the headers each object was built from (-MMD -MP above), in every
+# flavour; named here, not by a pattern, so that a missing one is a reason
+# to build its object again
+DEPFILES = $(patsubst %.o,%.d,qpsmtpd.o $(TAB).o $(CORE) fortify.o qmalloc.o $(PLUGIN_OBJ) \
+             $(FUZZ_OBJ) $(REGRESS_OBJ) $(AFLFUZZ_OBJ) $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ)))
+$(DEPFILES):
+-include $(wildcard $(DEPFILES) make-plugintab.d fuzz/bin/*.d)
