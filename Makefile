@@ -18,8 +18,7 @@ MAKEFLAGS += --no-builtin-rules
 CC_CMD ?= $(shell head -n 1 conf-cc)
 LD_CMD ?= $(shell head -n 1 conf-ld)
 # every compiler here (gcc, musl-gcc, clang, afl-clang-fast) writes the
-# headers an object was built from into a .d file beside it; an object
-# whose .d is missing (built before, or by hand) is built again
+# headers an object was built from into a .d file beside it
 DEP = -MMD -MP
 LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) -lm
 
@@ -42,7 +41,7 @@ PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 .PHONY: it check sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
 it: $(BIN)
 
-%.o: %.c %.d conf-cc
+%.o: %.c conf-cc
 	$(CC_CMD) $(DEP) -I. -c $< -o $@
 
 libqp.a: $(CORE)
@@ -63,7 +62,7 @@ $(TAB).c: FORCE make-plugintab
 	./make-plugintab $(PLUGINS) > $(TAB).c.tmp
 	if cmp -s $(TAB).c.tmp $(TAB).c; then rm -f $(TAB).c.tmp; else mv $(TAB).c.tmp $(TAB).c; fi
 
-$(TAB).o: $(TAB).c $(TAB).d conf-cc
+$(TAB).o: $(TAB).c conf-cc
 	$(CC_CMD) $(DEP) -I. -c $(TAB).c -o $@
 
 # the link-time layout (see conf-ld): layout.ld is written by hand, hot.ld
@@ -167,7 +166,7 @@ FUZZ_OBJ = $(addprefix fuzz/bin/obj/,$(FUZZ_SRC:.c=.o)) fuzz/bin/obj/plugintab.o
 fuzz/bin/obj/plugintab.o: fuzz/bin/plugintab.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(DEP) -c -o $@ $<
-fuzz/bin/obj/%.o: %.c fuzz/bin/obj/%.d
+fuzz/bin/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(DEP) -c -o $@ $<
 fuzz/bin/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
@@ -187,7 +186,7 @@ afl:
 	$(MAKE) $(AFLFUZZ_DIR)/qpsmtpd $(AFLFUZZ_DIR)/sink
 	fuzz/afl run $(AFLFUZZ_DIR)/qpsmtpd $(AFL_SECONDS)
 
-$(AFLFUZZ_DIR)/%.o: %.c $(AFLFUZZ_DIR)/%.d
+$(AFLFUZZ_DIR)/%.o: %.c
 	@mkdir -p $(@D)
 	AFL_QUIET=1 $(AFLFUZZ_CC) $(DEP) -c $< -o $@
 
@@ -219,7 +218,7 @@ fuzz/bin/regress/plugintab.o: FORCE make-plugintab
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/regress/plugintab.c
 	$(REGRESS_CC) $(DEP) -c fuzz/bin/regress/plugintab.c -o $@
-fuzz/bin/regress/%.o: %.c fuzz/bin/regress/%.d
+fuzz/bin/regress/%.o: %.c
 	@mkdir -p fuzz/bin/regress
 	$(REGRESS_CC) $(DEP) -c $< -o $@
 fuzz-regress: $(REGRESS_OBJ)
@@ -238,9 +237,10 @@ clean:
 	rm -rf fuzz/bin
 
 # the headers each object was built from (-MMD -MP above), in every
-# flavour; named here, not by a pattern, so that a missing one is a reason
-# to build its object again
+# flavour; an object whose .d is missing is built again (the .d is not a
+# prerequisite: clang writes it after the object)
 DEPFILES = $(patsubst %.o,%.d,qpsmtpd.o $(TAB).o $(CORE) fortify.o qmalloc.o $(PLUGIN_OBJ) \
              $(FUZZ_OBJ) $(REGRESS_OBJ) $(AFLFUZZ_OBJ) $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ)))
-$(DEPFILES):
--include $(wildcard $(DEPFILES) make-plugintab.d fuzz/bin/*.d)
+HAVE_DEP := $(wildcard $(DEPFILES))
+$(patsubst %.d,%.o,$(filter-out $(HAVE_DEP),$(DEPFILES))): FORCE
+-include $(HAVE_DEP) $(wildcard make-plugintab.d fuzz/bin/*.d)
