@@ -112,8 +112,9 @@ check: it
 	tests/run
 
 # ASan and UBSan need glibc and a dynamic link, and ASan's own allocator
-# (FORTIFY= leaves out fortify.o and qmalloc.o); the test chains are built
-# with the same commands through the environment
+# (FORTIFY= leaves out fortify.o and qmalloc.o: qmalloc runs checked in
+# fuzz/fuzz_qmalloc.c instead); the test chains are built with the same
+# commands through the environment
 SAN_CC = gcc -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
 SAN_LD = gcc -fsanitize=address,undefined
 sanitize:
@@ -143,6 +144,7 @@ bench: it
 # reference as well as ASan/UBSan; a short run of each from its seed corpus
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
           -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
+# (qmalloc.c is not linked in: fuzz_qmalloc.c includes it, renamed)
 FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c)) plugintab_parse.c
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
