@@ -9,12 +9,21 @@
 #   make fuzz-regress           the harnesses over their saved inputs (tests do this)
 #   make afl [AFL_SECONDS=N]    AFL++ on the whole daemon through stdin (make fuzz runs it last)
 #   make bench                  the benchmark (bench/run)
+#   make hotlist                profile the default chain again and relink (hot.ld)
+# Header dependencies come from the compiler (-MMD -MP, the .d files next
+# to each object); hot.ld, the generated half of the link layout, is made
+# here too (see conf-ld): neither is committed.
 
+MAKEFLAGS += --no-builtin-rules
 CC_CMD ?= $(shell head -n 1 conf-cc)
 LD_CMD ?= $(shell head -n 1 conf-ld)
+# every compiler here (gcc, musl-gcc, clang, afl-clang-fast) writes the
+# headers an object was built from into a .d file beside it
+DEP = -MMD -MP
 LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) -lm
 
-PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
+DEFAULT_PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
+PLUGINS := $(DEFAULT_PLUGINS)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
@@ -28,27 +37,12 @@ CORE += txnmsg.o netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
-HDRS = session.h plugin.h spool.h tls.h tls_pem.h
 
 .PHONY: it check sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
 it: $(BIN)
 
-%.o: %.c $(HDRS) conf-cc
-	$(CC_CMD) -I. -c $< -o $@
-
-addr.o smtp.o: addr.h
-auth.o sasl.o smtp.o: sasl.h
-plugins/badmailfrom.o plugins/badrcptto.o: plugins/badlist.h regex.h
-regex.o: regex.h
-control.o control_parse.o: control.h
-pdrecord.o plugins/queue/postfix-queue.o: pdrecord.h
-plugins/helo.o plugins/rcpt_regexp.o: regex.h
-plugins/rcpt_map.o plugins/rcpt_regexp.o plugins/hosts_allow.o: plugins/retcode.h
-plugins/tests/return_code.o plugins/tests/auth_result.o: plugins/tests/hookcode.h plugins/retcode.h
-netio.o kvstore.o: netio.h
-kvstore.o: kvstore.h
-plugins/greylisting.o plugins/karma.o: kvstore.h netio.h
-plugins/spamassassin.o plugins/virus/clamdscan.o: netio.h
+%.o: %.c conf-cc
+	$(CC_CMD) $(DEP) -I. -c $< -o $@
 
 libqp.a: $(CORE)
 	rm -f $@ && ar cr $@ $(CORE)
@@ -58,8 +52,9 @@ plugins.a: $(PLUGIN_OBJ)
 
 # the chain generator runs on the build machine: the host's compiler
 HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
-make-plugintab: make-plugintab.c plugintab_parse.c plugintab_parse.h
+make-plugintab: make-plugintab.c plugintab_parse.c
 	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c
+	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c > $@.d
 
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
@@ -67,12 +62,48 @@ $(TAB).c: FORCE make-plugintab
 	./make-plugintab $(PLUGINS) > $(TAB).c.tmp
 	if cmp -s $(TAB).c.tmp $(TAB).c; then rm -f $(TAB).c.tmp; else mv $(TAB).c.tmp $(TAB).c; fi
 
-$(TAB).o: $(TAB).c plugin.h conf-cc
-	$(CC_CMD) -I. -c $(TAB).c -o $@
+$(TAB).o: $(TAB).c conf-cc
+	$(CC_CMD) $(DEP) -I. -c $(TAB).c -o $@
+
+# the link-time layout (see conf-ld): layout.ld is written by hand, hot.ld
+# is generated from one plain session of the default binary's chain, run
+# under callgrind (bench/profile, bench/hotlist) on a copy linked without
+# hot.ld and unstripped. When the default binary's code changes, hot.ld is
+# made again (a second or two); other binaries (make BIN=...: the test chains)
+# take it as it is, made first when missing. Without valgrind, hot.ld is a
+# stub, the link has only layout.ld, and every make says so and tries again.
+comma := ,
+HOT = -Wl$(comma)-T$(comma)hot.ld
+LAYOUT = $(filter layout.ld,$(subst $(comma), ,$(LD_CMD)))
+ifneq ($(filter $(HOT),$(LD_CMD)),)
+ifeq ($(BIN)$(PLUGINS),qpsmtpd$(DEFAULT_PLUGINS))
+LAYOUT += hot.ld
+hot.ld: qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld layout.ld bench/hotlist bench/profile \
+        $(if $(shell grep -l 'no profile' hot.ld 2> /dev/null),FORCE)
+	@rm -rf bench/.work/hot && mkdir -p bench/.work/hot
+	$(filter-out -s $(HOT),$(LD_CMD)) -Wl,-Map=bench/.work/hot/map -o bench/.work/hot/qpsmtpd qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
+	@if bench/profile --bin bench/.work/hot/qpsmtpd --keep bench/.work/hot > bench/.work/hot/log 2>&1; then \
+	  bench/hotlist --map bench/.work/hot/map bench/.work/hot/cg.* > hot.ld.tmp; \
+	else \
+	  cat bench/.work/hot/log >&2; \
+	  echo "make: WARNING: no profile for hot.ld (apt-get install valgrind python3): linking without" >&2; \
+	  echo "make: WARNING: the hot-code layout, a session's peak RSS grows by about 24 KB" >&2; \
+	  printf '/* no profile: bench/profile failed, see make'"'"'s output; make tries again */\nSECTIONS { .text.hot : { } }\nINSERT BEFORE .text;\n' > hot.ld.tmp; \
+	fi
+	@rm -rf bench/.work/hot && mv hot.ld.tmp hot.ld
+else
+LAYOUT += | hot.ld
+hot.ld:
+	$(MAKE) BIN=qpsmtpd PLUGINS=$(DEFAULT_PLUGINS) hot.ld
+endif
+endif
+hotlist:
+	rm -f hot.ld
+	$(MAKE) it
 
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
-$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld hot.ld
+$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld $(LAYOUT)
 	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
 	@$(if $(filter /%,$@),,./)$@.tmp -V > /dev/null || { rm -f $@.tmp; echo "bad plugin arguments in $(PLUGINS)" >&2; exit 1; }
 	mv $@.tmp $@
@@ -81,8 +112,9 @@ check: it
 	tests/run
 
 # ASan and UBSan need glibc and a dynamic link, and ASan's own allocator
-# (FORTIFY= leaves out fortify.o and qmalloc.o); the test chains are built
-# with the same commands through the environment
+# (FORTIFY= leaves out fortify.o and qmalloc.o: qmalloc runs checked in
+# fuzz/fuzz_qmalloc.c instead); the test chains are built with the same
+# commands through the environment
 SAN_CC = gcc -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
 SAN_LD = gcc -fsanitize=address,undefined
 sanitize:
@@ -108,16 +140,11 @@ hardened:
 bench: it
 	bench/run
 
-# the link-time code layout (see conf-ld): from a profiled plain session
-hotlist: it
-	rm -rf bench/.work/hot
-	bench/profile --keep bench/.work/hot > /dev/null
-	bench/hotlist bench/.work/hot/cg.* > hot.ld.tmp && mv hot.ld.tmp hot.ld
-
 # libFuzzer harnesses (fuzz/*.c), each checking a property against a
 # reference as well as ASan/UBSan; a short run of each from its seed corpus
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
           -I. -idirafter /usr/include -Wall -Wextra -Wno-unused-parameter -Werror
+# (qmalloc.c is not linked in: fuzz_qmalloc.c includes it, renamed)
 FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c)) plugintab_parse.c
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
@@ -140,12 +167,12 @@ fuzz: make-plugintab
 FUZZ_OBJ = $(addprefix fuzz/bin/obj/,$(FUZZ_SRC:.c=.o)) fuzz/bin/obj/plugintab.o
 fuzz/bin/obj/plugintab.o: fuzz/bin/plugintab.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -c -o $@ $<
-fuzz/bin/obj/%.o: %.c $(HDRS)
+	$(FUZZ_CC) $(DEP) -c -o $@ $<
+fuzz/bin/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -c -o $@ $<
-fuzz/bin/fuzz_%: fuzz/fuzz_%.c fuzz/input.h $(FUZZ_OBJ)
-	$(FUZZ_CC) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(FUZZ_CC) $(DEP) -c -o $@ $<
+fuzz/bin/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(DEP) -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 # AFL++ on the whole daemon (the chain in AFL_PLUGINS) through stdin, built
 # with ASan and UBSan on glibc under fuzz/bin/afl; fuzz/afl installs AFL++
@@ -161,17 +188,17 @@ afl:
 	$(MAKE) $(AFLFUZZ_DIR)/qpsmtpd $(AFLFUZZ_DIR)/sink
 	fuzz/afl run $(AFLFUZZ_DIR)/qpsmtpd $(AFL_SECONDS)
 
-$(AFLFUZZ_DIR)/%.o: %.c $(wildcard *.h plugins/*.h plugins/*/*.h)
+$(AFLFUZZ_DIR)/%.o: %.c
 	@mkdir -p $(@D)
-	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+	AFL_QUIET=1 $(AFLFUZZ_CC) $(DEP) -c $< -o $@
 
 $(AFLFUZZ_DIR)/plugintab.c: FORCE make-plugintab
 	@mkdir -p $(@D)
 	./make-plugintab $(AFL_PLUGINS) > $@.tmp
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(AFLFUZZ_DIR)/plugintab.o: $(AFLFUZZ_DIR)/plugintab.c plugin.h
-	AFL_QUIET=1 $(AFLFUZZ_CC) -c $< -o $@
+$(AFLFUZZ_DIR)/plugintab.o: $(AFLFUZZ_DIR)/plugintab.c
+	AFL_QUIET=1 $(AFLFUZZ_CC) $(DEP) -c $< -o $@
 
 $(AFLFUZZ_DIR)/plugins.a: $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ))
 	rm -f $@ && ar cr $@ $^
@@ -192,10 +219,10 @@ fuzz/bin/regress/plugintab.o: FORCE make-plugintab
 	mkdir -p fuzz/bin/regress
 	: > fuzz/bin/empty.plugins
 	./make-plugintab fuzz/bin/empty.plugins > fuzz/bin/regress/plugintab.c
-	$(REGRESS_CC) -c fuzz/bin/regress/plugintab.c -o $@
-fuzz/bin/regress/%.o: %.c $(HDRS) addr.h sasl.h regex.h control.h pdrecord.h netio.h kvstore.h plugintab_parse.h
+	$(REGRESS_CC) $(DEP) -c fuzz/bin/regress/plugintab.c -o $@
+fuzz/bin/regress/%.o: %.c
 	@mkdir -p fuzz/bin/regress
-	$(REGRESS_CC) -c $< -o $@
+	$(REGRESS_CC) $(DEP) -c $< -o $@
 fuzz-regress: $(REGRESS_OBJ)
 	rm -f fuzz/bin/regress/core.a && ar cr fuzz/bin/regress/core.a $(REGRESS_OBJ)
 	for h in $(FUZZ_HARNESSES); do \
@@ -205,6 +232,17 @@ fuzz-regress: $(REGRESS_OBJ)
 	done
 
 clean:
-	rm -f *.o plugins/*.o plugins/*/*.o *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f *.o plugins/*.o plugins/*/*.o *.d plugins/*.d plugins/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f hot.ld hot.ld.tmp
+	rm -rf bench/.work/hot
 	rm -f $(filter-out make-plugintab.c,$(wildcard *-plugintab.c))
 	rm -rf fuzz/bin
+
+# the headers each object was built from (-MMD -MP above), in every
+# flavour; an object whose .d is missing is built again (the .d is not a
+# prerequisite: clang writes it after the object)
+DEPFILES = $(patsubst %.o,%.d,qpsmtpd.o $(TAB).o $(CORE) fortify.o qmalloc.o $(PLUGIN_OBJ) \
+             $(FUZZ_OBJ) $(REGRESS_OBJ) $(AFLFUZZ_OBJ) $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ)))
+HAVE_DEP := $(wildcard $(DEPFILES))
+$(patsubst %.d,%.o,$(filter-out $(HAVE_DEP),$(DEPFILES))): FORCE
+-include $(HAVE_DEP) $(wildcard make-plugintab.d fuzz/bin/*.d)
