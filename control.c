@@ -101,7 +101,7 @@ static int may_hold(const struct cdir *d, const char *name)
 }
 
 /* 1: *fd is open on the first NAME found, path holds its path; 0: there
-   is none (path holds the name); -1: error in errno, path names the file */
+   is none (path is left as it was); -1: error in errno, path names the file */
 int control_open(struct session *s, const char *name, stralloc *path, int *fd)
 {
   int n = dir_setup(), i;
@@ -114,7 +114,6 @@ int control_open(struct session *s, const char *name, stralloc *path, int *fd)
     if (*fd >= 0) return 1;
     if (errno != ENOENT && errno != ENOTDIR) return -1;
   }
-  if (!stralloc_copys(path, name) || !stralloc_0(path)) die_nomem(s);
   return 0;
 }
 
