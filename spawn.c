@@ -18,6 +18,13 @@
 #include <unistd.h>
 #include "session.h"
 
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 extern char **environ;
 
 /* what the child needs, in memory the parent leaves alone until the
@@ -46,7 +53,7 @@ static int kid_main(void *arg)
   const struct kid *k = arg;
   long moved[SPAWN_FDS + 3];
   unsigned long none[2] = { 0, 0 };
-  int i;
+  int i, fd;
   /* Move every source above every target first, so no dup3 below
      clobbers another source, and none is a no-op that keeps FD_CLOEXEC. */
   for (i = 0; i < k->nfd; ++i) {
@@ -55,6 +62,18 @@ static int kid_main(void *arg)
   }
   for (i = 0; i < k->nfd; ++i)
     if (syscall(SYS_dup3, moved[i], k->to[i], 0) < 0) syscall(SYS_exit, k->failcode);
+  /* Nothing else crosses the exec, not even what our parent left open
+     without close-on-exec (sslserver's SSLCTLFD, SSLREADFD and SSLWRITEFD,
+     an inetd's extra descriptors): below low every fd that is not a
+     target is closed, from low up all are marked close-on-exec (the moved
+     copies already are). An old kernel without close_range keeps the
+     descriptors' own flags. */
+  for (fd = 3; fd < k->low; ++fd) {
+    int j, target = 0;
+    for (j = 0; j < k->nfd; ++j) target |= k->to[j] == fd;
+    if (!target) syscall(SYS_close, fd);
+  }
+  syscall(SYS_close_range, (unsigned)k->low, ~0U, CLOSE_RANGE_CLOEXEC);
   syscall(SYS_setpgid, 0, 0);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, _NSIG / 8);
   syscall(SYS_execve, k->path, k->argv, k->envp);
