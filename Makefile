@@ -35,6 +35,8 @@ CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY)
        tls_pem.o txn.o txn_ext.o ucspitls.o
 CORE += txnmsg.o netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
+# the leaf layer: no project header but its own
+CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 
@@ -52,9 +54,9 @@ plugins.a: $(PLUGIN_OBJ)
 
 # the chain generator runs on the build machine: the host's compiler
 HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
-make-plugintab: make-plugintab.c plugintab_parse.c
-	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c
-	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c > $@.d
+make-plugintab: make-plugintab.c plugintab_parse.c include_walk.c
+	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c include_walk.c
+	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c include_walk.c > $@.d
 
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new

@@ -8,21 +8,6 @@
 #include <unistd.h>
 #include "session.h"
 
-int fd_write_all(int fd, const char *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (w == 0) { errno = EIO; return -1; }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* The watchdog: SIGALRM kills the back end's process group (so a blocked
    write to its pipe fails with EPIPE and waitpid returns) or shuts its
    socket down (so a blocked read returns 0). Both are async-signal-safe,

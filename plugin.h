@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <stralloc.h>
+#include "fdio.h"
 
 /* return codes, with Perl qpsmtpd's values */
 #define OK                  900
@@ -110,7 +111,7 @@ struct hook_args {
 /* The credentials of one AUTH attempt (Perl's $mechanism, $user,
    $passClear, $passHash, $ticket). The core wipes them when the hooks have
    run: a plugin must not keep pointers to them, and must wipe its own
-   copies (sasl_wipe in sasl.h). Never log pass. */
+   copies (wipe in wipe.h). Never log pass. */
 struct auth_args {
   const char *mech;     /* "plain", "login" or "cram-md5" */
   const char *user;     /* not empty; no NUL, CR or LF */
@@ -296,8 +297,7 @@ int session_set_remote_host(struct session *s, const char *host);
 int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
 
 /* for queue back ends (backend.c) */
-/* writes all of buf, across short writes and EINTR; 0 ok, -1 with errno */
-int fd_write_all(int fd, const char *buf, size_t len);
+
 /* seconds a back end may take (control file timeoutqueue, default 300) */
 unsigned long queue_timeout(struct session *s);
 /* After seconds, SIGALRM kills process group and process pid (if > 0) and

@@ -4,23 +4,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <fmt.h>
+#include "ecode.h"
 #include "session.h"
 #include "tls.h"
 
+/* "d.ddd.ddd " at the start of a line: the text brings its own code */
 static int has_ecode(const char *x, size_t len)
 {
-  /* "d.ddd.ddd " at the start of a line: the text brings its own code */
-  size_t i = 0, parts = 0, digits;
-  if (len < 6 || (x[0] != '2' && x[0] != '4' && x[0] != '5') || x[1] != '.') return 0;
-  i = 2; parts = 1;
-  while (parts < 3) {
-    digits = 0;
-    while (i < len && x[i] >= '0' && x[i] <= '9' && digits < 3) { ++i; ++digits; }
-    if (!digits) return 0;
-    ++parts;
-    if (parts < 3) { if (i >= len || x[i] != '.') return 0; ++i; }
-  }
-  return i < len && x[i] == ' ' ? (int)i + 1 : 0;
+  size_t n = ecode_scan(x, len);
+  return n && n < len && x[n] == ' ' ? (int)n + 1 : 0;
 }
 
 static void put_line(struct session *s, unsigned int code, const char *ecode, int last,

@@ -3,28 +3,20 @@
    (count_denies). */
 #include <errno.h>
 #include <poll.h>
+#include "clock.h"
+#include "netio.h"
 #include "session.h"
 
 int session_input_pending(struct session *s, unsigned long ms)
 {
-  long long deadline;
-  struct pollfd p;
-
+  int r;
+  long long now;
   if (s->in->p < s->in->n) return 1;      /* already read, not yet parsed */
   if (ms > 3600000UL) ms = 3600000UL;
-  deadline = io_now() + (long long)ms;
-  for (;;) {
-    long long left = deadline - io_now();
-    int r;
-    if (left < 0) left = 0;
-    p.fd = s->in->fd;
-    p.events = POLLIN;
-    p.revents = 0;
-    r = poll(&p, 1, (int)left);
-    if (r > 0) return (p.revents & (POLLIN | POLLHUP)) ? 1 : -1;
-    if (r == 0) return 0;
-    if (errno != EINTR) return -1;
-  }
+  now = clock_ms();
+  r = net_poll(s->in->fd, POLLIN, now, now + (long long)ms);
+  if (r > 0) return (r & (POLLIN | POLLHUP)) ? 1 : -1;
+  return r;
 }
 
 void session_disconnect_later(struct session *s)

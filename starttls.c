@@ -15,6 +15,7 @@
 #include "session.h"
 #include "tls.h"
 #include "tls_pem.h"
+#include "wipe.h"
 
 #define CERT_DEFAULT "ssl/qpsmtpd-server.crt"
 #define KEY_DEFAULT  "ssl/qpsmtpd-server.key"
@@ -101,7 +102,7 @@ static int load(struct session *s)
   r = read_pem(s, conf.key ? conf.key : KEY_DEFAULT, !conf.key, &kpath, &pem);
   if (!r) fail(s, conf.key ? conf.key : KEY_DEFAULT, "the certificate exists but its key does not");
   r = tls_pem_key(pem.s, pem.len, &key, &err);
-  tls_wipe(pem.s, pem.len);
+  wipe(pem.s, pem.len);
   if (!r) fail(s, kpath.s, err);
   if (!tls_key_matches(&key, &chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
   if (!tls_engine_setup(&chain, &key, &err)) fail(s, kpath.s, err);

@@ -7,6 +7,7 @@
 #include <case.h>
 #include <scan.h>
 #include "session.h"
+#include "header.h"
 
 static const char *spool_dir(struct session *s)
 {
@@ -114,17 +115,7 @@ int txn_header_get(struct session *s, const char *name, stralloc *sa)
     const char *e = memchr(x + i, '\n', len - i);
     size_t end = e ? (size_t)(e - x) : len;
     if (end - i > nl && x[i + nl] == ':' && !case_diffb(x + i, nl, name)) {
-      size_t j = i + nl + 1;
-      for (;;) {
-        while (j < end && (x[j] == ' ' || x[j] == '\t') && !sa->len) ++j;
-        if (!stralloc_catb(sa, x + j, end - j)) return 0;
-        i = end + 1;
-        if (i >= len || (x[i] != ' ' && x[i] != '\t')) break;
-        e = memchr(x + i, '\n', len - i);
-        end = e ? (size_t)(e - x) : len;
-        j = i;
-      }
-      return 1;
+      return header_unfold(x, len, i + nl + 1, end, sa, &i);
     }
     i = end + 1;
   }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <case.h>
 #include "session.h"
+#include "header.h"
 
 /* calls f for each header field named name (all when name is NULL) with
    its value unfolded into sa; stops when f returns 0 */
@@ -20,17 +21,9 @@ static int header_walk(struct session *s, const char *name, stralloc *sa,
     const char *colon = memchr(x + i, ':', end - i);
     size_t fl = colon ? (size_t)(colon - (x + i)) : 0;
     if (colon && fl && (!name || (fl == nl && !case_diffb(x + i, nl, name)))) {
-      size_t j = i + fl + 1, start;
+      size_t start;
       sa->len = 0;
-      for (;;) {
-        while (j < end && (x[j] == ' ' || x[j] == '\t') && !sa->len) ++j;
-        if (!stralloc_catb(sa, x + j, end - j)) return -1;
-        i = end + 1;
-        if (i >= len || (x[i] != ' ' && x[i] != '\t')) break;
-        e = memchr(x + i, '\n', len - i);
-        end = e ? (size_t)(e - x) : len;
-        j = i;
-      }
+      if (!header_unfold(x, len, i + fl + 1, end, sa, &i)) return -1;
       start = sa->len;
       while (start && (sa->s[start - 1] == ' ' || sa->s[start - 1] == '\t')) --start;
       sa->len = start;

@@ -93,15 +93,9 @@ int txn_write_edited(struct session *s, int fd)
   unsigned long long off = s->t.newhdrs.len;   /* the caller wrote those */
   for (;;) {
     ssize_t r = txn_message_read(s, off, buf, sizeof buf);
-    char *p = buf;
     if (r < 0) return -1;
     if (r == 0) return 0;
     off += (unsigned long long)r;
-    while (r) {
-      ssize_t w = write(fd, p, (size_t)r);
-      if (w < 0) { if (errno == EINTR) continue; return -1; }
-      p += w;
-      r -= w;
-    }
+    if (fd_write_all(fd, buf, (size_t)r) == -1) return -1;
   }
 }

@@ -13,8 +13,9 @@
 #include <str.h>
 #include <case.h>
 #include <byte.h>
+#include <string.h>
 #include "plugin.h"
-#include "badlist.h"
+#include "lib/badlist.h"
 
 #define PLUGIN "badmailfrom"
 #define DEFAULT_REASON "Your envelope sender is in my badmailfrom list"

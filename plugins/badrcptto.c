@@ -12,8 +12,9 @@
 #include <str.h>
 #include <case.h>
 #include <byte.h>
+#include <string.h>
 #include "plugin.h"
-#include "badlist.h"
+#include "lib/badlist.h"
 
 #define PLUGIN "badrcptto"
 

@@ -25,6 +25,7 @@
 #include <fmt.h>
 #include <stralloc.h>
 #include "addr.h"
+#include "ecode.h"
 #include "plugin.h"
 
 #define NAME "queue/qmail-queue"
@@ -89,16 +90,7 @@ static int qq_init(void **self, int argc, const char *const *argv, stralloc *err
 
 static int is_ecode(const char *x, size_t len, char cls)
 {
-  size_t i = 0, n;
-  int part;
-  if (len < 5 || x[0] != cls || x[1] != '.') return 0;
-  i = 2;
-  for (part = 0; part < 2; ++part) {
-    for (n = 0; i < len && x[i] >= '0' && x[i] <= '9'; ++i) ++n;
-    if (n < 1 || n > 3) return 0;
-    if (part == 0) { if (i >= len || x[i] != '.') return 0; ++i; }
-  }
-  return i == len;
+  return len && x[0] == cls && ecode_scan(x, len) == len;
 }
 
 /* The custom text from fd 6, "D..." or "Z...": keep one line of printable
