@@ -23,9 +23,18 @@
 #include <unistd.h>
 #include <case.h>
 #include <fmt.h>
+#include "auth.h"
 #include "clock.h"
+#include "control.h"
+#include "hooks.h"
+#include "io.h"
+#include "line.h"
+#include "log.h"
+#include "notes.h"
+#include "reply.h"
 #include "sasl.h"
 #include "session.h"
+#include "smtp_disconnect.h"
 #include "wipe.h"
 
 #define MECH_PLAIN 1u

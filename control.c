@@ -13,7 +13,11 @@
 #include <unistd.h>
 #include <cdb.h>
 #include "control.h"
+#include "control_parse.h"
+#include "env.h"
 #include "include_walk.h"
+#include "log.h"
+#include "reply.h"
 #include "session.h"
 
 #define CONTROL_MAXSIZE (64UL * 1024 * 1024)

@@ -19,7 +19,7 @@ long long net_deadline(unsigned long ms) { return clock_ms() + (long long)ms; }
    clock (now when called) reaches until. The revents, 0 when time ran out,
    -1 with errno. The clock is read again only after a poll that did not
    see fd ready. */
-int net_poll(int fd, short ev, long long now, long long until)
+static inline __attribute__((always_inline)) int poll_until(int fd, short ev, long long now, long long until)
 {
   struct pollfd p;
   for (;;) {
@@ -36,12 +36,17 @@ int net_poll(int fd, short ev, long long now, long long until)
   }
 }
 
+int net_poll(int fd, short ev, long long now, long long until)
+{
+  return poll_until(fd, ev, now, until);
+}
+
 int net_wait(int fd, short ev, long long deadline)
 {
   long long now = clock_ms();
   int r;
   if (deadline <= now) { errno = ETIMEDOUT; return -1; }
-  r = net_poll(fd, ev, now, deadline);
+  r = poll_until(fd, ev, now, deadline);
   if (r > 0) return 0;
   if (r == 0) errno = ETIMEDOUT;
   return -1;
@@ -55,7 +60,7 @@ int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped)
   if (ms > 86400000UL) ms = 86400000UL;
   until = now + (long long)ms;
   if (cap < until) { until = cap; *capped = 1; }
-  r = net_poll(fd, ev, now, until);
+  r = poll_until(fd, ev, now, until);
   if (r > 0) return 0;
   if (r == 0) errno = ETIMEDOUT;
   return -1;

@@ -88,13 +88,13 @@ static int from_control(struct session *s, stralloc *sa, const char **av)
   while (i < sa->len - 1) {
     while (i < sa->len - 1 && (sa->s[i] == ' ' || sa->s[i] == '\t')) sa->s[i++] = 0;
     if (i >= sa->len - 1) break;
-    if (n == ARGV_MAX) control_fail(s, CONTROL, "too many words");
+    if (n == ARGV_MAX) die_control(s, CONTROL, "too many words");
     av[n++] = sa->s + i;
     while (i < sa->len - 1 && sa->s[i] != ' ' && sa->s[i] != '\t') ++i;
   }
   av[n] = NULL;
-  if (n < 2) control_fail(s, CONTROL, "needs the checkpassword program and the program it runs");
-  if (av[0][0] != '/' || av[1][0] != '/') control_fail(s, CONTROL, "the programs must be absolute paths");
+  if (n < 2) die_control(s, CONTROL, "needs the checkpassword program and the program it runs");
+  if (av[0][0] != '/' || av[1][0] != '/') die_control(s, CONTROL, "the programs must be absolute paths");
   return 1;
 }
 

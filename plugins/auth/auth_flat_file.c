@@ -71,7 +71,7 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
       stralloc_free(&pw);
       num[fmt_ulong(num, lineno)] = 0;
       qlogm(s, LOGERROR, NAME, "entry ", num, " of " FILE_ " has no ':' between user and password");
-      control_fail(s, FILE_, "an entry has no ':' between user and password");
+      die_control(s, FILE_, "an entry has no ':' between user and password");
     }
     if (!secret && user_equal(l, (size_t)(colon - l), aa->user, ul)) {
       secret = colon + 1;

@@ -1,12 +1,16 @@
-/* The message as plugins see it: the header fields the core and plugins
-   added, then the client's header section (after any fields a plugin
-   removed), then the rest of the spool. Read in chunks, so a plugin can
-   stream a message of any size to a daemon. */
+/* The message as plugins and queue back ends see it: the header fields
+   the core and plugins added, then the client's header section (after any
+   fields a plugin removed), then the rest of the spool. Read in chunks, so
+   a plugin can stream a message of any size to a daemon; appended to from
+   data_post on (addsig). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <case.h>
+#include "fdio.h"
+#include "message.h"
 #include "session.h"
+#include "spool.h"
 
 /* the message's parts: [0] new headers, [1] the edited header section
    (empty when not edited), [2] the spool from its offset */
@@ -45,36 +49,8 @@ ssize_t txn_message_read(struct session *s, unsigned long long off, char *buf, s
   return spool_read_at(&s->t.spool, spooloff + off, buf, max);
 }
 
-int txn_header_delete(struct session *s, const char *name)
-{
-  struct txn *t = &s->t;
-  size_t nl = strlen(name), i = 0, o = 0;
-  int removed = 0, dropping = 0;
-  if (t->hdr_toolarge || t->in_headers) return -1;
-  if (!t->hdr_edited) { t->hdr_spoollen = t->hdr.len; }
-  while (i < t->hdr.len) {
-    const char *x = t->hdr.s + i;
-    const char *e = memchr(x, '\n', t->hdr.len - i);
-    size_t l = e ? (size_t)(e - x) + 1 : t->hdr.len - i;
-    if (x[0] == ' ' || x[0] == '\t') {
-      /* a continuation belongs to the field above */
-    } else {
-      dropping = l > nl && x[nl] == ':' && !case_diffb(x, nl, name);
-      if (dropping) ++removed;
-    }
-    if (!dropping) {
-      if (o != i) memmove(t->hdr.s + o, x, l);
-      o += l;
-    }
-    i += l;
-  }
-  t->hdr.len = o;
-  if (removed) t->hdr_edited = 1;
-  return removed;
-}
-
 /* txn_each's part after the new header fields, when fields were removed */
-int txn_each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
+static int each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
 {
   char buf[65536];
   unsigned long long off = s->t.newhdrs.len;
@@ -87,15 +63,34 @@ int txn_each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, siz
   }
 }
 
-int txn_write_edited(struct session *s, int fd)
+static int write_chunk(void *ctx, const char *buf, size_t len)
 {
-  char buf[65536];
-  unsigned long long off = s->t.newhdrs.len;   /* the caller wrote those */
-  for (;;) {
-    ssize_t r = txn_message_read(s, off, buf, sizeof buf);
-    if (r < 0) return -1;
-    if (r == 0) return 0;
-    off += (unsigned long long)r;
-    if (fd_write_all(fd, buf, (size_t)r) == -1) return -1;
+  return fd_write_all(*(int *)ctx, buf, len);
+}
+
+int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
+{
+  if (s->t.newhdrs.len && fn(ctx, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
+  if (s->t.hdr_edited) return each_edited(s, fn, ctx);
+  return spool_each(&s->t.spool, fn, ctx);
+}
+
+int txn_write_message(struct session *s, int fd)
+{
+  if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
+  if (s->t.hdr_edited) return each_edited(s, write_chunk, &fd);
+  return spool_write_to(&s->t.spool, fd);
+}
+
+int txn_body_append(struct session *s, const char *x, size_t len)
+{
+  struct txn *t = &s->t;
+  /* a message of header fields only gets the empty line that starts a body */
+  if (t->size == (t->hdr_edited ? t->hdr_spoollen : t->hdr.len)) {
+    if (spool_put(&t->spool, "\n", 1) == -1) return 0;
+    t->size++;
   }
+  if (spool_put(&t->spool, x, len) == -1) return 0;
+  t->size += len;
+  return 1;
 }
