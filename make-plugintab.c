@@ -98,6 +98,9 @@ static void plugin_check(const char *file, const struct ptab_entry *e)
   int fd;
   memcpy(base, e->name, e->baselen);
   base[e->baselen] = 0;
+  /* plugins/lib/ and plugins/tests/lib/ hold helpers, not plugins */
+  if (!strncmp(base, "lib/", 4) || strstr(base, "/lib/"))
+    die("%s:%lu: \"%s\" is not a plugin (lib/ holds the plugins' helpers)", file, e->line, base);
   src = cat3("plugins/", 8, base, ".c");
   fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
