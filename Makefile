@@ -3,6 +3,7 @@
 #   make PLUGINS=FILE           build with another plugins file
 #   make BIN=path PLUGINS=FILE  build a second binary (tests do this)
 #   make check                  run the test suite (tests/run)
+#   make check-includes         no include cycle among the modules, no code in headers
 #   make sanitize               ASan/UBSan build, then the test suite
 #   make hardened               hardened glibc build, then the test suite
 #   make fuzz [FUZZ_SECONDS=N]  the libFuzzer harnesses in fuzz/, N seconds each
@@ -28,17 +29,21 @@ BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
 # fortify.o: glibc's checking functions for musl, qmalloc.o: its allocator;
-# a glibc build sets FORTIFY=
+# a glibc build sets FORTIFY=. Both are linked as objects, not from
+# libqp.a: libowfat.a and libbearssl.a call them, and an archive is
+# searched only once (libqp.a is named once, before the libraries)
 FORTIFY ?= fortify.o qmalloc.o
-CORE = addr.o auth.o authres.o backend.o control.o data.o dns.o env.o $(FORTIFY) hooks.o io.o line.o log.o \
-       notes.o privdrop.o received.o regex.o reject.o remote.o reply.o sasl.o sessctl.o smtp.o spool.o starttls.o tls.o \
-       tls_pem.o txn.o txn_ext.o ucspitls.o
-CORE += txnmsg.o netio.o kvstore.o
+CORE = addr.o auth.o authres.o connection.o control.o data.o dns_query.o env.o hooks.o io.o karma.o line.o log.o \
+       message.o notes.o privdrop.o queue.o received.o regex.o reject.o reply.o sasl.o smtp.o smtp_disconnect.o spool.o starttls.o tls.o \
+       tls_pem.o txn.o txn_header.o txn_rcpt.o ucspitls.o
+CORE += netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
+# the leaf layer: no project header but its own
+CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 
-.PHONY: it check sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
+.PHONY: it check check-includes sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
 it: $(BIN)
 
 %.o: %.c conf-cc
@@ -52,9 +57,9 @@ plugins.a: $(PLUGIN_OBJ)
 
 # the chain generator runs on the build machine: the host's compiler
 HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
-make-plugintab: make-plugintab.c plugintab_parse.c
-	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c
-	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c > $@.d
+make-plugintab: make-plugintab.c plugintab_parse.c include_walk.c
+	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c include_walk.c
+	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c include_walk.c > $@.d
 
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
@@ -78,10 +83,10 @@ LAYOUT = $(filter layout.ld,$(subst $(comma), ,$(LD_CMD)))
 ifneq ($(filter $(HOT),$(LD_CMD)),)
 ifeq ($(BIN)$(PLUGINS),qpsmtpd$(DEFAULT_PLUGINS))
 LAYOUT += hot.ld
-hot.ld: qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld layout.ld bench/hotlist bench/profile \
+hot.ld: qpsmtpd.o $(TAB).o libqp.a plugins.a $(FORTIFY) conf-ld layout.ld bench/hotlist bench/profile \
         $(if $(shell grep -l 'no profile' hot.ld 2> /dev/null),FORCE)
 	@rm -rf bench/.work/hot && mkdir -p bench/.work/hot
-	$(filter-out -s $(HOT),$(LD_CMD)) -Wl,-Map=bench/.work/hot/map -o bench/.work/hot/qpsmtpd qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
+	$(filter-out -s $(HOT),$(LD_CMD)) -Wl,-Map=bench/.work/hot/map -o bench/.work/hot/qpsmtpd qpsmtpd.o $(TAB).o plugins.a libqp.a $(FORTIFY) $(LIBS)
 	@if bench/profile --bin bench/.work/hot/qpsmtpd --keep bench/.work/hot > bench/.work/hot/log 2>&1; then \
 	  bench/hotlist --map bench/.work/hot/map bench/.work/hot/cg.* > hot.ld.tmp; \
 	else \
@@ -103,13 +108,18 @@ hotlist:
 
 # the link is checked by running -V: it runs every plugin's argument check,
 # so a bad argument in the plugins file fails the build
-$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a conf-ld $(LAYOUT)
-	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(LIBS) libqp.a
+$(BIN): qpsmtpd.o $(TAB).o libqp.a plugins.a $(FORTIFY) conf-ld $(LAYOUT)
+	$(LD_CMD) -o $@.tmp qpsmtpd.o $(TAB).o plugins.a libqp.a $(FORTIFY) $(LIBS)
 	@$(if $(filter /%,$@),,./)$@.tmp -V > /dev/null || { rm -f $@.tmp; echo "bad plugin arguments in $(PLUGINS)" >&2; exit 1; }
 	mv $@.tmp $@
 
 check: it
 	tests/run
+
+# the modules' include graph has no cycle and no header holds code (the
+# test suite runs this too: tests/include-graph.bats)
+check-includes:
+	dev/check-includes
 
 # ASan and UBSan need glibc and a dynamic link, and ASan's own allocator
 # (FORTIFY= leaves out fortify.o and qmalloc.o: qmalloc runs checked in
@@ -227,7 +237,7 @@ fuzz-regress: $(REGRESS_OBJ)
 	rm -f fuzz/bin/regress/core.a && ar cr fuzz/bin/regress/core.a $(REGRESS_OBJ)
 	for h in $(FUZZ_HARNESSES); do \
 	  $(REGRESS_CC) -o fuzz/bin/regress/fuzz_$$h fuzz/fuzz_$$h.c fuzz/regress_main.c \
-	    fuzz/bin/regress/core.a $(LIBS) fuzz/bin/regress/core.a || exit 1; \
+	    fuzz/bin/regress/core.a $(LIBS) || exit 1; \
 	  fuzz/bin/regress/fuzz_$$h $$(ls -d fuzz/corpus/$$h fuzz/regress/$$h 2>/dev/null) || exit 1; \
 	done
 

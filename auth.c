@@ -23,8 +23,19 @@
 #include <unistd.h>
 #include <case.h>
 #include <fmt.h>
+#include "auth.h"
+#include "clock.h"
+#include "control.h"
+#include "hooks.h"
+#include "io.h"
+#include "line.h"
+#include "log.h"
+#include "notes.h"
+#include "reply.h"
 #include "sasl.h"
 #include "session.h"
+#include "smtp_disconnect.h"
+#include "wipe.h"
 
 #define MECH_PLAIN 1u
 #define MECH_LOGIN 2u
@@ -135,9 +146,9 @@ enum { AR_OK, AR_CANCEL, AR_BADB64, AR_MALFORMED, AR_AUTHZID, AR_TOOLONG };
 
 static void wipe_all(struct session *s)
 {
-  if (bufs) sasl_wipe(bufs, sizeof *bufs);
+  if (bufs) wipe(bufs, sizeof *bufs);
   /* what the buffer has already handed out: the AUTH lines */
-  if (s->in->p <= s->in->a) sasl_wipe(s->in->x, s->in->p);
+  if (s->in->p <= s->in->a) wipe(s->in->x, s->in->p);
 }
 
 static int decode(const char *x, size_t len, unsigned char *out, size_t *outlen)
@@ -205,14 +216,6 @@ static void make_ticket(struct session *s, stralloc *t)
       || !stralloc_cats(t, "@") || !stralloc_catb(t, me, ml) || !stralloc_cats(t, ">")
       || !stralloc_0(t)) die_nomem(s);
   t->len--;
-}
-
-static void sleep_ms(unsigned long ms)
-{
-  struct timespec ts, rem;
-  ts.tv_sec = (time_t)(ms / 1000);
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  while (nanosleep(&ts, &rem) == -1 && errno == EINTR) ts = rem;
 }
 
 /* reply text "<MECH> <what> for <user>[ - <msg's first line>]" */
@@ -286,7 +289,7 @@ static void check(struct session *s, const struct mech *m, struct auth_args *aa)
     }
     if (!stralloc_0(&t)) die_nomem(s);
     qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip, t.s);
-    sleep_ms(cfg.delay_ms);
+    clock_sleep_ms(cfg.delay_ms);
     if (!failure_limit(s)) replys(s, 535, "5.7.8", FAILED);
     if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
   }
@@ -303,7 +306,7 @@ static void refuse(struct session *s, int r)
   case AR_BADB64: replys(s, 501, "5.5.2", "Cannot decode the base64 response"); break;
   case AR_TOOLONG: replys(s, 500, "5.5.6", "Authentication Exchange line is too long"); break;
   case AR_AUTHZID:
-    sleep_ms(cfg.delay_ms);
+    clock_sleep_ms(cfg.delay_ms);
     replys(s, 535, "5.7.8", FAILED);
     break;
   default: replys(s, 501, "5.5.2", "Invalid authentication string"); break;
@@ -440,8 +443,8 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   else do_cram(s, m, ir);
 done:
   wipe_all(s);
-  if (out.s) sasl_wipe(out.s, out.a);
+  if (out.s) wipe(out.s, out.a);
   stralloc_free(&out);
   /* the command line with any initial response is our own buffer (smtp.c) */
-  sasl_wipe((void *)line, linelen);
+  wipe((void *)line, linelen);
 }

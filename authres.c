@@ -9,7 +9,13 @@
    in it. After a failed AUTH the mechanism and the claimed user are given
    (Perl says "auth=fail () smtp.auth="). */
 #include <string.h>
+#include "auth.h"
+#include "authres.h"
+#include "control.h"
+#include "notes.h"
+#include "received.h"
 #include "session.h"
+#include "txn.h"
 
 int auth_results_header(struct session *s)
 {

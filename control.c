@@ -13,6 +13,11 @@
 #include <unistd.h>
 #include <cdb.h>
 #include "control.h"
+#include "control_parse.h"
+#include "env.h"
+#include "include_walk.h"
+#include "log.h"
+#include "reply.h"
 #include "session.h"
 
 #define CONTROL_MAXSIZE (64UL * 1024 * 1024)
@@ -144,54 +149,26 @@ static void read_all(struct session *s, int fd, const char *path, stralloc *sa)
 
 static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth);
 
-static void include_path(struct session *s, const char *from, const char *arg, stralloc *out, int depth)
-{
-  stralloc p = {0};
-  struct stat st;
-  int fd;
-  if (depth >= INCLUDE_DEPTH) die_control(s, from, "$include nested too deeply (a loop?)");
-  if (arg[0] != '/') {
-    const char *slash = strrchr(from, '/');
-    if (slash && !stralloc_copyb(&p, from, (size_t)(slash - from + 1))) die_nomem(s);
-  }
-  if (!stralloc_cats(&p, arg) || !stralloc_0(&p)) die_nomem(s);
-  if (stat(p.s, &st) == -1) die_control(s, from, "$include names a file that cannot be read");
-  if (S_ISDIR(st.st_mode)) {
-    struct dirent **ents;
-    int k, cnt = scandir(p.s, &ents, NULL, alphasort);
-    if (cnt < 0) die_control(s, p.s, strerror(errno));
-    for (k = 0; k < cnt; ++k) {
-      stralloc f = {0};
-      struct stat fst;
-      if (ents[k]->d_name[0] != '.') {
-        if (!stralloc_copy(&f, &p)) die_nomem(s);
-        f.len--;
-        if (!stralloc_append(&f, "/") || !stralloc_cats(&f, ents[k]->d_name) || !stralloc_0(&f)) die_nomem(s);
-        if (stat(f.s, &fst) == 0 && S_ISREG(fst.st_mode)) {
-          fd = open(f.s, O_RDONLY | O_CLOEXEC);
-          if (fd < 0) die_control(s, f.s, strerror(errno));
-          parse_into(s, f.s, fd, out, depth + 1);
-        }
-        stralloc_free(&f);
-      }
-      free(ents[k]);
-    }
-    free(ents);
-  } else {
-    fd = open(p.s, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) die_control(s, p.s, strerror(errno));
-    parse_into(s, p.s, fd, out, depth + 1);
-  }
-  stralloc_free(&p);
-}
-
 struct include_ctx { struct session *s; const char *path; stralloc *out; int depth; };
+
+static int include_file(void *ctx, const char *path, int err, int dir)
+{
+  struct include_ctx *c = ctx;
+  int fd;
+  if (!path) die_nomem(c->s);
+  if (err && !dir) die_control(c->s, c->path, "$include names a file that cannot be read");
+  if (err) die_control(c->s, path, strerror(err));
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die_control(c->s, path, strerror(errno));
+  parse_into(c->s, path, fd, c->out, c->depth + 1);
+  return 0;
+}
 
 static int include_cb(void *ctx, const char *arg)
 {
   struct include_ctx *c = ctx;
-  include_path(c->s, c->path, arg, c->out, c->depth);
-  return 0;
+  if (c->depth >= INCLUDE_DEPTH) die_control(c->s, c->path, "$include nested too deeply (a loop?)");
+  return include_walk(c->path, arg, "", include_file, c);
 }
 
 static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth)

@@ -1,25 +1,26 @@
-/* control files: the pure parsing of one file's bytes, apart from the
-   file access in control.c, so that a test or a fuzzer can call it */
+/* Control files (control.c): found in the control directories, read
+   whole, parsed by control_parse.c. */
 #ifndef CONTROL_H
 #define CONTROL_H
 
 #include <stddef.h>
 #include <stralloc.h>
 
-#define CONTROL_PARSE_NUL (-1)          /* a value holds a NUL byte */
-#define CONTROL_PARSE_NOMEM (-2)
+struct session;
 
-/* Appends each value of x[0..len) to out, each ending in \0. A value is a
-   line (up to LF or the end) with the white space " \t\r\v\f" trimmed at
-   both ends; blank lines and lines whose first non-blank byte is # are
-   skipped. A line "$include ARG" (white space after $include, ARG
-   non-empty) calls include(ctx, ARG) instead, ARG \0-terminated; a
-   non-zero return stops the parse and is returned. 0 when all went well. */
-int control_parse(const char *x, size_t len, stralloc *out,
-                  int (*include)(void *ctx, const char *arg), void *ctx);
+/* control files: 1 found, 0 missing; a file that exists but cannot be read
+   or parsed makes the core answer 421 and exit (it does not return). */
+int control_readline(struct session *s, const char *name, stralloc *sa);
+int control_readlist(struct session *s, const char *name, stralloc *sa); /* lines, each ending in \0 */
+int control_readulong(struct session *s, const char *name, unsigned long *u, unsigned long max);
+/* cdb map NAME.cdb: 1 key present, 0 absent or no map */
+int control_cdb_has(struct session *s, const char *name, const char *key, size_t keylen);
 
-/* a control file's number: 1 to 19 decimal digits, nothing else, at most
-   max; 1 and *u set, or 0 */
-int control_scanulong(const char *line, unsigned long max, unsigned long *u);
+/* the core's control files, before the greeting, and DATA's, at DATA */
+void control_setup(struct session *s);
+void control_data_setup(struct session *s);
+/* opens the first NAME of the control directories: 1 (fd and path set),
+   0 none, -1 error (errno; path names the file) */
+int control_open(struct session *s, const char *name, stralloc *path, int *fd);
 
 #endif

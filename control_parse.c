@@ -1,7 +1,7 @@
 /* the bytes of one control file into its values; see control.h */
 #include <string.h>
 #include <scan.h>
-#include "control.h"
+#include "control_parse.h"
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 

@@ -11,7 +11,11 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#include "data.h"
+#include "hooks.h"
+#include "reply.h"
 #include "session.h"
+#include "spool.h"
 
 enum { ST_BOL, ST_MID, ST_CR, ST_DOT, ST_DOTCR };
 

@@ -4,7 +4,7 @@
    musl's getenv makes one strncmp call per variable per lookup, which was
    a sixth of a plain session's instructions. */
 #include <string.h>
-#include "plugin.h"
+#include "env.h"
 
 extern char **environ;
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 #include <fmt.h>
+#include "hooks.h"
+#include "log.h"
 #include "session.h"
 
 const char *const hook_names[HOOK_COUNT] = {
@@ -41,6 +43,66 @@ int hook_any(enum hook h)
   unsigned int i;
   for (i = 0; i < plugin_chain_len; ++i)
     if (plugin_chain[i].p->hooks[h]) return 1;
+  return 0;
+}
+
+/* the logging hook as log.c's sink: every log line goes to the plugins
+   that have it, instead of fd 2 */
+static void log_to_plugins(struct session *s, int level, const char *hook, const char *plugin,
+                           const char *text, size_t len)
+{
+  static int busy;      /* a logging plugin that logs must not loop */
+  struct hook_args a;
+  stralloc m = {0};
+  unsigned int i;
+
+  if (busy) return;
+  busy = 1;
+  memset(&a, 0, sizeof a);
+  a.rc = level;
+  a.arg = text;
+  a.arglen = len;
+  a.plugin = plugin;
+  a.rest = hook;
+  a.restlen = hook ? strlen(hook) : 0;
+  a.msg = &m;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    hook_fn f = plugin_chain[i].p->hooks[HOOK_LOGGING];
+    if (f) f(s, plugin_chain[i].self, &a);
+  }
+  stralloc_free(&m);
+  busy = 0;
+}
+
+void hook_route_logging(void)
+{
+  if (hook_any(HOOK_LOGGING)) log_set_sink(log_to_plugins);
+}
+
+/* -V: runs every plugin's init (the build's check of the plugins file),
+   then prints the version and the chain with each plugin's arguments; the
+   exit code, 0 or 100 */
+int hook_check_chain(void)
+{
+  stralloc err = {0};
+  unsigned int i;
+  int k;
+  if (!hook_plugins_init(&err)) {
+    buffer_puts(buffer_2, "qpsmtpd: ");
+    buffer_put(buffer_2, err.s, err.len);
+    buffer_putsflush(buffer_2, "\n");
+    return 100;
+  }
+  buffer_puts(buffer_1, "qpsmtpd " VERSION "\n");
+  for (i = 0; i < plugin_chain_len; ++i) {
+    buffer_puts(buffer_1, plugin_chain[i].name);
+    for (k = 0; k < plugin_chain[i].argc; ++k) {
+      buffer_puts(buffer_1, " ");
+      buffer_puts(buffer_1, plugin_chain[i].argv[k]);
+    }
+    buffer_puts(buffer_1, "\n");
+  }
+  buffer_flush(buffer_1);
   return 0;
 }
 

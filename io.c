@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "io.h"
 #include "netio.h"
 #include "session.h"
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <fmt.h>
 #include <scan.h>
+#include "clock.h"
 #include "kvstore.h"
 #include "netio.h"
 
@@ -52,14 +53,6 @@ static int fail(stralloc *err, const char *a, const char *b)
   errno = e;
   return -1;
 }
-
-static void sleep_ms(long ms)
-{
-  struct timespec ts = { 0, ms * 1000000L };
-  nanosleep(&ts, 0);
-}
-
-static long long now_ms(void) { return net_deadline(0); }
 
 /* ---------------------------------------------------------------- directory */
 
@@ -103,8 +96,8 @@ static int lock_until(int fd, long long deadline)
   for (;;) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
     if (errno != EWOULDBLOCK && errno != EINTR) return -1;
-    if (now_ms() >= deadline) { errno = ETIMEDOUT; return -1; }
-    sleep_ms(2);
+    if (clock_ms() >= deadline) { errno = ETIMEDOUT; return -1; }
+    clock_sleep_ms(2);
   }
 }
 

@@ -5,7 +5,7 @@
    long, so its rest can never be read as a second command either. */
 #include <errno.h>
 #include <string.h>
-#include "session.h"
+#include "line.h"
 
 int line_read(buffer *b, char *line, size_t max, size_t *len)
 {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <fmt.h>
+#include "log.h"
 #include "session.h"
 
 static const char *const levelname[8] = {
@@ -21,38 +22,13 @@ void log_init(struct session *s)
     s->logok = 0;
 }
 
-/* after the plugins' init: log lines go to the logging hook, if any */
-static int route;
+/* where log lines go instead of fd 2 (hooks.c sets it when a plugin
+   has the logging hook); NULL: fd 2 */
+static log_sink *sink;
 
-void log_route_plugins(void)
+void log_set_sink(log_sink *f)
 {
-  route = hook_any(HOOK_LOGGING);
-}
-
-static void log_to_plugins(struct session *s, int level, const char *hook, const char *plugin,
-                           const char *text, size_t len)
-{
-  static int busy;      /* a logging plugin that logs must not loop */
-  struct hook_args a;
-  stralloc m = {0};
-  unsigned int i;
-
-  if (busy) return;
-  busy = 1;
-  memset(&a, 0, sizeof a);
-  a.rc = level;
-  a.arg = text;
-  a.arglen = len;
-  a.plugin = plugin;
-  a.rest = hook;
-  a.restlen = hook ? strlen(hook) : 0;
-  a.msg = &m;
-  for (i = 0; i < plugin_chain_len; ++i) {
-    hook_fn f = plugin_chain[i].p->hooks[HOOK_LOGGING];
-    if (f) f(s, plugin_chain[i].self, &a);
-  }
-  stralloc_free(&m);
-  busy = 0;
+  sink = f;
 }
 
 void log_line(struct session *s, int level, const char *hook, const char *plugin,
@@ -60,7 +36,7 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
 {
   char buf[1024];
   size_t n = 0, i, t;
-  if (!route && (!s->logok || level > s->loglevel)) return;
+  if (!sink && (!s->logok || level > s->loglevel)) return;
   if (level < 0) level = 0;
   if (level > 7) level = 7;
   n += fmt_ulong(buf + n, (unsigned long)getpid());
@@ -75,7 +51,7 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
     unsigned char c = (unsigned char)text[i];
     buf[n++] = (c < 32 || c == 127) ? '?' : (char)c;
   }
-  if (route) { buf[n] = 0; log_to_plugins(s, level, hook, plugin, buf + t, n - t); return; }
+  if (sink) { buf[n] = 0; sink(s, level, hook, plugin, buf + t, n - t); return; }
   buf[n++] = '\n';
   (void)!write(2, buf, n);
 }
@@ -91,7 +67,7 @@ void qlogm_internal(struct session *s, int level, const char *plugin, ...)
   size_t n = 0;
   const char *x;
   va_list ap;
-  if (!route && (!s->logok || level > s->loglevel)) return;
+  if (!sink && (!s->logok || level > s->loglevel)) return;
   va_start(ap, plugin);
   while ((x = va_arg(ap, const char *))) {
     while (*x && n < sizeof buf) buf[n++] = *x++;

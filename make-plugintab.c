@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "include_walk.h"
 #include "plugintab_parse.h"
 
 #define INCLUDE_DEPTH 8     /* files open at once, the top one included */
@@ -97,6 +98,9 @@ static void plugin_check(const char *file, const struct ptab_entry *e)
   int fd;
   memcpy(base, e->name, e->baselen);
   base[e->baselen] = 0;
+  /* plugins/lib/ and plugins/tests/lib/ hold helpers, not plugins */
+  if (!strncmp(base, "lib/", 4) || strstr(base, "/lib/"))
+    die("%s:%lu: \"%s\" is not a plugin (lib/ holds the plugins' helpers)", file, e->line, base);
   src = cat3("plugins/", 8, base, ".c");
   fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -108,32 +112,22 @@ static void plugin_check(const char *file, const struct ptab_entry *e)
 
 static void read_plugins(const char *path, const char *from, unsigned long fromline);
 
+struct include_ctx { const char *file; unsigned long line; };
+
+static int include_file(void *ctx, const char *path, int err, int dir)
+{
+  struct include_ctx *c = ctx;
+  (void)dir;
+  if (!path) die_nomem();
+  if (err) die("%s:%lu: $include: cannot read %s: %s", c->file, c->line, path, strerror(err));
+  read_plugins(path, c->file, c->line);
+  return 0;
+}
+
 static void include(const char *file, const struct ptab_entry *e)
 {
-  const char *slash = strrchr(file, '/');
-  char *path;
-  struct stat st;
-  if (e->name[0] == '/') path = cat3("", 0, e->name, "");
-  else if (slash) path = cat3(file, (size_t)(slash - file + 1), e->name, "");
-  else path = cat3("./", 2, e->name, "");
-  if (stat(path, &st) < 0) die("%s:%lu: $include: cannot read %s: %s", file, e->line, path, strerror(errno));
-  if (S_ISDIR(st.st_mode)) {
-    struct dirent **ents;
-    int k, n = scandir(path, &ents, NULL, alphasort);
-    if (n < 0) die("%s:%lu: $include: cannot read %s: %s", file, e->line, path, strerror(errno));
-    for (k = 0; k < n; ++k) {
-      if (ents[k]->d_name[0] != '.') {
-        char *f = cat3(path, strlen(path), "/", ents[k]->d_name);
-        if (stat(f, &st) == 0 && S_ISREG(st.st_mode)) read_plugins(f, file, e->line);
-        free(f);
-      }
-      free(ents[k]);
-    }
-    free(ents);
-  } else {
-    read_plugins(path, file, e->line);
-  }
-  free(path);
+  struct include_ctx c = { file, e->line };
+  include_walk(file, e->name, "./", include_file, &c);
 }
 
 /* reads path, which from's line fromline includes (from is NULL for the

@@ -10,40 +10,18 @@
 #include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "netio.h"
 
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+long long net_deadline(unsigned long ms) { return clock_ms() + (long long)ms; }
 
-long long net_deadline(unsigned long ms) { return now_ms() + (long long)ms; }
-
-int net_wait(int fd, short ev, long long deadline)
+/* the one poll loop: polls at least once, until fd is ready for ev or the
+   clock (now when called) reaches until. The revents, 0 when time ran out,
+   -1 with errno. The clock is read again only after a poll that did not
+   see fd ready. */
+static inline __attribute__((always_inline)) int poll_until(int fd, short ev, long long now, long long until)
 {
   struct pollfd p;
-  for (;;) {
-    long long left = deadline - now_ms();
-    int r;
-    if (left <= 0) { errno = ETIMEDOUT; return -1; }
-    if (left > 3600000) left = 3600000;
-    p.fd = fd; p.events = ev; p.revents = 0;
-    r = poll(&p, 1, (int)left);
-    if (r > 0) return 0;
-    if (r < 0 && errno != EINTR) return -1;
-  }
-}
-
-int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped)
-{
-  struct pollfd p;
-  long long now = now_ms(), until;
-  *capped = 0;
-  if (ms > 86400000UL) ms = 86400000UL;
-  until = now + (long long)ms;
-  if (cap < until) { until = cap; *capped = 1; }
   for (;;) {
     long long left = until - now;
     int r;
@@ -51,11 +29,41 @@ int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped)
     if (left > 3600000) left = 3600000;
     p.fd = fd; p.events = ev; p.revents = 0;
     r = poll(&p, 1, (int)left);
-    if (r > 0) return 0;
+    if (r > 0) return p.revents ? p.revents : ev;
     if (r < 0 && errno != EINTR) return -1;
-    now = now_ms();
-    if (r == 0 && now >= until) { errno = ETIMEDOUT; return -1; }
+    now = clock_ms();
+    if (r == 0 && now >= until) return 0;
   }
+}
+
+int net_poll(int fd, short ev, long long now, long long until)
+{
+  return poll_until(fd, ev, now, until);
+}
+
+int net_wait(int fd, short ev, long long deadline)
+{
+  long long now = clock_ms();
+  int r;
+  if (deadline <= now) { errno = ETIMEDOUT; return -1; }
+  r = poll_until(fd, ev, now, deadline);
+  if (r > 0) return 0;
+  if (r == 0) errno = ETIMEDOUT;
+  return -1;
+}
+
+int net_wait_for(int fd, short ev, unsigned long ms, long long cap, int *capped)
+{
+  long long now = clock_ms(), until;
+  int r;
+  *capped = 0;
+  if (ms > 86400000UL) ms = 86400000UL;
+  until = now + (long long)ms;
+  if (cap < until) { until = cap; *capped = 1; }
+  r = poll_until(fd, ev, now, until);
+  if (r > 0) return 0;
+  if (r == 0) errno = ETIMEDOUT;
+  return -1;
 }
 
 /* parses spec into ss; 0 ok, -1 not an address we take */

@@ -11,6 +11,10 @@ long long net_deadline(unsigned long ms);
 /* waits until fd is ready for ev (poll events) or the deadline passes:
    0, or -1 with errno (ETIMEDOUT past the deadline) */
 int net_wait(int fd, short ev, long long deadline);
+/* the poll loop under both: polls at least once, until fd is ready for ev
+   or the clock (now, when called) reaches until (monotonic ms): the
+   revents, 0 when time ran out, -1 with errno */
+int net_poll(int fd, short ev, long long now, long long until);
 /* waits until fd is ready for ev, at most ms from now and not past cap
    (monotonic ms): a ready fd is always seen, even past the cap. 0, or -1
    with errno (ETIMEDOUT when time ran out; *capped then says whether the

@@ -1,5 +1,6 @@
 /* Notes: small key/value stores shared by plugins, as "key\0value\0". */
 #include <string.h>
+#include "notes.h"
 #include "session.h"
 
 const char *notes_get(struct notes *n, const char *key)
@@ -40,3 +41,5 @@ const char *note_conn_get(struct session *s, const char *key) { return notes_get
 const char *note_txn_get(struct session *s, const char *key) { return notes_get(&s->t.notes, key); }
 int note_conn_set(struct session *s, const char *key, const char *value) { return notes_set(&s->notes, key, value); }
 int note_txn_set(struct session *s, const char *key, const char *value) { return notes_set(&s->t.notes, key, value); }
+
+int note_true(const char *v) { return v && *v && !(v[0] == '0' && !v[1]); }

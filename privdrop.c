@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <scan.h>
-#include "session.h"
+#include "env.h"
+#include "log.h"
+#include "privdrop.h"
+#include "reply.h"
 
 static void refuse(struct session *s, const char *why)
 {
   qlogm(s, LOGCRIT, NULL, "started as root: ", why, "; refusing to read client input as root");
   replys(s, 421, "4.3.0", "configuration error, closing connection");
-  die_exit(s, 100);
+  reply_flush_exit(s, 100);
 }
 
 /* a whole decimal number, not 0 (root), not -1 ((uid_t)-1 means "no change") */

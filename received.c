@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 #include <fmt.h>
+#include "notes.h"
+#include "received.h"
 #include "session.h"
 
 void safe_append(stralloc *sa, const char *x, size_t len)

@@ -6,6 +6,10 @@
 #include <str.h>
 #include <scan.h>
 #include <fmt.h>
+#include "hooks.h"
+#include "log.h"
+#include "notes.h"
+#include "reject.h"
 #include "session.h"
 
 static int type_code(const char *t)
@@ -102,8 +106,6 @@ nomem:
   return DENYSOFT;
 }
 
-int note_true(const char *v) { return v && *v && !(v[0] == '0' && !v[1]); }
-
 int session_immune(struct session *s, const char *plugin)
 {
   if (s->relay_client) { qlog(s, LOGINFO, plugin, "skip, relay client"); return 1; }
@@ -113,23 +115,4 @@ int session_immune(struct session *s, const char *plugin)
     return 1;
   }
   return 0;
-}
-
-/* Perl's adjust_karma: lowers or raises the connection note karma, when
-   the karma plugin set it */
-void karma_adjust(struct session *s, int delta)
-{
-  const char *note = note_conn_get(s, "karma");
-  long v = 0;
-  unsigned long u;
-  char num[24];
-  size_t n = 0;
-  if (!note) return;
-  if (note[0] == '-') { if (scan_ulong(note + 1, &u)) v = -(long)u; }
-  else if (scan_ulong(note, &u)) v = (long)u;
-  v += delta;
-  if (v < 0) num[n++] = '-';
-  n += fmt_ulong(num + n, (unsigned long)(v < 0 ? -v : v));
-  num[n] = 0;
-  note_conn_set(s, "karma", num);
 }

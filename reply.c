@@ -4,23 +4,19 @@
 #include <string.h>
 #include <unistd.h>
 #include <fmt.h>
+#include "ecode.h"
+#include "log.h"
+#include "reply.h"
 #include "session.h"
 #include "tls.h"
 
+/* "d.ddd.ddd " at the start of a line: the text brings its own code */
 static int has_ecode(const char *x, size_t len)
 {
-  /* "d.ddd.ddd " at the start of a line: the text brings its own code */
-  size_t i = 0, parts = 0, digits;
-  if (len < 6 || (x[0] != '2' && x[0] != '4' && x[0] != '5') || x[1] != '.') return 0;
-  i = 2; parts = 1;
-  while (parts < 3) {
-    digits = 0;
-    while (i < len && x[i] >= '0' && x[i] <= '9' && digits < 3) { ++i; ++digits; }
-    if (!digits) return 0;
-    ++parts;
-    if (parts < 3) { if (i >= len || x[i] != '.') return 0; ++i; }
-  }
-  return i < len && x[i] == ' ' ? (int)i + 1 : 0;
+  size_t n;
+  if (len < 6 || x[1] != '.') return 0;   /* most lines: no call */
+  n = ecode_scan(x, len);
+  return n && n < len && x[n] == ' ' ? (int)n + 1 : 0;
 }
 
 static void put_line(struct session *s, unsigned int code, const char *ecode, int last,
@@ -82,7 +78,7 @@ void reply_flush(struct session *s)
   buffer_flush(s->out);
 }
 
-void die_exit(struct session *s, int code)
+void reply_flush_exit(struct session *s, int code)
 {
   buffer_flush(s->out);
   tls_engine_close();
@@ -93,12 +89,12 @@ void die_control(struct session *s, const char *name, const char *why)
 {
   qlogm(s, LOGERROR, NULL, "control file ", name, ": ", why);
   replys(s, 421, "4.3.0", "unable to read controls, closing connection");
-  die_exit(s, 111);
+  reply_flush_exit(s, 111);
 }
 
 void die_nomem(struct session *s)
 {
   qlog(s, LOGCRIT, NULL, "out of memory");
   replys(s, 421, "4.3.0", "out of memory, closing connection");
-  die_exit(s, 111);
+  reply_flush_exit(s, 111);
 }

@@ -2,19 +2,9 @@
    pure: bytes in, bytes out. */
 #include <string.h>
 #include <bearssl.h>
+#include "base64.h"
 #include "sasl.h"
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+#include "wipe.h"
 
 long sasl_b64decode(const char *in, size_t len, unsigned char *out, size_t max)
 {
@@ -32,7 +22,7 @@ long sasl_b64decode(const char *in, size_t len, unsigned char *out, size_t max)
       if (k >= n) {
         if (in[i + k] != '=') return -1;
         v[k] = 0;
-      } else if ((v[k] = b64val((unsigned char)in[i + k])) < 0) return -1;
+      } else if ((v[k] = base64_val((unsigned char)in[i + k])) < 0) return -1;
       q = (q << 6) | (unsigned long)v[k];
     }
     /* the bits after the last octet must be zero (RFC 4648 3.5) */
@@ -50,22 +40,22 @@ size_t sasl_b64encode(const unsigned char *in, size_t len, char *out)
   size_t i, o = 0;
   for (i = 0; i + 2 < len; i += 3) {
     unsigned long q = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-    out[o++] = b64[q >> 18];
-    out[o++] = b64[(q >> 12) & 63];
-    out[o++] = b64[(q >> 6) & 63];
-    out[o++] = b64[q & 63];
+    out[o++] = base64_digits[q >> 18];
+    out[o++] = base64_digits[(q >> 12) & 63];
+    out[o++] = base64_digits[(q >> 6) & 63];
+    out[o++] = base64_digits[q & 63];
   }
   if (len - i == 1) {
     unsigned long q = (unsigned long)in[i] << 16;
-    out[o++] = b64[q >> 18];
-    out[o++] = b64[(q >> 12) & 63];
+    out[o++] = base64_digits[q >> 18];
+    out[o++] = base64_digits[(q >> 12) & 63];
     out[o++] = '=';
     out[o++] = '=';
   } else if (len - i == 2) {
     unsigned long q = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-    out[o++] = b64[q >> 18];
-    out[o++] = b64[(q >> 12) & 63];
-    out[o++] = b64[(q >> 6) & 63];
+    out[o++] = base64_digits[q >> 18];
+    out[o++] = base64_digits[(q >> 12) & 63];
+    out[o++] = base64_digits[(q >> 6) & 63];
     out[o++] = '=';
   }
   return o;
@@ -140,9 +130,9 @@ void sasl_cram_digest(const char *secret, size_t secretlen, const char *ticket, 
     hex[2 * i + 1] = hd[mac[i] & 15];
   }
   hex[32] = 0;
-  sasl_wipe(&kc, sizeof kc);
-  sasl_wipe(&hc, sizeof hc);
-  sasl_wipe(mac, sizeof mac);
+  wipe(&kc, sizeof kc);
+  wipe(&hc, sizeof hc);
+  wipe(mac, sizeof mac);
 }
 
 int sasl_equal(const char *a, size_t alen, const char *b, size_t blen)
@@ -152,10 +142,4 @@ int sasl_equal(const char *a, size_t alen, const char *b, size_t blen)
   if (alen != blen) return 0;
   for (i = 0; i < alen; ++i) d |= (unsigned char)(a[i] ^ b[i]);
   return d == 0;
-}
-
-void sasl_wipe(void *p, size_t n)
-{
-  volatile unsigned char *v = p;
-  while (n--) *v++ = 0;
 }

@@ -54,7 +54,4 @@ void sasl_cram_digest(const char *secret, size_t secretlen, const char *ticket, 
    lengths */
 int sasl_equal(const char *a, size_t alen, const char *b, size_t blen);
 
-/* overwrites n bytes with zeros in a way the compiler keeps */
-void sasl_wipe(void *p, size_t n);
-
 #endif

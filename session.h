@@ -1,10 +1,10 @@
-/* Session and transaction state, private to the core. */
+/* Session and transaction state, private to the core: types only, no
+   functions (each module has its own header). */
 #ifndef SESSION_H
 #define SESSION_H
 
 #include <buffer.h>
 #include <stralloc.h>
-#include "plugin.h"
 #include "spool.h"
 
 #define VERSION "0.1"
@@ -17,7 +17,7 @@
 #define MAXHOPS       100
 #define ERRORS_MAX    50        /* failed commands before 421 */
 
-struct notes { stralloc kv; };  /* "key\0value\0" ... */
+struct notes { stralloc kv; };  /* "key\0value\0" ... (notes.h) */
 
 struct txn {
   int have_sender;
@@ -32,7 +32,7 @@ struct txn {
   int in_headers;
   size_t hdr_linestart;
   int hdr_toolarge;
-  int hdr_edited;               /* a plugin removed fields from hdr (txnmsg.c) */
+  int hdr_edited;               /* a plugin removed fields from hdr (message.c) */
   size_t hdr_spoollen;          /* then: the header section's length in the spool */
   unsigned long long size;      /* stored bytes: LF line ends, dots unstuffed */
   int toobig;
@@ -95,89 +95,5 @@ struct session {
 
 #define HELLO_HELO 1
 #define HELLO_EHLO 2
-
-extern const char *const hook_names[HOOK_COUNT];
-
-/* privdrop.c */
-void priv_drop(struct session *s);
-
-/* remote.c */
-void session_describe(struct session *s);
-
-/* log.c */
-void log_init(struct session *s);
-void log_route_plugins(void);
-void log_line(struct session *s, int level, const char *hook, const char *plugin, const char *text, size_t len);
-
-/* io.c */
-extern buffer io_in;
-extern buffer io_out;
-long long io_now(void);
-void io_set_deadline(struct session *s, unsigned long seconds);
-extern unsigned long long io_rx_bytes;
-void io_data_start(struct session *s);
-void io_data_stop(struct session *s);
-void io_init(struct session *s);
-ssize_t io_raw_read(int fd, char *buf, size_t len);
-ssize_t io_raw_write(int fd, const char *buf, size_t len);
-extern ssize_t (*io_tls_read)(char *buf, size_t len);
-extern ssize_t (*io_tls_write)(const char *buf, size_t len);
-size_t io_discard_input(void);
-
-/* line.c */
-enum line_status { LINE_OK, LINE_EOF, LINE_TIMEOUT, LINE_ERROR, LINE_TOOLONG, LINE_BARELF, LINE_BARECR, LINE_NUL, LINE_8BIT };
-int line_read(buffer *b, char *line, size_t max, size_t *len);
-
-/* reply.c */
-void reply(struct session *s, unsigned int code, const char *ecode, const char *text, size_t len);
-void replys(struct session *s, unsigned int code, const char *ecode, const char *text);
-void reply_flush(struct session *s);
-void die_control(struct session *s, const char *name, const char *why);
-void die_nomem(struct session *s);
-void die_exit(struct session *s, int code);
-
-/* notes.c */
-const char *notes_get(struct notes *n, const char *key);
-int notes_set(struct notes *n, const char *key, const char *value);
-void notes_clear(struct notes *n);
-
-/* control.c */
-void control_setup(struct session *s);
-void control_data_setup(struct session *s);
-/* opens the first NAME of the control directories: 1 (fd and path set),
-   0 none, -1 error (errno; path names the file) */
-int control_open(struct session *s, const char *name, stralloc *path, int *fd);
-
-/* hooks.c */
-int hook_run(struct session *s, enum hook h, struct hook_args *a);
-int hook_plugins_init(stralloc *err);
-int hook_any(enum hook h);
-
-/* txn.c */
-void txn_reset(struct session *s);
-void txn_new(struct session *s);
-void txn_spool_prepare(struct session *s);
-/* txnmsg.c */
-int txn_write_edited(struct session *s, int fd);
-int txn_each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
-
-/* received.c */
-int received_build(struct session *s, stralloc *sa);
-void safe_append(stralloc *sa, const char *x, size_t len);
-
-/* data.c */
-enum data_status { DATA_END, DATA_EOF, DATA_TIMEOUT, DATA_ERROR, DATA_BARELF, DATA_BARECR, DATA_DISCONNECT };
-int data_read(struct session *s);
-
-/* smtp.c */
-void smtp_run(struct session *s);
-void smtp_disconnect(struct session *s, int exitcode);
-
-/* auth.c */
-int auth_command_known(struct session *s);
-void auth_ehlo(struct session *s, stralloc *r);
-void smtp_auth(struct session *s, const char *arg, size_t len);
-size_t auth_log_len(const char *line, size_t len);
-int auth_results_header(struct session *s);
 
 #endif

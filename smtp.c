@@ -9,9 +9,24 @@
 #include <fmt.h>
 #include <scan.h>
 #include "addr.h"
+#include "auth.h"
+#include "authres.h"
+#include "control.h"
+#include "data.h"
+#include "hooks.h"
+#include "io.h"
+#include "line.h"
+#include "log.h"
+#include "notes.h"
+#include "received.h"
+#include "reply.h"
 #include "sasl.h"
 #include "session.h"
+#include "smtp.h"
+#include "smtp_disconnect.h"
+#include "spool.h"
 #include "tls.h"
+#include "txn.h"
 
 /* AUTH lines may be longer than other commands (see smtp_run) */
 static char line[SASL_LINE_MAX + 1];
@@ -20,22 +35,6 @@ static char line[SASL_LINE_MAX + 1];
    enhanced code, the default text and what happens next */
 enum { ACT_NONE, ACT_RESET, ACT_DISCONNECT };
 struct hook_reply { int rc; unsigned short code; const char *ecode; const char *text; int act; };
-
-void smtp_disconnect(struct session *s, int exitcode)
-{
-  struct hook_args a;
-  memset(&a, 0, sizeof a);
-  hook_run(s, HOOK_DISCONNECT, &a);
-  if (s->txn_exists) {
-    memset(&a, 0, sizeof a);
-    hook_run(s, HOOK_RESET_TRANSACTION, &a);
-    s->txn_exists = 0;
-  }
-  memset(&a, 0, sizeof a);
-  hook_run(s, HOOK_POST_CONNECTION, &a);
-  spool_free(&s->t.spool);
-  die_exit(s, exitcode);
-}
 
 /* after a framing error: let the client read our reply before the close,
    instead of resetting the connection under it (bounded in time and size) */

@@ -16,7 +16,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "env.h"
 #include "session.h"
+#include "spawn.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fmt.h>
-#include "plugin.h"
+#include "fdio.h"
 #include "spool.h"
 
 #define WBUF 65536

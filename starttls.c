@@ -12,9 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 #include <fmt.h>
+#include "control.h"
+#include "env.h"
+#include "io.h"
+#include "log.h"
+#include "notes.h"
+#include "reply.h"
 #include "session.h"
 #include "tls.h"
 #include "tls_pem.h"
+#include "txn.h"
+#include "wipe.h"
 
 #define CERT_DEFAULT "ssl/qpsmtpd-server.crt"
 #define KEY_DEFAULT  "ssl/qpsmtpd-server.key"
@@ -47,7 +55,7 @@ static void fail(struct session *s, const char *file, const char *why)
   if (file) qlogm(s, LOGERROR, "tls", "TLS certificate or key ", file, ": ", why);
   else qlogm(s, LOGERROR, "tls", why);
   if (!smtps) replys(s, 421, "4.3.0", "TLS configuration error, closing connection");
-  die_exit(s, 111);
+  reply_flush_exit(s, 111);
 }
 
 /* reads a certificate or key file: a plain path, or a control file name;
@@ -101,7 +109,7 @@ static int load(struct session *s)
   r = read_pem(s, conf.key ? conf.key : KEY_DEFAULT, !conf.key, &kpath, &pem);
   if (!r) fail(s, conf.key ? conf.key : KEY_DEFAULT, "the certificate exists but its key does not");
   r = tls_pem_key(pem.s, pem.len, &key, &err);
-  tls_wipe(pem.s, pem.len);
+  wipe(pem.s, pem.len);
   if (!r) fail(s, kpath.s, err);
   if (!tls_key_matches(&key, &chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
   if (!tls_engine_setup(&chain, &key, &err)) fail(s, kpath.s, err);
@@ -150,7 +158,7 @@ void tls_session_start(struct session *s)
   if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
   if (!tls_engine_handshake(s, hs_timeout)) {
     qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
-    die_exit(s, 0);
+    reply_flush_exit(s, 0);
   }
   s->tls = 1;
   set_notes(s, tls_engine_version(), tls_engine_cipher());
@@ -185,7 +193,7 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
   if (!tls_offer(s)) { replys(s, 454, "4.7.0", "TLS not available due to temporary reason"); return; }
   if (s->t.have_sender) { replys(s, 503, "5.5.1", "STARTTLS not allowed inside a mail transaction"); return; }
   replys(s, 220, "2.0.0", "Ready to start TLS");
-  if (buffer_flush(s->out) == -1) die_exit(s, 0);
+  if (buffer_flush(s->out) == -1) reply_flush_exit(s, 0);
   /* CVE-2011-0411: what the client sent after STARTTLS, before the
      handshake, is plaintext anyone could have injected */
   pending = io_discard_input();
@@ -198,12 +206,12 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
     const char *err = NULL;
     if (!ucspitls_start(s, hs_timeout, &err)) {
       qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", err);
-      die_exit(s, 0);
+      reply_flush_exit(s, 0);
     }
   } else {
     if (!tls_engine_handshake(s, hs_timeout)) {
       qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
-      die_exit(s, 0);
+      reply_flush_exit(s, 0);
     }
     set_notes(s, tls_engine_version(), tls_engine_cipher());
   }

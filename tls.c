@@ -7,9 +7,12 @@
 #include <string.h>
 #include <bearssl.h>
 #include <fmt.h>
+#include "io.h"
+#include "log.h"
 #include "session.h"
 #include "tls.h"
 #include "tls_pem.h"
+#include "wipe.h"
 
 static br_ssl_server_context sc;
 static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
@@ -111,9 +114,13 @@ const char *tls_engine_version(void)
 
 const char *tls_engine_cipher(void)
 {
+  br_ssl_session_parameters pp;
   size_t i;
+  /* the public accessor copies the master secret too: wiped at once */
+  br_ssl_engine_get_session_parameters(&sc.eng, &pp);
+  wipe(pp.master_secret, sizeof pp.master_secret);
   for (i = 0; i < sizeof suite_names / sizeof suite_names[0]; ++i)
-    if (suite_names[i].id == sc.eng.session.cipher_suite) return suite_names[i].name;
+    if (suite_names[i].id == pp.cipher_suite) return suite_names[i].name;
   return "unknown";
 }
 

@@ -2,25 +2,11 @@
    server, decoded with BearSSL's PEM, X.509 and key decoders. No I/O. */
 #include <stdlib.h>
 #include <string.h>
+#include "base64.h"
 #include "tls_pem.h"
-
-void tls_wipe(void *p, size_t len)
-{
-  volatile unsigned char *v = p;
-  while (len--) *v++ = 0;
-}
+#include "wipe.h"
 
 typedef int (*obj_fn)(void *ctx, const char *name, const unsigned char *der, size_t len, const char **err);
-
-static int b64val(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 /* Calls fn for every "-----BEGIN name-----" ... "-----END name-----"
    object of pem, with its base64 body decoded. Text outside objects is
@@ -57,7 +43,7 @@ static int pem_walk(const char *pem, size_t len, obj_fn fn, void *ctx, const cha
       if (quad) { *err = "not valid PEM (base64 length)"; ok = 0; break; }
       inobj = 0;
       if (!fn(ctx, name, der, n, err)) ok = 0;
-      tls_wipe(der, n);
+      wipe(der, n);
       n = 0;
       continue;
     }
@@ -76,7 +62,7 @@ static int pem_walk(const char *pem, size_t len, obj_fn fn, void *ctx, const cha
         }
         continue;
       }
-      v = b64val(c);
+      v = base64_val(c);
       if (v < 0 || pad) { *err = "not valid PEM (base64)"; ok = 0; break; }
       acc = (acc << 6) | (unsigned long)v;
       if (++quad == 4) {
@@ -90,7 +76,7 @@ static int pem_walk(const char *pem, size_t len, obj_fn fn, void *ctx, const cha
   }
   if (ok && inobj) { *err = "PEM object without its END line"; ok = 0; }
   acc = 0;
-  tls_wipe(der, n < TLS_PEM_MAXOBJ ? n : TLS_PEM_MAXOBJ);
+  wipe(der, n < TLS_PEM_MAXOBJ ? n : TLS_PEM_MAXOBJ);
   free(der);
   return ok;
 }
@@ -161,7 +147,7 @@ static int key_obj(void *ctx, const char *name, const unsigned char *der, size_t
 
 void tls_key_wipe(struct tls_key *k)
 {
-  tls_wipe(&k->dc, sizeof k->dc);
+  wipe(&k->dc, sizeof k->dc);
   k->type = 0;
 }
 
@@ -198,7 +184,7 @@ int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert)
     size_t nl = br_rsa_compute_modulus_get_default()(NULL, sk);
     if (nl && nl <= sizeof n && br_rsa_compute_modulus_get_default()(n, sk) == nl)
       ok = same_uint(n, nl, pk->key.rsa.n, pk->key.rsa.nlen);
-    tls_wipe(n, sizeof n);
+    wipe(n, sizeof n);
   } else if (k->type == BR_KEYTYPE_EC && pk->key_type == BR_KEYTYPE_EC) {
     const br_ec_private_key *sk = br_skey_decoder_get_ec(&k->dc);
     br_ec_public_key pub;
@@ -206,6 +192,6 @@ int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert)
     size_t ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
     ok = ql && pub.curve == pk->key.ec.curve && ql == pk->key.ec.qlen && !memcmp(q, pk->key.ec.q, ql);
   }
-  tls_wipe(&dc, sizeof dc);
+  wipe(&dc, sizeof dc);
   return ok;
 }

@@ -35,6 +35,5 @@ void tls_key_wipe(struct tls_key *k);
 /* 1 if the certificate's public key belongs to the private key */
 int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert);
 
-void tls_wipe(void *p, size_t len);
 
 #endif

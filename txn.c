@@ -6,7 +6,15 @@
 #include <unistd.h>
 #include <case.h>
 #include <scan.h>
+#include "control.h"
+#include "env.h"
+#include "hooks.h"
+#include "log.h"
+#include "notes.h"
+#include "reply.h"
 #include "session.h"
+#include "spool.h"
+#include "txn.h"
 
 static const char *spool_dir(struct session *s)
 {
@@ -103,37 +111,4 @@ int txn_add_header(struct session *s, const char *name, const char *value)
     if (!stralloc_append(h, &c)) return 0;
   }
   return stralloc_append(h, "\n");
-}
-
-int txn_header_get(struct session *s, const char *name, stralloc *sa)
-{
-  const char *x = s->t.hdr.s;
-  size_t len = s->t.hdr.len, i = 0, nl = strlen(name);
-  sa->len = 0;
-  while (i < len) {
-    const char *e = memchr(x + i, '\n', len - i);
-    size_t end = e ? (size_t)(e - x) : len;
-    if (end - i > nl && x[i + nl] == ':' && !case_diffb(x + i, nl, name)) {
-      size_t j = i + nl + 1;
-      for (;;) {
-        while (j < end && (x[j] == ' ' || x[j] == '\t') && !sa->len) ++j;
-        if (!stralloc_catb(sa, x + j, end - j)) return 0;
-        i = end + 1;
-        if (i >= len || (x[i] != ' ' && x[i] != '\t')) break;
-        e = memchr(x + i, '\n', len - i);
-        end = e ? (size_t)(e - x) : len;
-        j = i;
-      }
-      return 1;
-    }
-    i = end + 1;
-  }
-  return 0;
-}
-
-int txn_write_message(struct session *s, int fd)
-{
-  if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
-  if (s->t.hdr_edited) return txn_write_edited(s, fd);
-  return spool_write_to(&s->t.spool, fd);
 }

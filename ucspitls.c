@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <scan.h>
+#include "env.h"
+#include "io.h"
+#include "notes.h"
 #include "session.h"
 #include "tls.h"
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../control.h"
+#include "../control_parse.h"
 
 static const unsigned long maxes[8] = {
   0, 1, 7, 86400, 1UL << 30, ULONG_MAX >> 1, ULONG_MAX, 9999999999999999999UL

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <buffer.h>
 #include "../session.h"
+#include "data.h"
 #include "input.h"
+#include "spool.h"
+#include "txn.h"
 
 static struct session s;
 static char space[4096];

@@ -7,6 +7,7 @@
 #include <buffer.h>
 #include "../session.h"
 #include "input.h"
+#include "line.h"
 
 #define MAX 64
 

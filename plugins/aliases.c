@@ -247,13 +247,13 @@ static void load(struct session *s, struct aliases *al)
         num[fmt_ulong(num, n)] = 0;
         if (!stralloc_copys(&m, why) || !stralloc_cats(&m, " in entry ") || !stralloc_cats(&m, num)
             || !stralloc_cats(&m, ": ") || !stralloc_cats(&m, l) || !stralloc_0(&m))
-          control_fail(s, "aliases", why);
-        control_fail(s, "aliases", m.s);
+          die_control(s, "aliases", why);
+        die_control(s, "aliases", m.s);
       }
     }
   }
   stralloc_free(&lines);
-  if (!control_readline(s, "me", &al->me)) { if (!stralloc_copys(&al->me, session_me(s)) || !stralloc_0(&al->me)) control_fail(s, "me", "out of memory"); }
+  if (!control_readline(s, "me", &al->me)) { if (!stralloc_copys(&al->me, session_me(s)) || !stralloc_0(&al->me)) die_control(s, "me", "out of memory"); }
   case_lowerb(al->me.s, al->me.len);
   if (control_readlist(s, "rcpthosts", &al->rcpthosts)) case_lowerb(al->rcpthosts.s, al->rcpthosts.len);
 }

@@ -1,5 +1,5 @@
 /* badmailfrom: refuses envelope senders listed in badmailfrom, like Perl
-   qpsmtpd's plugins/badmailfrom (entries: see badlist.h). The refusal comes
+   qpsmtpd's plugins/badmailfrom (entries: see lib/badlist.h). The refusal comes
    at MAIL with the entry's reason, or "Your envelope sender is in my
    badmailfrom list". Relay clients and whitelisted hosts or senders are
    immune; the null sender, and a sender without a user or a host, never
@@ -13,8 +13,9 @@
 #include <str.h>
 #include <case.h>
 #include <byte.h>
+#include <string.h>
 #include "plugin.h"
-#include "badlist.h"
+#include "lib/badlist.h"
 
 #define PLUGIN "badmailfrom"
 #define DEFAULT_REASON "Your envelope sender is in my badmailfrom list"

@@ -1,5 +1,5 @@
 /* badrcptto: refuses recipients listed in badrcptto, like Perl qpsmtpd's
-   plugins/badrcptto (entries: see badlist.h). The reply is the entry's
+   plugins/badrcptto (entries: see lib/badlist.h). The reply is the entry's
    reason or "mail to ADDRESS not accepted here", as 5.1.1 (Perl's
    no_such_user; Perl also dropped a line's reason, which we send). Relay
    clients and whitelisted hosts or senders are immune; a recipient without
@@ -12,8 +12,9 @@
 #include <str.h>
 #include <case.h>
 #include <byte.h>
+#include <string.h>
 #include "plugin.h"
-#include "badlist.h"
+#include "lib/badlist.h"
 
 #define PLUGIN "badrcptto"
 

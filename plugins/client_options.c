@@ -135,8 +135,8 @@ static int co_connect(struct session *s, void *self, struct hook_args *a)
       num[fmt_ulong(num, n)] = 0;
       if (!stralloc_copys(&why, "cannot parse entry ") || !stralloc_cats(&why, num) || !stralloc_cats(&why, ": ")
           || !stralloc_cats(&why, l) || !stralloc_0(&why))
-        control_fail(s, "client_options", "cannot parse an entry");
-      control_fail(s, "client_options", why.s);
+        die_control(s, "client_options", "cannot parse an entry");
+      die_control(s, "client_options", why.s);
     }
     if (m && !matched) {
       matched = 1;

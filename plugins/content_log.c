@@ -89,7 +89,7 @@ static int clog_data_post(struct session *s, void *self, struct hook_args *a)
   tm = localtime(&now);
   n = tm ? strftime(path, sizeof path, pat.s, tm) : 0;
   if (!n) {
-    control_fail(s, "content_log_file", "the pattern gives an empty or over-long file name");
+    die_control(s, "content_log_file", "the pattern gives an empty or over-long file name");
   }
   stralloc_free(&pat);
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -8,7 +8,10 @@
    note is there for every later hook; put the plugin before those it
    should override. A lookup that fails only means "not whitelisted". */
 #include <string.h>
-#include "dnsargs.h"
+#include <stdlib.h>
+#include <str.h>
+#include <scan.h>
+#include "lib/dnsargs.h"
 
 #define PLUGIN "dns_whitelist_soft"
 #define MAXZ 32

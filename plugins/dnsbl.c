@@ -18,7 +18,10 @@
 #include <string.h>
 #include <case.h>
 #include <byte.h>
-#include "dnsargs.h"
+#include <stdlib.h>
+#include <str.h>
+#include <scan.h>
+#include "lib/dnsargs.h"
 
 #define PLUGIN "dnsbl"
 

@@ -21,7 +21,9 @@
 #include <ip4.h>
 #include <ip6.h>
 #include <scan.h>
-#include "dnsargs.h"
+#include <stdlib.h>
+#include <str.h>
+#include "lib/dnsargs.h"
 
 #define PLUGIN "fcrdns"
 #define MAXPTR 10

@@ -46,7 +46,7 @@
 #include <fmt.h>
 #include <scan.h>
 #include <str.h>
-#include "session.h"
+#include "plugin.h"
 #include "kvstore.h"
 #include "netio.h"
 

@@ -11,7 +11,7 @@
    clients and whitelisted hosts are immune. At data_post the message gets
    an X-HELO header.
 
-   The DNS checks (dns.c) ask for the A and AAAA records of the name and
+   The DNS checks (dns_query.c) ask for the A and AAAA records of the name and
    the PTR of the client's address at once, under one deadline: timeout N
    seconds (default 5). no_forward_dns: NXDOMAIN fails ("HELO hostname
    does not exist"), no address record fails ("HELO hostname did not

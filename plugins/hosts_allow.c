@@ -20,8 +20,9 @@
 #include <ip6.h>
 #include <scan.h>
 #include <str.h>
+#include <case.h>
 #include "plugin.h"
-#include "retcode.h"
+#include "lib/retcode.h"
 
 #define PLUGIN "hosts_allow"
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "netio.h"
 #include "plugin.h"
 
 #define PLUGIN "quit_fortune"
@@ -35,13 +36,6 @@ static int qf_init(void **self, int argc, const char *const *argv, stralloc *err
   q->prog = argc ? argv[0] : "/usr/games/fortune";
   *self = q;
   return 1;
-}
-
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* the program's output, bounded in size and time; 0 on failure */
@@ -69,15 +63,10 @@ static int run(struct session *s, const char *prog, char *buf, size_t *len)
   pid = spawn_start(s, &sp);
   if (pid == -1) { close(p[0]); close(p[1]); return 0; }
   close(p[1]);
-  deadline = now_ms() + TIME_MS;
+  deadline = net_deadline(TIME_MS);
   for (;;) {
-    struct pollfd pf = { p[0], POLLIN, 0 };
-    long long left = deadline - now_ms();
     ssize_t r;
-    if (left <= 0 || *len >= OUT_MAX) { killed = 1; break; }
-    r = poll(&pf, 1, (int)left);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) { killed = 1; break; }
+    if (*len >= OUT_MAX || net_wait(p[0], POLLIN, deadline) == -1) { killed = 1; break; }
     r = read(p[0], buf + *len, OUT_MAX - *len);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;

@@ -21,7 +21,7 @@
 #include <fmt.h>
 #include <str.h>
 #include "plugin.h"
-#include "retcode.h"
+#include "lib/retcode.h"
 
 #define PLUGIN "rcpt_map"
 #define MAP_MAX (4UL << 20)

@@ -14,7 +14,7 @@
 #include <fmt.h>
 #include <str.h>
 #include "plugin.h"
-#include "retcode.h"
+#include "lib/retcode.h"
 #include "regex.h"
 
 #define PLUGIN "rcpt_regexp"

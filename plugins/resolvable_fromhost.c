@@ -21,7 +21,10 @@
 #include <byte.h>
 #include <ip4.h>
 #include <ip6.h>
-#include "dnsargs.h"
+#include <stdlib.h>
+#include <str.h>
+#include <scan.h>
+#include "lib/dnsargs.h"
 
 #define PLUGIN "resolvable_fromhost"
 #define MAXMX 10

@@ -185,17 +185,240 @@ static void old_field(struct session *s, struct sa *c, const char *name)
   stralloc_free(&old);
 }
 
+/* the request's head, the message, then spamd's whole answer into rep
+   under one deadline: NULL ok, else why it failed (*nomem set when out
+   of memory) */
+static const char *sa_exchange(struct session *s, struct sa *c, const char *user, stralloc *rep, int *nomem)
+{
+  const char *sender = txn_sender(s), *why = NULL;
+  unsigned long long size = txn_message_size(s), off = 0, total;
+  stralloc req = {0}, f = {0};
+  long long deadline;
+  char *buf = 0, num[40];
+  int fd = -1;
+
+  *nomem = 1;
+  if (!stralloc_copys(&req, "X-Envelope-From: <") || !stralloc_cats(&req, sender ? sender : "")
+      || !stralloc_cats(&req, ">\n")) goto out;
+  if (__builtin_add_overflow(size, (unsigned long long)req.len, &total)) goto out;
+  if (!stralloc_cats(&f, "HEADERS SPAMC/1.5\r\nContent-length: ")
+      || !stralloc_catb(&f, num, fmt_ulonglong(num, total)) || !stralloc_cats(&f, "\r\nUser: ")
+      || !stralloc_cats(&f, user) || !stralloc_cats(&f, "\r\n\r\n") || !stralloc_cat(&f, &req)) goto out;
+  *nomem = 0;
+
+  deadline = net_deadline(c->timeout * 1000);
+  fd = net_connect(c->socket, deadline);
+  if (fd < 0) { why = "cannot connect to spamd"; goto out; }
+  if (net_write_all(fd, f.s, f.len, deadline) == -1) { why = "cannot write to spamd"; goto out; }
+  if (!(buf = malloc(CHUNK))) { *nomem = 1; goto out; }
+  for (;;) {
+    ssize_t r = txn_message_read(s, off, buf, CHUNK);
+    if (r < 0) { why = "cannot read the spool"; goto out; }
+    if (r == 0) break;
+    off += (unsigned long long)r;
+    if (net_write_all(fd, buf, (size_t)r, deadline) == -1) { why = "cannot write to spamd"; goto out; }
+  }
+  shutdown(fd, SHUT_WR);
+  for (;;) {
+    ssize_t r = net_read(fd, buf, CHUNK, deadline);
+    if (r < 0) { why = errno == ETIMEDOUT ? "spamd timed out" : "cannot read from spamd"; goto out; }
+    if (r == 0) break;
+    if (rep->len + (size_t)r > REPLY_MAX) { why = "spamd's answer is too long"; goto out; }
+    if (!stralloc_catb(rep, buf, (size_t)r)) { *nomem = 1; goto out; }
+  }
+out:
+  if (fd >= 0) close(fd);
+  free(buf);
+  stralloc_free(&req);
+  stralloc_free(&f);
+  return why;
+}
+
+/* "Spam: True ; 8.0 / 20.0": 1 with the verdict and both numbers, else 0 */
+static int sa_spam_line(const char *x, const char *end, int *is_spam, long *score, long *required)
+{
+  const char *semi, *slash, *p, *q;
+  *is_spam = (end - x >= 4 && !case_diffb(x, 4, "true")) || (end - x >= 3 && !case_diffb(x, 3, "yes"));
+  semi = memchr(x, ';', (size_t)(end - x));
+  slash = semi ? memchr(semi, '/', (size_t)(end - semi)) : 0;
+  if (!semi || !slash) return 0;
+  p = semi + 1;
+  q = slash;
+  while (p < q && *p == ' ') ++p;
+  while (q > p && q[-1] == ' ') --q;
+  if (!scan_score(p, (size_t)(q - p), score)) return 0;
+  p = slash + 1;
+  while (p < end && *p == ' ') ++p;
+  q = end;
+  while (q > p && q[-1] == ' ') --q;
+  return scan_score(p, (size_t)(q - p), required);
+}
+
+/* the status line and spamd's own header lines, up to the empty line (*pos
+   then at the header section spamd returned): NULL ok, else why not */
+static const char *sa_status(const stralloc *rep, size_t *pos, int *is_spam, long *score, long *required)
+{
+  int first = 1, have_result = 0;
+  for (;;) {
+    char *e = memchr(rep->s + *pos, '\n', rep->len - *pos);
+    size_t l;
+    if (!e) return "spamd's answer is truncated";
+    l = (size_t)(e - (rep->s + *pos));
+    if (l && rep->s[*pos + l - 1] == '\r') --l;
+    if (first) {
+      if (l < 12 || memcmp(rep->s + *pos, "SPAMD/", 6) || !memmem(rep->s + *pos, l, " EX_OK", 6))
+        return "spamd answered with an error";
+      first = 0;
+    } else if (!l) {
+      *pos = (size_t)(e - rep->s) + 1;
+      break;
+    } else if (l > 6 && !case_diffb(rep->s + *pos, 6, "Spam: ")) {
+      if (sa_spam_line(rep->s + *pos + 6, rep->s + *pos + l, is_spam, score, required)) have_result = 1;
+    }
+    *pos = (size_t)(e - rep->s) + 1;
+  }
+  return have_result ? NULL : "spamd's answer has no Spam line";
+}
+
+/* the X-Spam-* fields of the header section spamd returned, from pos on,
+   replace ours (old_field); 1 ok, 0 out of memory */
+static int sa_fields(struct session *s, struct sa *c, const stralloc *rep, size_t pos, const char *user,
+                     unsigned int nrcpt)
+{
+  stralloc f = {0}, v = {0};
+  char num[FMT_ULONG];
+  int ok = 0;
+  if (nrcpt > 1) {
+    old_field(s, c, "X-Spam-User");
+    if (!stralloc_copys(&v, user) || !stralloc_cats(&v, ", ")
+        || !stralloc_catb(&v, num, fmt_ulong(num, nrcpt)) || !stralloc_cats(&v, " recipients")
+        || !stralloc_0(&v) || !txn_add_header(s, "X-Spam-User", v.s)) goto out;
+  }
+  while (pos < rep->len) {
+    char *e = memchr(rep->s + pos, '\n', rep->len - pos);
+    size_t l = e ? (size_t)(e - (rep->s + pos)) : rep->len - pos, colon, j;
+    const char *x = rep->s + pos;
+    pos += l + 1;
+    if (l && x[l - 1] == '\r') --l;
+    if (!l) break;
+    if (l < 7 || case_diffb(x, 7, "X-Spam-")) continue;
+    colon = 0;
+    for (j = 0; j < l && j < 80; ++j) if (x[j] == ':') { colon = j; break; }
+    if (!colon) continue;
+    f.len = 0;
+    v.len = 0;
+    if (!stralloc_copyb(&f, x, colon) || !stralloc_0(&f)) goto out;
+    j = colon + 1;
+    while (j < l && (x[j] == ' ' || x[j] == '\t')) ++j;
+    if (!stralloc_copyb(&v, x + j, l - j)) goto out;
+    /* continuation lines */
+    while (pos < rep->len && (rep->s[pos] == ' ' || rep->s[pos] == '\t')) {
+      char *e2 = memchr(rep->s + pos, '\n', rep->len - pos);
+      size_t l2 = e2 ? (size_t)(e2 - (rep->s + pos)) : rep->len - pos, k;
+      const char *y = rep->s + pos;
+      pos += l2 + 1;
+      if (l2 && y[l2 - 1] == '\r') --l2;
+      for (k = 0; k < l2 && (y[k] == ' ' || y[k] == '\t'); ++k) ;
+      if (!stralloc_cats(&v, "\n\t") || !stralloc_catb(&v, y + k, l2 - k)) goto out;
+    }
+    if (!case_diffs(f.s, "X-Spam-Prev-Subject") || !case_diffs(f.s, "X-Spam-Report")) continue;
+    for (j = 0; j < v.len; ++j)
+      if ((unsigned char)v.s[j] < 0x20 && v.s[j] != '\n' && v.s[j] != '\t') v.s[j] = ' ';
+    if (!stralloc_0(&v)) goto out;
+    old_field(s, c, f.s);
+    if (!txn_add_header(s, f.s, v.s)) goto out;
+  }
+  ok = 1;
+out:
+  stralloc_free(&f);
+  stralloc_free(&v);
+  return ok;
+}
+
+/* a score in hundredths as spamd writes it, with one decimal: "-1.5" */
+static int cat_score(stralloc *sa, long score)
+{
+  char sc[48];
+  size_t n = 0;
+  long x = score < 0 ? -score : score;
+  if (score < 0) sc[n++] = '-';
+  n += fmt_ulong(sc + n, (unsigned long)(x / 100));
+  sc[n++] = '.';
+  sc[n++] = (char)('0' + x / 10 % 10);
+  return stralloc_catb(sa, sc, n);
+}
+
+/* The threshold: each recipient's own (the recipient note
+   spamassassin_reject_threshold, from aliases), else the client's (the
+   connection note, from client_options) or the transaction's, else the
+   argument or what spamd said the user requires. The message is refused
+   only at or above the highest of them, so that no recipient loses mail
+   below its own threshold. NULL when some recipient has no threshold
+   (never refuse), else non-NULL with *threshold set. */
+static const char *sa_threshold(struct session *s, const struct sa *c, unsigned int nrcpt, long required,
+                                long *threshold)
+{
+  const char *cn = note_conn_get(s, "spamassassin_reject_threshold");
+  const char *tn = note_txn_get(s, "spamassassin_reject_threshold");
+  const char *note = 0;
+  long t, dflt = 0;
+  int have_dflt = 1;
+  unsigned int r;
+  if (cn && scan_score(cn, strlen(cn), &t)) dflt = t;
+  else if (tn && scan_score(tn, strlen(tn), &t)) dflt = t;
+  else if (c->reject_userprefs == 2) dflt = c->reject;
+  else if (c->reject_userprefs == 1) dflt = required;
+  else have_dflt = 0;
+  *threshold = dflt;
+  for (r = 0; r < nrcpt; ++r) {
+    const char *rn = txn_rcpt_note_get(s, txn_rcpt(s, r), "spamassassin_reject_threshold");
+    if (rn && scan_score(rn, strlen(rn), &t)) {
+      if (!note || t > *threshold) *threshold = t;
+      note = rn;
+    } else if (have_dflt) {
+      if (!note || dflt > *threshold) *threshold = dflt;
+      note = "";
+    } else
+      return 0;             /* a recipient without a threshold: never refuse */
+  }
+  if (!nrcpt && have_dflt) note = "";
+  return note;
+}
+
+/* subject_prefix (default "*** SPAM ***") before the Subject; 1 ok, 0 out
+   of memory */
+static int sa_munge(struct session *s)
+{
+  stralloc prefix = {0}, f = {0}, v = {0};
+  int ok = 0;
+  if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1) {
+    if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) goto out;
+  }
+  if (!stralloc_copyb(&f, prefix.s, prefix.len - 1) || !stralloc_cats(&f, " ")) goto out;
+  if (txn_header_get(s, "Subject", &v) == 1 && !stralloc_cat(&f, &v)) goto out;
+  if (!stralloc_0(&f)) goto out;
+  if (txn_header_delete(s, "Subject") >= 0) {
+    if (!txn_add_header(s, "Subject", f.s)) goto out;
+  } else
+    qlog(s, LOGWARN, PLUGIN, "header section too large to munge the Subject");
+  ok = 1;
+out:
+  stralloc_free(&prefix);
+  stralloc_free(&f);
+  stralloc_free(&v);
+  return ok;
+}
+
 static int sa_data_post(struct session *s, void *self, struct hook_args *a)
 {
   struct sa *c = self;
-  const char *sender = txn_sender(s), *user, *note;
+  const char *user, *note, *why;
   unsigned int nrcpt = txn_rcpt_count(s);
-  unsigned long long size = txn_message_size(s), off = 0, total;
-  stralloc req = {0}, rep = {0}, f = {0}, v = {0};
-  long long deadline;
-  char *buf = 0, num[40];
-  long score = 0, required = 0, threshold;
-  int fd = -1, rc = DECLINED, is_spam = 0, have_result = 0;
+  stralloc rep = {0}, v = {0};
+  char num[40];
+  long score = 0, required = 0, threshold = 0;
+  int rc = DECLINED, is_spam = 0, nomem;
+  size_t pos = 0;
 
   if (txn_data_size(s) > c->size_limit) {
     num[fmt_ulonglong(num, txn_data_size(s))] = 0;
@@ -205,178 +428,17 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
   if (c->relay_skip && session_relay_client(s)) { qlog(s, LOGINFO, PLUGIN, "skip, relay client"); return DECLINED; }
 
   user = nrcpt == 1 && clean(txn_rcpt(s, 0)) && *txn_rcpt(s, 0) ? txn_rcpt(s, 0) : spamd_user(c);
-  if (!stralloc_copys(&req, "X-Envelope-From: <") || !stralloc_cats(&req, sender ? sender : "")
-      || !stralloc_cats(&req, ">\n")) goto nomem;
-  if (__builtin_add_overflow(size, (unsigned long long)req.len, &total)) goto nomem;
-  if (!stralloc_cats(&f, "HEADERS SPAMC/1.5\r\nContent-length: ")
-      || !stralloc_catb(&f, num, fmt_ulonglong(num, total)) || !stralloc_cats(&f, "\r\nUser: ")
-      || !stralloc_cats(&f, user) || !stralloc_cats(&f, "\r\n\r\n") || !stralloc_cat(&f, &req)) goto nomem;
-
-  deadline = net_deadline(c->timeout * 1000);
-  fd = net_connect(c->socket, deadline);
-  if (fd < 0) { rc = failed(s, c, a, "cannot connect to spamd"); goto out; }
-  if (net_write_all(fd, f.s, f.len, deadline) == -1) { rc = failed(s, c, a, "cannot write to spamd"); goto out; }
-  if (!(buf = malloc(CHUNK))) goto nomem;
-  for (;;) {
-    ssize_t r = txn_message_read(s, off, buf, CHUNK);
-    if (r < 0) { rc = failed(s, c, a, "cannot read the spool"); goto out; }
-    if (r == 0) break;
-    off += (unsigned long long)r;
-    if (net_write_all(fd, buf, (size_t)r, deadline) == -1) { rc = failed(s, c, a, "cannot write to spamd"); goto out; }
-  }
-  shutdown(fd, SHUT_WR);
-  for (;;) {
-    ssize_t r = net_read(fd, buf, CHUNK, deadline);
-    if (r < 0) { rc = failed(s, c, a, errno == ETIMEDOUT ? "spamd timed out" : "cannot read from spamd"); goto out; }
-    if (r == 0) break;
-    if (rep.len + (size_t)r > REPLY_MAX) { rc = failed(s, c, a, "spamd's answer is too long"); goto out; }
-    if (!stralloc_catb(&rep, buf, (size_t)r)) goto nomem;
-  }
-  close(fd);
-  fd = -1;
-
-  /* the status line and spamd's own header lines */
-  {
-    size_t pos = 0, first = 1;
-    for (;;) {
-      char *e = memchr(rep.s + pos, '\n', rep.len - pos);
-      size_t l;
-      if (!e) { rc = failed(s, c, a, "spamd's answer is truncated"); goto out; }
-      l = (size_t)(e - (rep.s + pos));
-      if (l && rep.s[pos + l - 1] == '\r') --l;
-      if (first) {
-        if (l < 12 || memcmp(rep.s + pos, "SPAMD/", 6) || !memmem(rep.s + pos, l, " EX_OK", 6)) {
-          rc = failed(s, c, a, "spamd answered with an error");
-          goto out;
-        }
-        first = 0;
-      } else if (!l) {
-        pos = (size_t)(e - rep.s) + 1;
-        break;
-      } else if (l > 6 && !case_diffb(rep.s + pos, 6, "Spam: ")) {
-        /* "Spam: True ; 8.0 / 20.0" */
-        const char *x = rep.s + pos + 6, *end = rep.s + pos + l, *semi, *slash;
-        is_spam = (end - x >= 4 && !case_diffb(x, 4, "true")) || (end - x >= 3 && !case_diffb(x, 3, "yes"));
-        semi = memchr(x, ';', (size_t)(end - x));
-        slash = semi ? memchr(semi, '/', (size_t)(end - semi)) : 0;
-        if (semi && slash) {
-          const char *p = semi + 1, *q = slash;
-          while (p < q && *p == ' ') ++p;
-          while (q > p && q[-1] == ' ') --q;
-          if (scan_score(p, (size_t)(q - p), &score)) {
-            p = slash + 1;
-            while (p < end && *p == ' ') ++p;
-            q = end;
-            while (q > p && q[-1] == ' ') --q;
-            if (scan_score(p, (size_t)(q - p), &required)) have_result = 1;
-          }
-        }
-      }
-      pos = (size_t)(e - rep.s) + 1;
-    }
-    if (!have_result) { rc = failed(s, c, a, "spamd's answer has no Spam line"); goto out; }
-
-    /* the X-Spam-* fields of the header section spamd returned */
-    if (nrcpt > 1) {
-      old_field(s, c, "X-Spam-User");
-      v.len = 0;
-      if (!stralloc_copys(&v, user) || !stralloc_cats(&v, ", ")
-          || !stralloc_catb(&v, num, fmt_ulong(num, nrcpt)) || !stralloc_cats(&v, " recipients")
-          || !stralloc_0(&v) || !txn_add_header(s, "X-Spam-User", v.s)) goto nomem;
-    }
-    while (pos < rep.len) {
-      char *e = memchr(rep.s + pos, '\n', rep.len - pos);
-      size_t l = e ? (size_t)(e - (rep.s + pos)) : rep.len - pos, colon, j;
-      const char *x = rep.s + pos;
-      pos += l + 1;
-      if (l && x[l - 1] == '\r') --l;
-      if (!l) break;
-      if (l < 7 || case_diffb(x, 7, "X-Spam-")) continue;
-      colon = 0;
-      for (j = 0; j < l && j < 80; ++j) if (x[j] == ':') { colon = j; break; }
-      if (!colon) continue;
-      f.len = 0;
-      v.len = 0;
-      if (!stralloc_copyb(&f, x, colon) || !stralloc_0(&f)) goto nomem;
-      j = colon + 1;
-      while (j < l && (x[j] == ' ' || x[j] == '\t')) ++j;
-      if (!stralloc_copyb(&v, x + j, l - j)) goto nomem;
-      /* continuation lines */
-      while (pos < rep.len && (rep.s[pos] == ' ' || rep.s[pos] == '\t')) {
-        char *e2 = memchr(rep.s + pos, '\n', rep.len - pos);
-        size_t l2 = e2 ? (size_t)(e2 - (rep.s + pos)) : rep.len - pos, k;
-        const char *y = rep.s + pos;
-        pos += l2 + 1;
-        if (l2 && y[l2 - 1] == '\r') --l2;
-        for (k = 0; k < l2 && (y[k] == ' ' || y[k] == '\t'); ++k) ;
-        if (!stralloc_cats(&v, "\n\t") || !stralloc_catb(&v, y + k, l2 - k)) goto nomem;
-      }
-      if (!case_diffs(f.s, "X-Spam-Prev-Subject") || !case_diffs(f.s, "X-Spam-Report")) continue;
-      for (j = 0; j < v.len; ++j)
-        if ((unsigned char)v.s[j] < 0x20 && v.s[j] != '\n' && v.s[j] != '\t') v.s[j] = ' ';
-      if (!stralloc_0(&v)) goto nomem;
-      old_field(s, c, f.s);
-      if (!txn_add_header(s, f.s, v.s)) goto nomem;
-    }
-  }
+  why = sa_exchange(s, c, user, &rep, &nomem);
+  if (!why && nomem) goto nomem;
+  if (!why) why = sa_status(&rep, &pos, &is_spam, &score, &required);
+  if (why) { rc = failed(s, c, a, why); goto out; }
+  if (!sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
 
   /* the result for other plugins: "Yes|No score required" */
-  v.len = 0;
-  if (!stralloc_copys(&v, is_spam ? "Yes " : "No ")) goto nomem;
-  {
-    char sc[48];
-    size_t n = 0;
-    long x = score < 0 ? -score : score;
-    if (score < 0) sc[n++] = '-';
-    n += fmt_ulong(sc + n, (unsigned long)(x / 100));
-    sc[n++] = '.';
-    sc[n++] = (char)('0' + x / 10 % 10);
-    sc[n] = 0;
-    if (!stralloc_cats(&v, sc) || !stralloc_cats(&v, " ")) goto nomem;
-    x = required < 0 ? -required : required;
-    n = 0;
-    if (required < 0) sc[n++] = '-';
-    n += fmt_ulong(sc + n, (unsigned long)(x / 100));
-    sc[n++] = '.';
-    sc[n++] = (char)('0' + x / 10 % 10);
-    sc[n] = 0;
-    if (!stralloc_cats(&v, sc) || !stralloc_0(&v) || !note_txn_set(s, "spamassassin", v.s)) goto nomem;
-  }
+  if (!stralloc_copys(&v, is_spam ? "Yes " : "No ") || !cat_score(&v, score) || !stralloc_cats(&v, " ")
+      || !cat_score(&v, required) || !stralloc_0(&v) || !note_txn_set(s, "spamassassin", v.s)) goto nomem;
 
-  /* the threshold: each recipient's own (the recipient note
-     spamassassin_reject_threshold, from aliases), else the client's (the
-     connection note, from client_options) or the transaction's, else the
-     argument or what spamd said the user requires. The message is
-     refused only at or above the highest of them, so that no recipient
-     loses mail below its own threshold. */
-  {
-    const char *cn = note_conn_get(s, "spamassassin_reject_threshold");
-    const char *tn = note_txn_get(s, "spamassassin_reject_threshold");
-    long t, dflt = 0;
-    int have_dflt = 1;
-    unsigned int r;
-    if (cn && scan_score(cn, strlen(cn), &t)) dflt = t;
-    else if (tn && scan_score(tn, strlen(tn), &t)) dflt = t;
-    else if (c->reject_userprefs == 2) dflt = c->reject;
-    else if (c->reject_userprefs == 1) dflt = required;
-    else have_dflt = 0;
-    note = 0;
-    threshold = dflt;
-    for (r = 0; r < nrcpt; ++r) {
-      const char *rn = txn_rcpt_note_get(s, txn_rcpt(s, r), "spamassassin_reject_threshold");
-      if (rn && scan_score(rn, strlen(rn), &t)) {
-        if (!note || t > threshold) threshold = t;
-        note = rn;
-      } else if (have_dflt) {
-        if (!note || dflt > threshold) threshold = dflt;
-        note = "";
-      } else {
-        note = 0;           /* a recipient without a threshold: never refuse */
-        break;
-      }
-    }
-    if (!nrcpt && have_dflt) note = "";
-  }
+  note = sa_threshold(s, c, nrcpt, required, &threshold);
   /* karma (Perl's adjust_karma): spam lowers it, clear ham raises it */
   if (is_spam || (note && score >= threshold)) karma_adjust(s, -1);
   else if (score < 0) karma_adjust(s, 1);
@@ -388,30 +450,14 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
     goto out;
   }
   qlogm(s, LOGINFO, PLUGIN, "pass, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
-
-  if (c->munge_set && score >= c->munge) {
-    stralloc prefix = {0};
-    if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1) {
-      if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) goto nomem;
-    }
-    f.len = 0;
-    if (!stralloc_copyb(&f, prefix.s, prefix.len - 1) || !stralloc_cats(&f, " ")) { stralloc_free(&prefix); goto nomem; }
-    stralloc_free(&prefix);
-    if (txn_header_get(s, "Subject", &v) == 1 && !stralloc_cat(&f, &v)) goto nomem;
-    if (!stralloc_0(&f)) goto nomem;
-    if (txn_header_delete(s, "Subject") >= 0) {
-      if (!txn_add_header(s, "Subject", f.s)) goto nomem;
-    } else
-      qlog(s, LOGWARN, PLUGIN, "header section too large to munge the Subject");
-  }
+  if (c->munge_set && score >= c->munge && !sa_munge(s)) goto nomem;
   goto out;
 nomem:
   stralloc_copys(a->msg, "4.3.0 out of memory");
   rc = DENYSOFT;
 out:
-  if (fd >= 0) close(fd);
-  free(buf);
-  stralloc_free(&req); stralloc_free(&rep); stralloc_free(&f); stralloc_free(&v);
+  stralloc_free(&rep);
+  stralloc_free(&v);
   return rc;
 }
 

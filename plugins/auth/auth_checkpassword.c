@@ -32,7 +32,9 @@
 #include <fmt.h>
 #include <scan.h>
 #include "plugin.h"
+#include "clock.h"
 #include "sasl.h"
+#include "wipe.h"
 
 #define NAME "auth/auth_checkpassword"
 #define CONTROL "smtpauth-checkpassword"
@@ -86,29 +88,14 @@ static int from_control(struct session *s, stralloc *sa, const char **av)
   while (i < sa->len - 1) {
     while (i < sa->len - 1 && (sa->s[i] == ' ' || sa->s[i] == '\t')) sa->s[i++] = 0;
     if (i >= sa->len - 1) break;
-    if (n == ARGV_MAX) control_fail(s, CONTROL, "too many words");
+    if (n == ARGV_MAX) die_control(s, CONTROL, "too many words");
     av[n++] = sa->s + i;
     while (i < sa->len - 1 && sa->s[i] != ' ' && sa->s[i] != '\t') ++i;
   }
   av[n] = NULL;
-  if (n < 2) control_fail(s, CONTROL, "needs the checkpassword program and the program it runs");
-  if (av[0][0] != '/' || av[1][0] != '/') control_fail(s, CONTROL, "the programs must be absolute paths");
+  if (n < 2) die_control(s, CONTROL, "needs the checkpassword program and the program it runs");
+  if (av[0][0] != '/' || av[1][0] != '/') die_control(s, CONTROL, "the programs must be absolute paths");
   return 1;
-}
-
-static void sleep_ms(long ms)
-{
-  struct timespec ts;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int cpw_auth(struct session *s, void *self, struct hook_args *a)
@@ -146,7 +133,7 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   dl = ul + aa->passlen + 3;
 
   if (pipe2(p, O_CLOEXEC) == -1) {
-    sasl_wipe(data, sizeof data);
+    wipe(data, sizeof data);
     qlogm(s, LOGERROR, NAME, "cannot create a pipe: ", strerror(errno));
     stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
     stralloc_free(&ctl);
@@ -166,7 +153,7 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   if (pid == -1) {
     int e = errno;
     close(p[1]);
-    sasl_wipe(data, sizeof data);
+    wipe(data, sizeof data);
     sigaction(SIGPIPE, &oldpipe, NULL);
     qlogm(s, LOGERROR, NAME, "cannot start ", av[0], ": ", strerror(e));
     stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
@@ -175,22 +162,22 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   }
   /* at most 512 bytes: the pipe takes them without blocking */
   shortwrite = write(p[1], data, dl) != (ssize_t)dl;
-  sasl_wipe(data, sizeof data);
+  wipe(data, sizeof data);
   close(p[1]);
 
-  deadline = now_ms() + (long long)c->timeout * 1000;
+  deadline = clock_ms() + (long long)c->timeout * 1000;
   for (;;) {
     r = spawn_wait(pid, &wstat, WNOHANG);
     if (r == pid) break;
     if (r == -1 && errno != EINTR) break;
-    if (now_ms() >= deadline) {
+    if (clock_ms() >= deadline) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       spawn_wait(pid, &wstat, 0);
       r = 0;
       break;
     }
-    sleep_ms(wait);
+    clock_sleep_ms((unsigned long)wait);
     if (wait < 50) wait *= 2;
   }
   sigaction(SIGPIPE, &oldpipe, NULL);

@@ -14,6 +14,7 @@
 #include <fmt.h>
 #include "plugin.h"
 #include "sasl.h"
+#include "wipe.h"
 
 #define NAME "auth/auth_flat_file"
 #define FILE_ "flat_auth_pw"
@@ -66,11 +67,11 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
     i += n + 1;
     if (!colon) {
       char num[FMT_ULONG];
-      sasl_wipe(pw.s, pw.len);
+      wipe(pw.s, pw.len);
       stralloc_free(&pw);
       num[fmt_ulong(num, lineno)] = 0;
       qlogm(s, LOGERROR, NAME, "entry ", num, " of " FILE_ " has no ':' between user and password");
-      control_fail(s, FILE_, "an entry has no ':' between user and password");
+      die_control(s, FILE_, "an entry has no ':' between user and password");
     }
     if (!secret && user_equal(l, (size_t)(colon - l), aa->user, ul)) {
       secret = colon + 1;
@@ -78,7 +79,7 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
     }
   }
   if (!secret) {
-    sasl_wipe(pw.s, pw.len);
+    wipe(pw.s, pw.len);
     stralloc_free(&pw);
     qlogm(s, LOGINFO, NAME, "fail: no such user: ", aa->user);
     return DECLINED;
@@ -89,9 +90,9 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
     char hex[33];
     sasl_cram_digest(secret, secretlen, aa->ticket, strlen(aa->ticket), hex);
     rc = sasl_equal(hex, 32, aa->hash, strlen(aa->hash)) ? OK : DENY;
-    sasl_wipe(hex, sizeof hex);
+    wipe(hex, sizeof hex);
   } else rc = DENY;
-  sasl_wipe(pw.s, pw.len);
+  wipe(pw.s, pw.len);
   stralloc_free(&pw);
   if (rc == OK) {
     qlog(s, LOGINFO, NAME, aa->pass ? "pass: clear match" : "pass: hash match");

@@ -167,52 +167,51 @@ static void closep(int *p)
   p[0] = p[1] = -1;
 }
 
-static int pfq_queue(struct session *s, void *self, struct hook_args *a)
+/* what postdrop said, and where the exchange stopped short (step) */
+struct pfq_run {
+  stralloc attr, qid, reason;
+  unsigned long status;
+  int have_status;
+  const char *step;
+};
+
+/* Postfix's records hold addresses in internal form (unquoted), as its
+   smtpd and sendmail write them; its smtp client quotes them again. The
+   sender, then each recipient, each ending in \0: 1 ok, 0 out of memory,
+   -1 an address postdrop cannot take */
+static int pfq_envelope(struct session *s, const char *sender, unsigned int n, stralloc *env)
 {
-  struct pfq *q = self;
-  const char *sender = txn_sender(s);
-  unsigned int i, n = txn_rcpt_count(s);
-  int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+  stralloc ia = {0};
+  unsigned int i;
+  int r = 1;
+  for (i = 0; r == 1 && i <= n; ++i) {
+    if (!addr_internal(i ? txn_rcpt(s, i - 1) : sender, &ia) || !stralloc_cat(env, &ia)) r = 0;
+    else if (!envelope_ok(ia.s)) r = -1;
+  }
+  stralloc_free(&ia);
+  return r;
+}
+
+/* postdrop -r [-c config] with its stdin, stdout and stderr on our pipes,
+   SIGPIPE ignored (the old action in *oldpipe); the pid, or -1 logged */
+static pid_t pfq_spawn(struct session *s, const struct pfq *q, int *pin, int *pout, int *perr,
+                       struct sigaction *oldpipe)
+{
   const char *argv[5];
-  struct sigaction ign, oldpipe;
+  struct sigaction ign;
   struct spawn sp;
-  struct pdrec *r = NULL;
-  stralloc attr = {0}, qid = {0}, reason = {0}, env = {0}, ia = {0};
-  const char *v, *step = NULL, *e;
-  char pidstr[FMT_ULONG], num[FMT_ULONG];
-  unsigned long status = 0;
-  int have_status = 0, wstat = 0, rc = DENYSOFT, timedout;
-  pid_t pid, w;
-
-  if (!sender || !n) {
-    qlog(s, LOGERROR, NAME, "no sender or no recipients, not queued");
-    stralloc_copys(a->msg, "4.3.0 internal error: no envelope");
-    return DENYSOFT;
-  }
-  /* Postfix's records hold addresses in internal form (unquoted), as its
-     smtpd and sendmail write them; its smtp client quotes them again */
-  for (i = 0; i <= n; ++i) {
-    if (!addr_internal(i ? txn_rcpt(s, i - 1) : sender, &ia) || !stralloc_cat(&env, &ia)) {
-      qlog(s, LOGERROR, NAME, "out of memory");
-      goto tempfail;
-    }
-    if (!envelope_ok(ia.s)) goto badaddr;
-  }
-
+  pid_t pid;
   argv[0] = q->postdrop;
   argv[1] = "-r";
   argv[2] = q->config ? "-c" : NULL;
   argv[3] = q->config;
   argv[4] = NULL;
-
-  r = malloc(sizeof *r);
-  if (!r) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
   if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 || pipe2(perr, O_CLOEXEC) == -1) {
     qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(errno));
-    goto tempfail;
+    return -1;
   }
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
-  sigaction(SIGPIPE, &ign, &oldpipe);
+  sigaction(SIGPIPE, &ign, oldpipe);
   memset(&sp, 0, sizeof sp);
   sp.path = argv[0];
   sp.argv = (char *const *)argv;
@@ -224,27 +223,33 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   pid = spawn_start(s, &sp);
   if (pid == -1) {
     qlogm(s, LOGERROR, NAME, "cannot start postdrop: ", strerror(errno));
-    sigaction(SIGPIPE, &oldpipe, NULL);
-    goto tempfail;
+    sigaction(SIGPIPE, oldpipe, NULL);
+    return -1;
   }
   close(pin[0]); pin[0] = -1;
   close(pout[1]); pout[1] = -1;
   close(perr[1]); perr[1] = -1;
-  pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
-  watchdog_start(queue_timeout(s), pid, -1);
+  return pid;
+}
 
-  /* postdrop speaks first: protocol (3.6 on) and queue_id */
-  if (attr_read(pout[0], &attr) == -1) { step = "no handshake from postdrop"; goto wait; }
-  v = attr_get(&attr, "protocol");
-  if (v && strcmp(v, "postdrop_protocol")) { step = "unknown protocol in postdrop's handshake"; goto wait; }
-  v = attr_get(&attr, "queue_id");
-  if (!v) { step = "no queue_id in postdrop's handshake"; goto wait; }
-  clean(&qid, v, 64);
+/* the exchange: postdrop speaks first (protocol, from 3.6 on, and
+   queue_id), then gets our records (closing *in), then says its status */
+static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const stralloc *env,
+                     unsigned int n, const char *pidstr, struct pfq_run *x)
+{
+  const char *v, *e;
+  unsigned int i;
+  if (attr_read(out, &x->attr) == -1) { x->step = "no handshake from postdrop"; return; }
+  v = attr_get(&x->attr, "protocol");
+  if (v && strcmp(v, "postdrop_protocol")) { x->step = "unknown protocol in postdrop's handshake"; return; }
+  v = attr_get(&x->attr, "queue_id");
+  if (!v) { x->step = "no queue_id in postdrop's handshake"; return; }
+  clean(&x->qid, v, 64);
 
-  pdrec_init(r, pfq_write, &pin[1]);
+  pdrec_init(r, pfq_write, in);
   pdrec_put(r, 'A', "rewrite_context=remote", 22);
   if (note_txn_get(s, "postfix-queue.8bit")) pdrec_put(r, 'A', "encoding=8bit", 13);
-  for (i = 0, e = env.s; i <= n; ++i) {
+  for (i = 0, e = env->s; i <= n; ++i) {
     size_t el = strlen(e);
     pdrec_put(r, i ? 'R' : 'S', e, el);
     e += el + 1;
@@ -255,62 +260,63 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   pdrec_put(r, 'X', "", 0);
   pdrec_put(r, 'E', "", 0);
   pdrec_flush(r);
-  close(pin[1]); pin[1] = -1;
+  close(*in); *in = -1;
   if (r->err) {
     qlogm(s, LOGERROR, NAME, "writing to postdrop pid ", pidstr, " failed: ", strerror(r->err));
-    step = "write error";
-    goto wait;
+    x->step = "write error";
+    return;
   }
-  if (attr_read(pout[0], &attr) == -1) { step = "no status from postdrop"; goto wait; }
-  v = attr_get(&attr, "status");
-  if (!v || !*v || v[scan_ulong(v, &status)]) { step = "no valid status from postdrop"; goto wait; }
-  have_status = 1;
-  v = attr_get(&attr, "reason");
-  clean(&reason, v ? v : "", 200);
+  if (attr_read(out, &x->attr) == -1) { x->step = "no status from postdrop"; return; }
+  v = attr_get(&x->attr, "status");
+  if (!v || !*v || v[scan_ulong(v, &x->status)]) { x->step = "no valid status from postdrop"; return; }
+  x->have_status = 1;
+  v = attr_get(&x->attr, "reason");
+  clean(&x->reason, v ? v : "", 200);
+}
 
-wait:
-  close(pout[0]); pout[0] = -1;
-  w = spawn_wait(pid, &wstat, 0);
-  timedout = watchdog_stop();
-  if (w == pid) log_stderr(s, perr[0]);
-  sigaction(SIGPIPE, &oldpipe, NULL);
-
-  if (have_status && status == 0) {
+/* the reply and the log line for what postdrop said and how it ended (w:
+   what waitpid returned) */
+static int pfq_verdict(struct session *s, const struct pfq *q, const char *pidstr, pid_t pid, pid_t w,
+                       int wstat, int timedout, struct pfq_run *x, struct hook_args *a)
+{
+  char num[FMT_ULONG];
+  if (x->have_status && x->status == 0) {
     if (w != pid || !WIFEXITED(wstat) || WEXITSTATUS(wstat))
       qlogm(s, LOGWARN, NAME, "postdrop pid ", pidstr, " reported status 0 but did not exit 0");
-    qlogm(s, LOGINFO, NAME, "queued as ", qid.s, " by ", q->postdrop, " pid ", pidstr);
+    qlogm(s, LOGINFO, NAME, "queued as ", x->qid.s, " by ", q->postdrop, " pid ", pidstr);
     stralloc_copys(a->msg, "2.0.0 Queued as ");
-    stralloc_cats(a->msg, qid.s);
-    rc = OK;
-    goto out;
+    stralloc_cats(a->msg, x->qid.s);
+    return OK;
   }
   if (timedout) {
     num[fmt_ulong(num, queue_timeout(s))] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " did not finish within ",
           num, " seconds (timeoutqueue) and was killed");
     stralloc_copys(a->msg, "4.3.0 postdrop timeout");
-    goto out;
+    return DENYSOFT;
   }
-  if (have_status) {
-    num[fmt_ulong(num, status)] = 0;
+  if (x->have_status) {
+    num[fmt_ulong(num, x->status)] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " status ", num,
-          reason.len > 1 ? ": " : "", reason.s);
-    if (status & CLEANUP_STAT_NOPERM) {
+          x->reason.len > 1 ? ": " : "", x->reason.s);
+    if (x->status & CLEANUP_STAT_NOPERM) {
       stralloc_copys(a->msg, "5.7.1 Postfix does not permit this sender");
-      rc = DENY;
-    } else if (status & CLEANUP_STAT_SIZE) {
+      return DENY;
+    }
+    if (x->status & CLEANUP_STAT_SIZE) {
       stralloc_copys(a->msg, "5.3.4 Message too big for Postfix (message_size_limit)");
-      rc = DENY;
-    } else if (status & CLEANUP_STAT_WRITE)
+      return DENY;
+    }
+    if (x->status & CLEANUP_STAT_WRITE)
       stralloc_copys(a->msg, "4.3.0 postdrop write error or disk full");
     else
       stralloc_copys(a->msg, "4.3.0 postdrop refused the message, try again later");
-    goto out;
+    return DENYSOFT;
   }
   if (w == pid && WIFSIGNALED(wstat)) {
     num[fmt_ulong(num, (unsigned long)WTERMSIG(wstat))] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " killed by signal ", num,
-          step ? ": " : "", step ? step : "");
+          x->step ? ": " : "", x->step ? x->step : "");
     stralloc_copys(a->msg, "4.3.0 postdrop crashed");
   } else if (w == pid && WIFEXITED(wstat) && WEXITSTATUS(wstat) == 127) {
     qlogm(s, LOGERROR, NAME, "not queued: cannot run ", q->postdrop);
@@ -318,16 +324,52 @@ wait:
   } else {
     num[fmt_ulong(num, w == pid && WIFEXITED(wstat) ? (unsigned long)WEXITSTATUS(wstat) : 999)] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " exit ", num,
-          ": ", step ? step : "no status");
+          ": ", x->step ? x->step : "no status");
     stralloc_copys(a->msg, "4.3.0 postdrop failed, try again later");
   }
+  return DENYSOFT;
+}
+
+static int pfq_queue(struct session *s, void *self, struct hook_args *a)
+{
+  struct pfq *q = self;
+  const char *sender = txn_sender(s);
+  unsigned int n = txn_rcpt_count(s);
+  int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+  struct sigaction oldpipe;
+  struct pdrec *r = NULL;
+  struct pfq_run x = { {0}, {0}, {0}, 0, 0, NULL };
+  stralloc env = {0};
+  char pidstr[FMT_ULONG];
+  int wstat = 0, rc = DENYSOFT, timedout, e;
+  pid_t pid, w;
+
+  if (!sender || !n) {
+    qlog(s, LOGERROR, NAME, "no sender or no recipients, not queued");
+    stralloc_copys(a->msg, "4.3.0 internal error: no envelope");
+    return DENYSOFT;
+  }
+  e = pfq_envelope(s, sender, n, &env);
+  if (e == -1) {
+    qlog(s, LOGERROR, NAME, "an envelope address is too long for postdrop or holds CR/LF; not queued");
+    stralloc_copys(a->msg, "5.1.3 envelope address too long or malformed for postdrop");
+    rc = DENY;
+    goto out;
+  }
+  if (e == 0 || !(r = malloc(sizeof *r))) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
+  pid = pfq_spawn(s, q, pin, pout, perr, &oldpipe);
+  if (pid == -1) goto tempfail;
+  pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
+  watchdog_start(queue_timeout(s), pid, -1);
+  pfq_talk(s, r, pout[0], &pin[1], &env, n, pidstr, &x);
+  close(pout[0]); pout[0] = -1;
+  w = spawn_wait(pid, &wstat, 0);
+  timedout = watchdog_stop();
+  if (w == pid) log_stderr(s, perr[0]);
+  sigaction(SIGPIPE, &oldpipe, NULL);
+  rc = pfq_verdict(s, q, pidstr, pid, w, wstat, timedout, &x, a);
   goto out;
 
-badaddr:
-  qlog(s, LOGERROR, NAME, "an envelope address is too long for postdrop or holds CR/LF; not queued");
-  stralloc_copys(a->msg, "5.1.3 envelope address too long or malformed for postdrop");
-  rc = DENY;
-  goto out;
 tempfail:
   stralloc_copys(a->msg, "4.3.0 unable to run postdrop");
 out:
@@ -335,11 +377,10 @@ out:
   closep(pout);
   closep(perr);
   free(r);
-  stralloc_free(&attr);
-  stralloc_free(&qid);
-  stralloc_free(&reason);
+  stralloc_free(&x.attr);
+  stralloc_free(&x.qid);
+  stralloc_free(&x.reason);
   stralloc_free(&env);
-  stralloc_free(&ia);
   return rc;
 }
 

@@ -25,6 +25,7 @@
 #include <fmt.h>
 #include <stralloc.h>
 #include "addr.h"
+#include "ecode.h"
 #include "plugin.h"
 
 #define NAME "queue/qmail-queue"
@@ -89,16 +90,7 @@ static int qq_init(void **self, int argc, const char *const *argv, stralloc *err
 
 static int is_ecode(const char *x, size_t len, char cls)
 {
-  size_t i = 0, n;
-  int part;
-  if (len < 5 || x[0] != cls || x[1] != '.') return 0;
-  i = 2;
-  for (part = 0; part < 2; ++part) {
-    for (n = 0; i < len && x[i] >= '0' && x[i] <= '9'; ++i) ++n;
-    if (n < 1 || n > 3) return 0;
-    if (part == 0) { if (i >= len || x[i] != '.') return 0; ++i; }
-  }
-  return i == len;
+  return len && x[0] == cls && ecode_scan(x, len) == len;
 }
 
 /* The custom text from fd 6, "D..." or "Z...": keep one line of printable
@@ -311,20 +303,90 @@ static int qq_reset(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 }
 
+/* The envelope in one buffer, sent after the message, with the addresses
+   in internal form (unquoted) as qmail-smtpd writes them: qmail-remote
+   quotes a local part again when it needs it. A parsed address holds no
+   NUL, so none can end a record early. 1 ok, 0 out of memory. */
+static int qq_envelope(struct session *s, const char *sender, unsigned int n, stralloc *env)
+{
+  stralloc ia = {0};
+  unsigned int i;
+  int ok = addr_internal(sender, &ia) && stralloc_copys(env, "F") && stralloc_cat(env, &ia);
+  for (i = 0; ok && i < n; ++i) {
+    const char *to = txn_rcpt(s, i);
+    if (!to) continue;
+    ok = addr_internal(to, &ia) && stralloc_cats(env, "T") && stralloc_cat(env, &ia);
+  }
+  ok = ok && stralloc_0(env);
+  stralloc_free(&ia);
+  return ok;
+}
+
+/* Writes the message, then the envelope; what failed goes in *what (with
+   errno in *err). After a failed message write the envelope is not sent:
+   qmail-queue then sees EOF before the final \0 and queues nothing. */
+static void qq_feed(struct session *s, struct qq_child *c, const stralloc *env, int *err, const char **what)
+{
+  if (txn_write_message(s, c->pm) == -1) { *err = errno; *what = "message"; }
+  close(c->pm);
+  if (!*what && fd_write_all(c->pe, env->s, env->len) == -1) { *err = errno; *what = "envelope"; }
+  close(c->pe);
+}
+
+/* the reply text and the log line for qmail-queue's exit; rc is what
+   qq_result made of it */
+static int qq_report(struct session *s, const char *prog, const char *pidstr, int wstat, int timedout,
+                     int rc, stralloc *msgid, struct hook_args *a)
+{
+  char codestr[FMT_ULONG], timestr[FMT_ULONG];
+  if (timedout) {
+    codestr[fmt_ulong(codestr, queue_timeout(s))] = 0;
+    stralloc_copys(a->msg, txt_timeout);
+    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " did not finish within ",
+          codestr, " seconds (timeoutqueue) and was killed");
+    return DENYSOFT;
+  }
+  if (WIFSIGNALED(wstat)) {
+    codestr[fmt_ulong(codestr, (unsigned long)WTERMSIG(wstat))] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " killed by signal ",
+          codestr, ": ", txt_crashed);
+    return rc;
+  }
+  codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
+  if (rc != OK) {
+    stralloc_0(a->msg);
+    --a->msg->len;
+    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
+          ": ", a->msg->s);
+    return rc;
+  }
+  timestr[fmt_ulong(timestr, (unsigned long)time(0))] = 0;
+  stralloc_copys(a->msg, "Queued! ");
+  stralloc_cats(a->msg, timestr);
+  stralloc_cats(a->msg, " qp ");
+  stralloc_cats(a->msg, pidstr);
+  if (msgid->len) {
+    stralloc_cats(a->msg, " ");
+    stralloc_cat(a->msg, msgid);
+  }
+  stralloc_0(msgid);
+  qlogm(s, LOGINFO, NAME, "queued: ", prog, " pid ", pidstr, " exit ", codestr,
+        msgid->len > 1 ? " " : "", msgid->len > 1 ? msgid->s : "");
+  return rc;
+}
+
 static int qq_queue(struct session *s, void *self, struct hook_args *a)
 {
   const char *prog;
-  stralloc progsa = {0};
-  stralloc env = {0}, ia = {0};
-  stralloc msgid = {0};
+  stralloc progsa = {0}, env = {0}, msgid = {0};
   struct qq_child c;
   pid_t pid, r;
   int wstat = 0, werr = 0, rc, saved, timedout;
   const char *werrwhat = 0;
-  unsigned int i, n;
+  unsigned int n;
   char errbuf[ERRTEXT_MAX + 1];
   size_t errlen = 0;
-  char pidstr[FMT_ULONG], codestr[FMT_ULONG], timestr[FMT_ULONG];
+  char pidstr[FMT_ULONG];
   const char *sender = txn_sender(s);
 
   prog = qq_prog(self, &progsa);
@@ -342,19 +404,10 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
     stralloc_free(&progsa);
     return DENYSOFT;
   }
-  /* the envelope goes out in one buffer, after the message, with the
-     addresses in internal form (unquoted) as qmail-smtpd writes them:
-     qmail-remote quotes a local part again when it needs it. A parsed
-     address holds no NUL, so none can end a record early. */
-  if (!addr_internal(sender, &ia) || !stralloc_copys(&env, "F") || !stralloc_cat(&env, &ia))
-    goto nomem;
-  for (i = 0; i < n; ++i) {
-    const char *to = txn_rcpt(s, i);
-    if (!to) continue;
-    if (!addr_internal(to, &ia) || !stralloc_cats(&env, "T") || !stralloc_cat(&env, &ia))
-      goto nomem;
+  if (!qq_envelope(s, sender, n, &env)) {
+    qlogm(s, LOGERROR, NAME, "out of memory");
+    goto qqt;
   }
-  if (!stralloc_0(&env)) goto nomem;
   msgid_get(s, &msgid);
 
   if (early.pid > 0 && !strcmp(early.prog, prog)) {
@@ -366,13 +419,7 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
   }
   pid = c.pid;
   watchdog_start(queue_timeout(s), pid, -1);
-
-  if (txn_write_message(s, c.pm) == -1) { werr = errno; werrwhat = "message"; }
-  close(c.pm);
-  /* After a failed message write the envelope is not sent: qmail-queue
-     then sees EOF before the final \0 and queues nothing. */
-  if (!werrwhat && fd_write_all(c.pe, env.s, env.len) == -1) { werr = errno; werrwhat = "envelope"; }
-  close(c.pe);
+  qq_feed(s, &c, &env, &werr, &werrwhat);
 
   /* Success is qmail-queue's exit status: wait for its exit, not for EOF
      on fd 6, which a grandchild it leaves behind (a wrapper's background
@@ -395,51 +442,16 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
     rc = DENYSOFT;
     goto done;
   }
-
-  rc = qq_result(wstat, werrwhat != 0, errbuf, errlen, a->msg);
-  if (timedout) {
-    codestr[fmt_ulong(codestr, queue_timeout(s))] = 0;
-    stralloc_copys(a->msg, txt_timeout);
-    rc = DENYSOFT;
-    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " did not finish within ",
-          codestr, " seconds (timeoutqueue) and was killed");
-  } else if (WIFSIGNALED(wstat)) {
-    codestr[fmt_ulong(codestr, (unsigned long)WTERMSIG(wstat))] = 0;
-    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " killed by signal ",
-          codestr, ": ", txt_crashed);
-  } else {
-    codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
-    if (rc == OK) {
-      timestr[fmt_ulong(timestr, (unsigned long)time(0))] = 0;
-      stralloc_copys(a->msg, "Queued! ");
-      stralloc_cats(a->msg, timestr);
-      stralloc_cats(a->msg, " qp ");
-      stralloc_cats(a->msg, pidstr);
-      if (msgid.len) {
-        stralloc_cats(a->msg, " ");
-        stralloc_cat(a->msg, &msgid);
-      }
-      stralloc_0(&msgid);
-      qlogm(s, LOGINFO, NAME, "queued: ", prog, " pid ", pidstr, " exit ", codestr,
-            msgid.len > 1 ? " " : "", msgid.len > 1 ? msgid.s : "");
-    } else {
-      stralloc_0(a->msg);
-      --a->msg->len;
-      qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
-            ": ", a->msg->s);
-    }
-  }
+  rc = qq_report(s, prog, pidstr, wstat, timedout, qq_result(wstat, werrwhat != 0, errbuf, errlen, a->msg),
+                 &msgid, a);
   goto done;
 
-nomem:
-  qlogm(s, LOGERROR, NAME, "out of memory");
 qqt:
   stralloc_copys(a->msg, txt_qqt);
   rc = DENYSOFT;
 done:
   stralloc_free(&progsa);
   stralloc_free(&env);
-  stralloc_free(&ia);
   stralloc_free(&msgid);
   return rc;
 }

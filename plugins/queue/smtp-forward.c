@@ -270,16 +270,143 @@ static int fwd_lost(struct conn *c, const char *when, struct hook_args *a, const
   return DENYSOFT;
 }
 
+/* what the RCPT replies said: how many were accepted, how many refused
+   for good, and the first refusal */
+struct rcpts { unsigned int ok, perm; int firstbad, badcode; stralloc badtext; };
+
+static void rcpt_tally(struct conn *c, unsigned int i, struct rcpts *r)
+{
+  if (c->code >= 200 && c->code < 300) { ++r->ok; return; }
+  if (c->code >= 500) ++r->perm;
+  if (r->firstbad < 0) { r->firstbad = (int)i; stralloc_copy(&r->badtext, &c->text); r->badcode = c->code; }
+}
+
+/* how a step of the dialogue ends: go on, QUIT, hang up at once, or a
+   refused recipient (after a 354, hanging up is the only way out) */
+enum { FWD_ON, FWD_QUIT, FWD_OUT, FWD_RCPTFAIL, FWD_RCPTFAIL_CLOSE };
+
+/* the greeting, then EHLO (HELO when EHLO is refused) */
+static int fwd_hello(struct session *s, struct conn *c, struct hook_args *a, const struct fwd *f, int *rc)
+{
+  conn_reply(c, 0);
+  if (!c->code) { *rc = fwd_lost(c, "before its greeting", a, f); return FWD_OUT; }
+  if (c->code != 220) { *rc = fwd_fail(c, "our connection", a, f); return FWD_QUIT; }
+  conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+  conn_reply(c, 1);
+  if (c->code >= 500) {
+    conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+    conn_reply(c, 0);
+  }
+  if (!c->code) { *rc = fwd_lost(c, "after EHLO", a, f); return FWD_OUT; }
+  if (c->code != 250) { *rc = fwd_fail(c, "EHLO/HELO", a, f); return FWD_QUIT; }
+  return FWD_ON;
+}
+
+/* MAIL, each RCPT and DATA, pipelined when the server offers it, up to
+   the reply to DATA */
+static int fwd_envelope(struct session *s, struct conn *c, const char *sender, unsigned int n,
+                        struct rcpts *r, struct hook_args *a, const struct fwd *f, int *rc)
+{
+  char num[FMT_ULONG];
+  unsigned int i;
+  int datacode;
+  conn_puts(c, "MAIL FROM:<"); conn_puts(c, sender); conn_puts(c, ">");
+  if (c->size) {
+    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
+    conn_puts(c, " SIZE="); conn_puts(c, num);
+  }
+  if (c->eightbit) conn_puts(c, " BODY=8BITMIME");
+  conn_puts(c, "\r\n");
+  if (!c->pipelining) {
+    conn_flush(c);
+    conn_reply(c, 0);
+    if (!c->code) { *rc = fwd_lost(c, "after MAIL", a, f); return FWD_OUT; }
+    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", a, f); return FWD_QUIT; }
+  }
+  for (i = 0; i < n; ++i) {
+    conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">\r\n");
+    if (c->pipelining) continue;
+    conn_flush(c);
+    conn_reply(c, 0);
+    if (!c->code) { *rc = fwd_lost(c, "after RCPT", a, f); return FWD_OUT; }
+    rcpt_tally(c, i, r);
+  }
+  if (!c->pipelining && r->ok < n) return FWD_RCPTFAIL;
+  conn_puts(c, "DATA\r\n");
+  conn_flush(c);
+  if (c->pipelining) {
+    conn_reply(c, 0);
+    if (!c->code) { *rc = fwd_lost(c, "after MAIL", a, f); return FWD_OUT; }
+    /* on a refused MAIL the rest of the replies still come; we do not
+       need them */
+    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", a, f); return FWD_QUIT; }
+    for (i = 0; i < n; ++i) {
+      conn_reply(c, 0);
+      if (!c->code) { *rc = fwd_lost(c, "after RCPT", a, f); return FWD_OUT; }
+      rcpt_tally(c, i, r);
+    }
+  }
+  conn_reply(c, 0);
+  datacode = c->code;
+  if (!datacode) { *rc = fwd_lost(c, "after DATA", a, f); return FWD_OUT; }
+  if (r->ok < n) return datacode == 354 ? FWD_RCPTFAIL_CLOSE : FWD_RCPTFAIL;
+  if (datacode != 354) { *rc = fwd_fail(c, "DATA", a, f); return FWD_QUIT; }
+  return FWD_ON;
+}
+
+/* the message, dot-stuffed, and the server's verdict on it */
+static int fwd_message(struct session *s, struct conn *c, struct hook_args *a, const struct fwd *f, int *rc)
+{
+  const char *t;
+  c->bol = 1;
+  if (txn_each(s, conn_message, c) == -1 && !c->werr) c->werr = errno ? errno : EIO;
+  if (!c->bol) conn_puts(c, "\r\n");
+  conn_puts(c, ".\r\n");
+  conn_flush(c);
+  if (c->werr) { *rc = fwd_lost(c, "while we sent the message", a, f); return FWD_OUT; }
+  conn_reply(c, 0);
+  if (!c->code) { *rc = fwd_lost(c, "after the message", a, f); return FWD_OUT; }
+  if (c->code < 200 || c->code >= 300) { *rc = fwd_fail(c, "the message", a, f); return FWD_QUIT; }
+  qlogm(s, LOGINFO, NAME, "queued by ", f->host, ": ", c->text.s);
+  stralloc_copys(a->msg, "2.0.0 Queued! (upstream: ");
+  /* the server's text without its enhanced code */
+  t = c->text.s;
+  if (t[0] == '2' && t[1] == '.') { const char *sp = strchr(t, ' '); t = sp ? sp + 1 : t; }
+  stralloc_cats(a->msg, t);
+  stralloc_cats(a->msg, ")");
+  *rc = OK;
+  return FWD_QUIT;
+}
+
+/* a recipient was refused: the reply is the first refusal's, permanent
+   when every recipient was refused for good */
+static int fwd_rcptfail(struct session *s, struct conn *c, struct rcpts *r, unsigned int n,
+                        struct hook_args *a, const struct fwd *f)
+{
+  const char *rcpt = txn_rcpt(s, (unsigned int)r->firstbad);
+  stralloc what = {0};
+  int rc;
+  c->code = r->badcode;
+  stralloc_copy(&c->text, &r->badtext);
+  stralloc_0(&c->text);
+  stralloc_copys(&what, "RCPT TO:<");
+  stralloc_cats(&what, rcpt ? rcpt : "");
+  stralloc_cats(&what, ">");
+  stralloc_0(&what);
+  rc = fwd_fail2(c, what.s, a, f, r->perm == n);
+  stralloc_free(&what);
+  return rc;
+}
+
 static int fwd_queue(struct session *s, void *self, struct hook_args *a)
 {
   struct fwd *f = self;
   struct conn *c;
   const char *sender = txn_sender(s);
-  unsigned int i, n = txn_rcpt_count(s), ok = 0, perm = 0;
-  int rc = DENYSOFT, mailcode, datacode, firstbad = -1, badcode = 0;
+  unsigned int n = txn_rcpt_count(s);
+  int rc = DENYSOFT, step;
   struct sigaction ign, oldpipe;
-  char num[FMT_ULONG];
-  stralloc badtext = {0};
+  struct rcpts r = { 0, 0, -1, 0, {0} };
 
   if (!sender || !n) {
     qlog(s, LOGERROR, NAME, "no sender or no recipients, not queued");
@@ -297,128 +424,29 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
   if (conn_open(s, f, c) == -1) {
     qlogm(s, LOGERROR, NAME, "not queued: cannot connect to ", f->host, ": ", strerror(errno));
     stralloc_copys(a->msg, "4.4.1 Cannot reach the upstream server");
-    goto out;
+    step = FWD_OUT;
+  } else {
+    step = fwd_hello(s, c, a, f, &rc);
+    if (step == FWD_ON) step = fwd_envelope(s, c, sender, n, &r, a, f, &rc);
+    if (step == FWD_ON) step = fwd_message(s, c, a, f, &rc);
   }
-  conn_reply(c, 0);
-  if (!c->code) { rc = fwd_lost(c, "before its greeting", a, f); goto out; }
-  if (c->code != 220) { rc = fwd_fail(c, "our connection", a, f); goto quit; }
-
-  conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
-  conn_reply(c, 1);
-  if (c->code >= 500) {
-    conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
-    conn_reply(c, 0);
+  if (step == FWD_RCPTFAIL_CLOSE) {
+    close(c->fd);
+    c->fd = -1;
   }
-  if (!c->code) { rc = fwd_lost(c, "after EHLO", a, f); goto out; }
-  if (c->code != 250) { rc = fwd_fail(c, "EHLO/HELO", a, f); goto quit; }
-
-  conn_puts(c, "MAIL FROM:<"); conn_puts(c, sender); conn_puts(c, ">");
-  if (c->size) {
-    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
-    conn_puts(c, " SIZE="); conn_puts(c, num);
+  if (step == FWD_RCPTFAIL || step == FWD_RCPTFAIL_CLOSE) {
+    rc = fwd_rcptfail(s, c, &r, n, a, f);
+    step = c->fd == -1 ? FWD_OUT : FWD_QUIT;
   }
-  if (c->eightbit) conn_puts(c, " BODY=8BITMIME");
-  conn_puts(c, "\r\n");
-  if (!c->pipelining) {
+  if (step == FWD_QUIT) {
+    conn_puts(c, "QUIT\r\n");
     conn_flush(c);
-    conn_reply(c, 0);
-    if (!c->code) { rc = fwd_lost(c, "after MAIL", a, f); goto out; }
-    if (c->code != 250) { rc = fwd_fail(c, "MAIL FROM", a, f); goto quit; }
   }
-  mailcode = c->pipelining ? 0 : 250;
-  for (i = 0; i < n; ++i) {
-    conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">\r\n");
-    if (c->pipelining) continue;
-    conn_flush(c);
-    conn_reply(c, 0);
-    if (!c->code) { rc = fwd_lost(c, "after RCPT", a, f); goto out; }
-    if (c->code >= 200 && c->code < 300) ++ok;
-    else {
-      if (c->code >= 500) ++perm;
-      if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
-    }
-  }
-  if (!c->pipelining && ok < n) goto rcptfail;
-  conn_puts(c, "DATA\r\n");
-  conn_flush(c);
-  if (c->pipelining) {
-    conn_reply(c, 0);
-    mailcode = c->code;
-    if (!mailcode) { rc = fwd_lost(c, "after MAIL", a, f); goto out; }
-    if (mailcode != 250) {
-      rc = fwd_fail(c, "MAIL FROM", a, f);
-      /* the rest of the replies still come; we do not need them */
-      goto quit;
-    }
-    for (i = 0; i < n; ++i) {
-      conn_reply(c, 0);
-      if (!c->code) { rc = fwd_lost(c, "after RCPT", a, f); goto out; }
-      if (c->code >= 200 && c->code < 300) ++ok;
-      else {
-        if (c->code >= 500) ++perm;
-        if (firstbad < 0) { firstbad = (int)i; stralloc_copy(&badtext, &c->text); badcode = c->code; }
-      }
-    }
-  }
-  (void)mailcode;
-  conn_reply(c, 0);
-  datacode = c->code;
-  if (!datacode) { rc = fwd_lost(c, "after DATA", a, f); goto out; }
-  if (ok < n) {
-    /* after a 354 the only way out without a message is to hang up */
-    if (datacode == 354) goto rcptfail_close;
-    goto rcptfail;
-  }
-  if (datacode != 354) { rc = fwd_fail(c, "DATA", a, f); goto quit; }
-
-  c->bol = 1;
-  if (txn_each(s, conn_message, c) == -1 && !c->werr) c->werr = errno ? errno : EIO;
-  if (!c->bol) conn_puts(c, "\r\n");
-  conn_puts(c, ".\r\n");
-  conn_flush(c);
-  if (c->werr) { rc = fwd_lost(c, "while we sent the message", a, f); goto out; }
-  conn_reply(c, 0);
-  if (!c->code) { rc = fwd_lost(c, "after the message", a, f); goto out; }
-  if (c->code < 200 || c->code >= 300) { rc = fwd_fail(c, "the message", a, f); goto quit; }
-  qlogm(s, LOGINFO, NAME, "queued by ", f->host, ": ", c->text.s);
-  stralloc_copys(a->msg, "2.0.0 Queued! (upstream: ");
-  {
-    /* the server's text without its enhanced code */
-    const char *t = c->text.s;
-    if (t[0] == '2' && t[1] == '.') { const char *sp = strchr(t, ' '); t = sp ? sp + 1 : t; }
-    stralloc_cats(a->msg, t);
-  }
-  stralloc_cats(a->msg, ")");
-  rc = OK;
-  goto quit;
-
-rcptfail_close:
-  close(c->fd);
-  c->fd = -1;
-rcptfail:
-  {
-    char *rcpt = (char *)txn_rcpt(s, (unsigned int)firstbad);
-    stralloc what = {0};
-    c->code = badcode;
-    stralloc_copy(&c->text, &badtext);
-    stralloc_0(&c->text);
-    stralloc_copys(&what, "RCPT TO:<");
-    stralloc_cats(&what, rcpt ? rcpt : "");
-    stralloc_cats(&what, ">");
-    stralloc_0(&what);
-    rc = fwd_fail2(c, what.s, a, f, perm == n);
-    stralloc_free(&what);
-  }
-  if (c->fd == -1) goto out;
-quit:
-  conn_puts(c, "QUIT\r\n");
-  conn_flush(c);
-out:
   watchdog_stop();
   sigaction(SIGPIPE, &oldpipe, NULL);
   if (c->fd != -1) close(c->fd);
   stralloc_free(&c->text);
-  stralloc_free(&badtext);
+  stralloc_free(&r.badtext);
   free(c);
   return rc;
 }

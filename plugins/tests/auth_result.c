@@ -4,7 +4,8 @@
    At auth_parse, OK puts TEXT in place of the AUTH arguments. Kept apart
    from tests/return_code, whose chains must not offer AUTH. For the test
    suite. */
-#include "hookcode.h"
+#include "session.h"
+#include "lib/hookcode.h"
 
 
 static int run(struct session *s, struct hookcode *me, struct hook_args *a)

@@ -2,7 +2,8 @@
    DENYSOFT, DENY_DISCONNECT, DENYSOFT_DISCONNECT, DONE) with TEXT from
    HOOK. For the test suite, and for an administrator who wants to see
    what a hook result does. With DONE it replies "250 done by plugin". */
-#include "hookcode.h"
+#include "session.h"
+#include "lib/hookcode.h"
 
 static int run(struct session *s, void *self, struct hook_args *a)
 {

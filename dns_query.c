@@ -23,6 +23,10 @@
 #include <ip4.h>
 #include <ip6.h>
 #include <scan.h>
+#include "dns_query.h"
+#include "env.h"
+#include "io.h"
+#include "log.h"
 #include "session.h"
 
 #define QUERIES_MAX 64          /* in flight in one dns_wait */

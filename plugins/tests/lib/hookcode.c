@@ -1,20 +1,11 @@
-/* The "HOOK CODE [TEXT...]" arguments of the test plugins tests/return_code
-   and tests/auth_result (a header of static functions, so that each plugin
-   stays one object file). */
-#ifndef PLUGINS_TESTS_HOOKCODE_H
-#define PLUGINS_TESTS_HOOKCODE_H
-
 #include <stdlib.h>
 #include <string.h>
-#include "plugin.h"
 #include "session.h"
-#include "../retcode.h"
+#include "../../lib/retcode.h"
+#include "hookcode.h"
 
-struct hookcode { int hook; int rc; stralloc text; };
-
-/* the hook must be one of lo..hi; 1 ok, 0 with the reason in err */
-static int hookcode_init(void **self, int argc, const char *const *argv, int lo, int hi,
-                         const char *usage, stralloc *err)
+int hookcode_init(void **self, int argc, const char *const *argv, int lo, int hi,
+                  const char *usage, stralloc *err)
 {
   struct hookcode *me;
   int i, h = -1, rc;
@@ -33,5 +24,3 @@ static int hookcode_init(void **self, int argc, const char *const *argv, int lo,
   *self = me;
   return 1;
 }
-
-#endif

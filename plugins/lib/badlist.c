@@ -1,45 +1,17 @@
-/* Address lists with reasons, shared by badmailfrom and badrcptto (a header
-   of static functions, so that each plugin stays one object file).
-
-   One entry a line: "address [reason...]", "@host [reason...]", or, as in
-   Perl qpsmtpd, a pattern: an entry holding any of / ^ $ * + ! % ? \ is a
-   regular expression (regex.h: compiled from the admin's file only,
-   case-insensitive, matched in linear time). Addresses and
-   hosts compare case-insensitively, without subdomain wildcards (qmail's
-   badmailfrom semantics). An entry that is neither a valid pattern nor holds
-   an '@' can never match: like Perl, it is logged (as an error) and skipped. */
-#ifndef PLUGINS_BADLIST_H
-#define PLUGINS_BADLIST_H
-
 #include <stdlib.h>
 #include <string.h>
 #include "regex.h"
 #include <byte.h>
 #include <str.h>
 #include <case.h>
-#include "plugin.h"
-
-struct badentry {
-  const char *bad;      /* lower case unless a pattern */
-  size_t badlen;
-  const char *reason;   /* NULL when the line has none */
-  struct re *re;        /* NULL unless a pattern */
-};
-
-struct badlist {
-  int loaded;
-  stralloc text;        /* the file as read; split in place */
-  struct badentry *e;
-  size_t n;
-};
+#include "badlist.h"
 
 static int badlist_is_pattern(const char *bad)
 {
   return bad[strcspn(bad, "/^$*+!%?\\")] != 0;
 }
 
-/* 1 loaded (an absent file is an empty list), 0 out of memory */
-static int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin)
+int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin)
 {
   size_t i;
   size_t max;
@@ -94,9 +66,7 @@ static int badlist_load(struct session *s, struct badlist *l, const char *file, 
   return 1;
 }
 
-/* addr is the lower-cased address, \0-terminated, with its last '@' at
-   at; the first entry that matches, or NULL */
-static const struct badentry *badlist_match(const struct badlist *l, const char *addr,
+const struct badentry *badlist_match(const struct badlist *l, const char *addr,
                                             size_t len, size_t at)
 {
   int plain = byte_chr(addr, len, 0) == len;   /* a NUL would cut a pattern's subject short */
@@ -114,8 +84,7 @@ static const struct badentry *badlist_match(const struct badlist *l, const char 
   return 0;
 }
 
-/* an address fit for a reply or a log line: printable ASCII only */
-static int badlist_printable(stralloc *out, const char *addr, size_t len)
+int badlist_printable(stralloc *out, const char *addr, size_t len)
 {
   size_t i;
 
@@ -127,20 +96,15 @@ static int badlist_printable(stralloc *out, const char *addr, size_t len)
   return 1;
 }
 
-/* does a reason already start with an enhanced status code ("5.7.1 ...")? */
-static int badlist_has_code(const char *r)
+int badlist_has_code(const char *r)
 {
   return (r[0] == '2' || r[0] == '4' || r[0] == '5') && r[1] == '.';
 }
 
-/* the reply text: the reason, after an enhanced code of the reply's class
-   (4 or 5 by rc) and the given subject.detail unless it brings its own */
-static int badlist_reason(stralloc *out, const char *reason, int rc, const char *subject)
+int badlist_reason(stralloc *out, const char *reason, int rc, const char *subject)
 {
   int temp = rc == DENYSOFT || rc == DENYSOFT_DISCONNECT;
   if (badlist_has_code(reason)) return stralloc_copys(out, reason) && stralloc_0(out);
   return stralloc_copys(out, temp ? "4." : "5.") && stralloc_cats(out, subject)
          && stralloc_cats(out, " ") && stralloc_cats(out, reason) && stralloc_0(out);
 }
-
-#endif

@@ -1,16 +1,8 @@
-/* Perl qpsmtpd's return code names (Qpsmtpd::Constants::return_code), for
-   plugins whose control files name a code per line (rcpt_map,
-   rcpt_regexp, hosts_allow). A header of static functions, so that each
-   plugin stays one object file. */
-#ifndef PLUGINS_RETCODE_H
-#define PLUGINS_RETCODE_H
-
 #include <str.h>
 #include <case.h>
-#include "plugin.h"
+#include "retcode.h"
 
-/* the code for a name such as "DENY" (any case); 0 for an unknown name */
-static inline int retcode_parse(const char *name)
+int retcode_parse(const char *name)
 {
   static const struct { const char *n; int c; } t[] = {
     { "OK", OK }, { "DENY", DENY }, { "DENYSOFT", DENYSOFT },
@@ -23,14 +15,12 @@ static inline int retcode_parse(const char *name)
   return 0;
 }
 
-static inline int retcode_deny(int c)
+int retcode_deny(int c)
 {
   return c == DENY || c == DENYSOFT || c == DENY_DISCONNECT || c == DENYSOFT_DISCONNECT;
 }
 
-static inline int retcode_temp(int c)
+int retcode_temp(int c)
 {
   return c == DENYSOFT || c == DENYSOFT_DISCONNECT;
 }
-
-#endif

@@ -1,27 +1,13 @@
-/* What every queue back end needs from the core: writing a whole buffer,
-   a deadline on a back end that hangs, and the message as a sequence of
-   chunks. */
+/* What every queue back end needs from the core: a deadline on a back
+   end that hangs (the watchdog) and how long it may take. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "session.h"
-
-int fd_write_all(int fd, const char *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (w == 0) { errno = EIO; return -1; }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
+#include "control.h"
+#include "queue.h"
+#include "reply.h"
 
 /* The watchdog: SIGALRM kills the back end's process group (so a blocked
    write to its pipe fails with EPIPE and waitpid returns) or shuts its
@@ -84,11 +70,4 @@ unsigned long queue_timeout(struct session *s)
     }
   }
   return t;
-}
-
-int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
-{
-  if (s->t.newhdrs.len && fn(ctx, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
-  if (s->t.hdr_edited) return txn_each_edited(s, fn, ctx);
-  return spool_each(&s->t.spool, fn, ctx);
 }

@@ -1,0 +1,20 @@
+/* What queue back ends need from the core (queue.c). */
+#ifndef QUEUE_H
+#define QUEUE_H
+
+#include <sys/types.h>
+
+struct session;
+
+/* seconds a back end may take (control file timeoutqueue, default 300) */
+unsigned long queue_timeout(struct session *s);
+/* After seconds, SIGALRM kills process group and process pid (if > 0) and
+   shuts socket fd down (if >= 0), so that whatever blocks on them returns;
+   watchdog_set changes pid and fd later. watchdog_stop returns 1 when the
+   deadline passed. One at a time. */
+void watchdog_start(unsigned long seconds, pid_t pid, int fd);
+void watchdog_set(pid_t pid, int fd);
+int watchdog_fired(void);
+int watchdog_stop(void);
+
+#endif

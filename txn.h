@@ -1,0 +1,38 @@
+/* The transaction (txn.c), its header section (txn_header.c) and its
+   recipients (txn_rcpt.c). */
+#ifndef TXN_H
+#define TXN_H
+
+#include <stralloc.h>
+
+struct session;
+
+void txn_new(struct session *s);
+void txn_reset(struct session *s);
+void txn_spool_prepare(struct session *s);
+
+const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> */
+unsigned int txn_rcpt_count(struct session *s);
+const char *txn_rcpt(struct session *s, unsigned int i);  /* no brackets */
+int txn_add_header(struct session *s, const char *name, const char *value);
+/* the first header field with this name (case-insensitive), its value
+   unfolded into sa; 1 found, 0 not */
+int txn_header_get(struct session *s, const char *name, stralloc *sa);
+unsigned long long txn_data_size(struct session *s);
+/* the n-th (from 0) field with this name, or of any name when name is
+   NULL, value unfolded into sa; 1 found, 0 not; and how many there are */
+int txn_header_nth(struct session *s, const char *name, unsigned int n, stralloc *sa);
+unsigned int txn_header_count(struct session *s, const char *name);
+/* per-recipient notes (Perl's $rcpt->notes), keyed by the address as
+   accepted at RCPT, without brackets; they end with the transaction */
+const char *txn_rcpt_note_get(struct session *s, const char *rcpt, const char *key);
+int txn_rcpt_note_set(struct session *s, const char *rcpt, const char *key, const char *value);
+/* replaces recipient i by the n addresses in addrs (n = 0 removes it);
+   0 when out of memory or past the recipient limit */
+int txn_rcpt_replace(struct session *s, unsigned int i, const char *const *addrs, unsigned int n);
+/* removes every field with this name (case-insensitive) from the client's
+   header section (data_post and later): the number removed, -1 when the
+   header section is too large to edit */
+int txn_header_delete(struct session *s, const char *name);
+
+#endif

@@ -1,0 +1,111 @@
+/* The client's header section as plugins see it: a field by name, the
+   n-th field, how many, and removing fields (data_post and later). */
+#include <errno.h>
+#include <string.h>
+#include <case.h>
+#include "header.h"
+#include "reply.h"
+#include "session.h"
+#include "txn.h"
+
+/* calls f for each header field named name (all when name is NULL) with
+   its value unfolded into sa; stops when f returns 0 */
+static int header_walk(struct session *s, const char *name, stralloc *sa,
+                       int (*f)(void *ctx), void *ctx)
+{
+  const char *x = s->t.hdr.s;
+  size_t len = s->t.hdr.len, i = 0, nl = name ? strlen(name) : 0;
+  while (i < len) {
+    const char *e = memchr(x + i, '\n', len - i);
+    size_t end = e ? (size_t)(e - x) : len;
+    const char *colon = memchr(x + i, ':', end - i);
+    size_t fl = colon ? (size_t)(colon - (x + i)) : 0;
+    if (colon && fl && (!name || (fl == nl && !case_diffb(x + i, nl, name)))) {
+      size_t start;
+      sa->len = 0;
+      if (!header_unfold(x, len, i + fl + 1, end, sa, &i)) return -1;
+      start = sa->len;
+      while (start && (sa->s[start - 1] == ' ' || sa->s[start - 1] == '\t')) --start;
+      sa->len = start;
+      if (!f(ctx)) return 1;
+      continue;
+    }
+    i = end + 1;
+  }
+  return 0;
+}
+
+struct nth { unsigned int want, seen; };
+
+static int nth_f(void *ctx)
+{
+  struct nth *n = ctx;
+  return n->seen++ != n->want;
+}
+
+int txn_header_nth(struct session *s, const char *name, unsigned int n, stralloc *sa)
+{
+  struct nth c = { n, 0 };
+  int r = header_walk(s, name, sa, nth_f, &c);
+  if (r < 0) die_nomem(s);
+  return r;
+}
+
+static int count_f(void *ctx)
+{
+  ++*(unsigned int *)ctx;
+  return 1;
+}
+
+unsigned int txn_header_count(struct session *s, const char *name)
+{
+  unsigned int n = 0;
+  stralloc sa = {0};
+  if (header_walk(s, name, &sa, count_f, &n) < 0) die_nomem(s);
+  stralloc_free(&sa);
+  return n;
+}
+
+int txn_header_get(struct session *s, const char *name, stralloc *sa)
+{
+  const char *x = s->t.hdr.s;
+  size_t len = s->t.hdr.len, i = 0, nl = strlen(name);
+  sa->len = 0;
+  while (i < len) {
+    const char *e = memchr(x + i, '\n', len - i);
+    size_t end = e ? (size_t)(e - x) : len;
+    if (end - i > nl && x[i + nl] == ':' && !case_diffb(x + i, nl, name)) {
+      return header_unfold(x, len, i + nl + 1, end, sa, &i);
+    }
+    i = end + 1;
+  }
+  return 0;
+}
+
+int txn_header_delete(struct session *s, const char *name)
+{
+  struct txn *t = &s->t;
+  size_t nl = strlen(name), i = 0, o = 0;
+  int removed = 0, dropping = 0;
+  if (t->hdr_toolarge || t->in_headers) return -1;
+  if (!t->hdr_edited) { t->hdr_spoollen = t->hdr.len; }
+  while (i < t->hdr.len) {
+    const char *x = t->hdr.s + i;
+    const char *e = memchr(x, '\n', t->hdr.len - i);
+    size_t l = e ? (size_t)(e - x) + 1 : t->hdr.len - i;
+    if (x[0] == ' ' || x[0] == '\t') {
+      /* a continuation belongs to the field above */
+    } else {
+      dropping = l > nl && x[nl] == ':' && !case_diffb(x, nl, name);
+      if (dropping) ++removed;
+    }
+    if (!dropping) {
+      if (o != i) memmove(t->hdr.s + o, x, l);
+      o += l;
+    }
+    i += l;
+  }
+  t->hdr.len = o;
+  if (removed) t->hdr_edited = 1;
+  return removed;
+}
