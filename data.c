@@ -34,16 +34,7 @@ static void headers_end(struct session *s)
   }
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_DATA_HEADERS_END, &a);
-  /* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
-  if (rc == DENY_DISCONNECT) {
-    if (s->msg.len) reply(s, 554, "5.7.1", s->msg.s, s->msg.len);
-    else replys(s, 554, "5.7.1", "Message denied");
-    s->disconnecting = 1;
-  } else if (rc == DENYSOFT_DISCONNECT) {
-    if (s->msg.len) reply(s, 421, "4.7.1", s->msg.s, s->msg.len);
-    else replys(s, 421, "4.7.1", "Message denied temporarily");
-    s->disconnecting = 1;
-  }
+  smtp_headers_end_reply(s, rc, a.msg);
 }
 
 /* the header section ends at the first empty line, or before the first

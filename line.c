@@ -5,6 +5,7 @@
    long, so its rest can never be read as a second command either. */
 #include <errno.h>
 #include <string.h>
+#include "sasl.h"
 #include "session.h"
 
 int line_read(buffer *b, char *line, size_t max, size_t *len)
@@ -49,4 +50,11 @@ int line_read(buffer *b, char *line, size_t max, size_t *len)
     if (eight) return LINE_8BIT;
   }
   return LINE_OK;
+}
+
+/* libowfat's buffer keeps what it handed out in x[0, p) until the next
+   feed moves the rest down: credentials read from there must not stay */
+void line_wipe_consumed(buffer *b)
+{
+  if (b->p <= b->a) sasl_wipe(b->x, b->p);
 }

@@ -15,6 +15,10 @@
 #define DENYSOFT_DISCONNECT 904
 #define DECLINED            909
 #define DONE                910
+/* DENY, DENYSOFT, DENY_DISCONNECT or DENYSOFT_DISCONNECT */
+int rc_is_deny(int rc);
+/* DENY_DISCONNECT or DENYSOFT_DISCONNECT */
+int rc_is_disconnect(int rc);
 
 enum hook {
   HOOK_CONNECT,
@@ -135,6 +139,9 @@ struct plugin {
 /* hooks the generic auth hook but checks no credentials (auth/authdeny):
    AUTH offers no mechanism because of it */
 #define PLUGIN_AUTH_CHECKS_NOTHING 1
+/* switches the core's STARTTLS command on (tls): in the chain anywhere,
+   STARTTLS is a command like MAIL, never an unrecognized one */
+#define PLUGIN_STARTTLS 2
 
 /* one line of the plugins file, generated at build time */
 struct plugin_inst {

@@ -127,6 +127,8 @@ size_t io_discard_input(void);
 /* line.c */
 enum line_status { LINE_OK, LINE_EOF, LINE_TIMEOUT, LINE_ERROR, LINE_TOOLONG, LINE_BARELF, LINE_BARECR, LINE_NUL, LINE_8BIT };
 int line_read(buffer *b, char *line, size_t max, size_t *len);
+/* wipes what the reader has already handed out of b's buffer */
+void line_wipe_consumed(buffer *b);
 
 /* reply.c */
 void reply(struct session *s, unsigned int code, const char *ecode, const char *text, size_t len);
@@ -172,6 +174,10 @@ int data_read(struct session *s);
 /* smtp.c */
 void smtp_run(struct session *s);
 void smtp_disconnect(struct session *s, int exitcode);
+/* wipes the command line and the input already read (after AUTH) */
+void smtp_line_wipe(struct session *s);
+/* the reply to the data_headers_end hook's result (data.c) */
+void smtp_headers_end_reply(struct session *s, int rc, const stralloc *msg);
 
 /* auth.c */
 int auth_command_known(struct session *s);
