@@ -46,6 +46,12 @@ int rc_is_disconnect(int rc)
   return rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT;
 }
 
+int hook_nomem(struct hook_args *a)
+{
+  stralloc_copys(a->msg, "4.3.0 out of memory");
+  return DENYSOFT;
+}
+
 int hook_any(enum hook h)
 {
   unsigned int i;

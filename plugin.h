@@ -156,6 +156,8 @@ extern struct plugin_inst plugin_chain[];
 extern const unsigned int plugin_chain_len;
 
 /* services the core offers to plugins */
+/* a plugin out of memory: the reply text (4.3.0), and DENYSOFT to return */
+int hook_nomem(struct hook_args *a);
 void qlog(struct session *s, int level, const char *plugin, const char *text);
 void qlogm_internal(struct session *s, int level, const char *plugin, ...);
 #define qlogm(s, level, plugin, ...) qlogm_internal(s, level, plugin, __VA_ARGS__, (char *)0)

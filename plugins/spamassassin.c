@@ -406,7 +406,7 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
   }
   goto out;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   rc = DENYSOFT;
 out:
   if (fd >= 0) close(fd);

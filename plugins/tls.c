@@ -37,8 +37,7 @@ static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
       || !stralloc_cats(&c, "STARTTLS") || !stralloc_0(&c)
       || !note_txn_set(s, "capabilities", c.s) || !note_txn_set(s, "tls_enabled", "1")) {
     stralloc_free(&c);
-    stralloc_copys(a->msg, "4.3.0 out of memory");
-    return DENYSOFT;
+    return hook_nomem(a);
   }
   stralloc_free(&c);
   return DECLINED;
