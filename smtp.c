@@ -672,7 +672,8 @@ static enum smtp_state smtp_state(const struct session *s)
 }
 
 /* command flags */
-#define CMD_SYNC      1u    /* RFC 2920 3.1: ends a pipelined group; our replies are flushed */
+/* no flag for RFC 2920's sync points: io.c flushes our replies before
+   every blocking read, which makes every command one */
 #define CMD_PRETLS    2u    /* refused once TLS is on (R_TLS_ACTIVE) */
 #define CMD_LONGLINE  4u    /* the line may be SASL_LINE_MAX long (RFC 4954 4), not CMDLINE_MAX */
 #define CMD_ADDR_TEXT 8u    /* a hook reply's default text follows "<address>, " */
@@ -699,23 +700,23 @@ struct command {
 
 #define TXN_ONLY  { [SMTP_INIT] = R_MAIL_BEFORE_RCPT, [SMTP_HELO] = R_MAIL_BEFORE_RCPT, [SMTP_EHLO] = R_MAIL_BEFORE_RCPT }
 static const struct command commands[] = {
-  { "ehlo", { 0 }, CMD_SYNC, HOOK_EHLO, ehlo_replies, ehlo_check, ehlo_proceed },
+  { "ehlo", { 0 }, 0, HOOK_EHLO, ehlo_replies, ehlo_check, ehlo_proceed },
   { "helo", { 0 }, 0, HOOK_HELO, helo_replies, helo_check, helo_proceed },
   { "mail", { [SMTP_INIT] = R_HELLO_FIRST }, CMD_ADDR_TEXT, HOOK_MAIL, mail_replies, mail_check, mail_proceed },
   { "rcpt", TXN_ONLY, 0, HOOK_RCPT, rcpt_replies, rcpt_check, rcpt_proceed },
   { "data", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
-              [SMTP_MAIL] = R_RCPT_FIRST }, CMD_SYNC, HOOK_DATA, data_replies, data_check, data_proceed },
+              [SMTP_MAIL] = R_RCPT_FIRST }, 0, HOOK_DATA, data_replies, data_check, data_proceed },
   { "rset", { 0 }, 0, HOOK_NONE, NULL, NULL, rset_proceed },
-  { "noop", { 0 }, CMD_SYNC, HOOK_NOOP, noop_replies, NULL, noop_proceed },
-  { "vrfy", { 0 }, CMD_SYNC, HOOK_VRFY, vrfy_replies, NULL, vrfy_proceed },
+  { "noop", { 0 }, 0, HOOK_NOOP, noop_replies, NULL, noop_proceed },
+  { "vrfy", { 0 }, 0, HOOK_VRFY, vrfy_replies, NULL, vrfy_proceed },
   { "help", { 0 }, 0, HOOK_HELP, help_replies, NULL, help_proceed },
-  { "quit", { 0 }, CMD_SYNC, HOOK_QUIT, quit_replies, NULL, quit_proceed },
+  { "quit", { 0 }, 0, HOOK_QUIT, quit_replies, NULL, quit_proceed },
   /* AUTH runs its own hooks (auth_parse, auth-<mech>, auth: auth.c) */
   { "auth", { [SMTP_INIT] = R_AUTH_EHLO_FIRST, [SMTP_HELO] = R_AUTH_HELO, [SMTP_MAIL] = R_AUTH_IN_TXN,
-              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_SYNC | CMD_LONGLINE | CMD_IF_AUTH, HOOK_NONE, NULL, NULL,
+              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, HOOK_NONE, NULL, NULL,
     auth_proceed },
   { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN },
-    CMD_SYNC | CMD_PRETLS | CMD_IF_TLS, HOOK_NONE, NULL, NULL, starttls_proceed },
+    CMD_PRETLS | CMD_IF_TLS, HOOK_NONE, NULL, NULL, starttls_proceed },
   { NULL, { 0 }, 0, HOOK_NONE, NULL, NULL, NULL }
 };
 
@@ -764,7 +765,6 @@ static void run_command(struct session *s, const struct command *c, const char *
     c->proceed(s, &x, rc);
   }
 done:
-  if (c->flags & CMD_SYNC) buffer_flush(s->out);
   stralloc_free(&x.path);
   stralloc_free(&x.params);
   stralloc_free(&x.out);
