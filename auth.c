@@ -53,8 +53,6 @@ static const struct mech {
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
 
-#define FAILED "Authentication failed"
-
 /* Perl's rule: a mechanism is offered when some plugin hooks auth-<mech>;
    a plugin hooking the generic auth hook offers all of them. authdeny
    hooks auth but can check nothing, so it offers nothing. */
@@ -147,8 +145,8 @@ enum { AR_OK, AR_CANCEL, AR_BADB64, AR_MALFORMED, AR_AUTHZID, AR_TOOLONG };
 static void wipe_all(struct session *s)
 {
   if (bufs) wipe(bufs, sizeof *bufs);
-  /* what the buffer has already handed out: the AUTH lines */
-  if (s->in->p <= s->in->a) wipe(s->in->x, s->in->p);
+  /* what the input buffer handed out (smtp.c wipes the command line) */
+  line_wipe_consumed(s->in);
 }
 
 static int decode(const char *x, size_t len, unsigned char *out, size_t *outlen)
@@ -184,7 +182,7 @@ static int challenge(struct session *s, const char *b64, size_t b64len, unsigned
   case LINE_TIMEOUT:
     wipe_all(s);
     qlog(s, LOGNOTICE, NULL, "timeout waiting for an AUTH response");
-    replys(s, 421, "4.4.2", "Connection timed out, closing connection");
+    reply_send(s, R_TIMEOUT);
     smtp_disconnect(s, 0);
     return AR_CANCEL;
   default:
@@ -236,7 +234,7 @@ static int failure_limit(struct session *s)
   if (++s->auth_failures < cfg.limit) return 0;
   wipe_all(s);
   qlogm(s, LOGWARN, NULL, "too many failed AUTH attempts from ", s->remote_ip, ", closing connection");
-  replys(s, 421, "4.7.0", "Too many failed AUTH attempts, closing connection");
+  reply_send(s, R_AUTH_TOO_MANY);
   smtp_disconnect(s, 0);
   return 1;
 }
@@ -290,7 +288,7 @@ static void check(struct session *s, const struct mech *m, struct auth_args *aa)
     if (!stralloc_0(&t)) die_nomem(s);
     qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip, t.s);
     clock_sleep_ms(cfg.delay_ms);
-    if (!failure_limit(s)) replys(s, 535, "5.7.8", FAILED);
+    if (!failure_limit(s)) reply_send(s, R_AUTH_FAILED);
     if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
   }
   stralloc_free(&t);
@@ -302,14 +300,14 @@ static void refuse(struct session *s, int r)
   wipe_all(s);
   if (failure_limit(s)) return;
   switch (r) {
-  case AR_CANCEL: replys(s, 501, "5.7.0", "Authentication canceled"); break;
-  case AR_BADB64: replys(s, 501, "5.5.2", "Cannot decode the base64 response"); break;
-  case AR_TOOLONG: replys(s, 500, "5.5.6", "Authentication Exchange line is too long"); break;
+  case AR_CANCEL: reply_send(s, R_AUTH_CANCELED); break;
+  case AR_BADB64: reply_send(s, R_AUTH_BADB64); break;
+  case AR_TOOLONG: reply_send(s, R_AUTH_TOOLONG); break;
   case AR_AUTHZID:
     clock_sleep_ms(cfg.delay_ms);
-    replys(s, 535, "5.7.8", FAILED);
+    reply_send(s, R_AUTH_FAILED);
     break;
-  default: replys(s, 501, "5.5.2", "Invalid authentication string"); break;
+  default: reply_send(s, R_AUTH_INVALID); break;
   }
 }
 
@@ -391,29 +389,22 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   size_t irl = 0;
   const struct mech *m = NULL;
   unsigned int avail = mechs_in_chain();
-  const char *line = arg;
-  size_t linelen = len;
   int rc;
 
   load(s);
   if (!bufs && !(bufs = malloc(sizeof *bufs))) die_nomem(s);
-  if (s->authenticated) { replys(s, 503, "5.5.1", "but you already said AUTH ..."); goto done; }
-  if (s->hello != HELLO_EHLO) {
-    replys(s, 503, "5.5.1", s->hello ? "AUTH not defined for HELO" : "please say EHLO first ...");
-    goto done;
-  }
-  if (s->t.have_sender) { replys(s, 503, "5.5.1", "AUTH is not allowed during a mail transaction"); goto done; }
-  if (cfg.tls_before_auth && !s->tls) { replys(s, 538, "5.7.11", "SSL/TLS required before AUTH"); goto done; }
+  /* the states AUTH is allowed in: smtp.c's command table */
+  if (s->authenticated) { reply_send(s, R_AUTH_AGAIN); goto done; }
+  if (cfg.tls_before_auth && !s->tls) { reply_send(s, R_AUTH_TLS_FIRST); goto done; }
 
   memset(&a, 0, sizeof a);
   a.arg = arg;
   a.arglen = len;
   a.out = &out;
   rc = hook_run(s, HOOK_AUTH_PARSE, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
-    if (a.msg->len) reply(s, 501, "5.5.4", a.msg->s, a.msg->len);
-    else replys(s, 501, "5.5.4", "Syntax error in command");
-    if (rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) { wipe_all(s); smtp_disconnect(s, 0); }
+  if (rc_is_deny(rc)) {
+    reply_with(s, R_SYNTAX, a.msg->s, a.msg->len);
+    if (rc_is_disconnect(rc)) { wipe_all(s); smtp_disconnect(s, 0); }
     goto done;
   }
   if (rc == OK && out.len) { arg = out.s; len = out.len; }
@@ -421,7 +412,7 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   for (ml = 0; ml < len && arg[ml] != ' '; ++ml) ;
   for (i = ml; i < len && arg[i] == ' '; ++i) ;
   if (i < len) { ir = arg + i; irl = len - i; }
-  if (!ml) { replys(s, 501, "5.5.4", "Syntax error: AUTH needs a mechanism"); goto done; }
+  if (!ml) { reply_send(s, R_AUTH_NOMECH); goto done; }
   if (ir && memchr(ir, ' ', irl)) { refuse(s, AR_BADB64); goto done; }
   for (i = 0; i < NMECHS; ++i)
     if ((avail & mechs[i].bit) && strlen(mechs[i].name) == ml && case_equalb(arg, ml, mechs[i].name))
@@ -445,6 +436,4 @@ done:
   wipe_all(s);
   if (out.s) wipe(out.s, out.a);
   stralloc_free(&out);
-  /* the command line with any initial response is our own buffer (smtp.c) */
-  wipe((void *)line, linelen);
 }

@@ -13,6 +13,7 @@
 #endif
 #include "data.h"
 #include "hooks.h"
+#include "hookreply.h"
 #include "reply.h"
 #include "session.h"
 #include "spool.h"
@@ -20,6 +21,21 @@
 enum { ST_BOL, ST_MID, ST_CR, ST_DOT, ST_DOTCR };
 
 static int is_field_name_char(unsigned char c) { return c > 32 && c < 127 && c != ':'; }
+
+/* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
+static const struct hook_reply headers_end_replies[] = {
+  { DENY_DISCONNECT, R_MSG_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_MSG_DENIED_421, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+
+/* the reply to the data_headers_end hook's result; the session ends
+   after the message */
+static void headers_end_reply(struct session *s, int rc, const stralloc *msg)
+{
+  if (rc == DONE) return;       /* the message is still coming: no 451 yet */
+  hook_respond(s, headers_end_replies, rc, msg, NULL, s->replies);
+}
 
 static void headers_end(struct session *s)
 {
@@ -38,16 +54,7 @@ static void headers_end(struct session *s)
   }
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_DATA_HEADERS_END, &a);
-  /* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
-  if (rc == DENY_DISCONNECT) {
-    if (s->msg.len) reply(s, 554, "5.7.1", s->msg.s, s->msg.len);
-    else replys(s, 554, "5.7.1", "Message denied");
-    s->disconnecting = 1;
-  } else if (rc == DENYSOFT_DISCONNECT) {
-    if (s->msg.len) reply(s, 421, "4.7.1", s->msg.s, s->msg.len);
-    else replys(s, 421, "4.7.1", "Message denied temporarily");
-    s->disconnecting = 1;
-  }
+  headers_end_reply(s, rc, a.msg);
 }
 
 /* the header section ends at the first empty line, or before the first

@@ -38,6 +38,22 @@ static const char *rc_name(int rc)
   return NULL;
 }
 
+int rc_is_deny(int rc)
+{
+  return rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT;
+}
+
+int rc_is_disconnect(int rc)
+{
+  return rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT;
+}
+
+int hook_nomem(struct hook_args *a)
+{
+  stralloc_copys(a->msg, "4.3.0 out of memory");
+  return DENYSOFT;
+}
+
 int hook_any(enum hook h)
 {
   unsigned int i;
@@ -187,7 +203,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
       qlogm(s, LOGDEBUG, pi->name, "hook ", hook_names[h], " returned ", rc_name(rc), " in ", us, " us");
     }
     if (h != HOOK_DENY && h != HOOK_OK) {
-      if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
+      if (rc_is_deny(rc)) {
         if (hooked_deny) notify(s, HOOK_DENY, pi->name, rc, a->msg);
       } else if (hooked_ok) notify(s, HOOK_OK, pi->name, rc, a->msg);
     }

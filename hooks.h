@@ -16,6 +16,10 @@
 #define DENYSOFT_DISCONNECT 904
 #define DECLINED            909
 #define DONE                910
+/* DENY, DENYSOFT, DENY_DISCONNECT or DENYSOFT_DISCONNECT */
+int rc_is_deny(int rc);
+/* DENY_DISCONNECT or DENYSOFT_DISCONNECT */
+int rc_is_disconnect(int rc);
 
 enum hook {
   HOOK_CONNECT,
@@ -126,6 +130,9 @@ struct plugin {
 /* hooks the generic auth hook but checks no credentials (auth/authdeny):
    AUTH offers no mechanism because of it */
 #define PLUGIN_AUTH_CHECKS_NOTHING 1
+/* switches the core's STARTTLS command on (tls): in the chain anywhere,
+   STARTTLS is a command like MAIL, never an unrecognized one */
+#define PLUGIN_STARTTLS 2
 
 /* one line of the plugins file, generated at build time */
 struct plugin_inst {
@@ -141,6 +148,8 @@ extern const unsigned int plugin_chain_len;
 
 extern const char *const hook_names[HOOK_COUNT];
 
+/* a plugin out of memory: the reply text (4.3.0), and DENYSOFT to return */
+int hook_nomem(struct hook_args *a);
 /* runs hook h through the chain: the first code other than DECLINED */
 int hook_run(struct session *s, enum hook h, struct hook_args *a);
 /* every plugin's init, in chain order; 0 with the reason in err */

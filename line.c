@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include "line.h"
+#include "wipe.h"
 
 int line_read(buffer *b, char *line, size_t max, size_t *len)
 {
@@ -49,4 +50,11 @@ int line_read(buffer *b, char *line, size_t max, size_t *len)
     if (eight) return LINE_8BIT;
   }
   return LINE_OK;
+}
+
+/* libowfat's buffer keeps what it handed out in x[0, p) until the next
+   feed moves the rest down: credentials read from there must not stay */
+void line_wipe_consumed(buffer *b)
+{
+  if (b->p <= b->a) wipe(b->x, b->p);
 }

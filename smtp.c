@@ -14,6 +14,7 @@
 #include "control.h"
 #include "data.h"
 #include "hooks.h"
+#include "hookreply.h"
 #include "io.h"
 #include "line.h"
 #include "log.h"
@@ -26,15 +27,13 @@
 #include "smtp_disconnect.h"
 #include "spool.h"
 #include "tls.h"
+#include "wipe.h"
 #include "txn.h"
 
 /* AUTH lines may be longer than other commands (see smtp_run) */
 static char line[SASL_LINE_MAX + 1];
+static size_t line_len;
 
-/* what a hook's result makes the core say: per code, the reply code, the
-   enhanced code, the default text and what happens next */
-enum { ACT_NONE, ACT_RESET, ACT_DISCONNECT };
-struct hook_reply { int rc; unsigned short code; const char *ecode; const char *text; int act; };
 
 /* after a framing error: let the client read our reply before the close,
    instead of resetting the connection under it (bounded in time and size) */
@@ -53,26 +52,6 @@ static void drain_and_disconnect(struct session *s)
   smtp_disconnect(s, 0);
 }
 
-/* sends the reply for rc from table t (terminated by rc 0); returns the
-   action; a->msg text replaces the default. DONE sends nothing, but if the
-   plugin did not reply itself the client would hang: then 451. */
-static int hook_respond(struct session *s, const struct hook_reply *t, int rc, stralloc *msg,
-                        const char *deftext, unsigned long replies_before)
-{
-  for (; t->rc; ++t) {
-    if (t->rc != rc) continue;
-    if (msg->len) reply(s, t->code, t->ecode, msg->s, msg->len);
-    else replys(s, t->code, t->ecode, t->text ? t->text : deftext);
-    if (t->act == ACT_DISCONNECT) { s->disconnecting = 1; }
-    return t->act;
-  }
-  if (rc == DONE && s->replies == replies_before) {
-    qlog(s, LOGERROR, NULL, "a plugin returned DONE without replying");
-    replys(s, 451, "4.3.0", "Internal error - try again later");
-  }
-  return ACT_NONE;
-}
-
 static void after(struct session *s, int act)
 {
   if (act == ACT_DISCONNECT || s->disconnecting) smtp_disconnect(s, 0);
@@ -82,17 +61,17 @@ static void after(struct session *s, int act)
 static void count_error(struct session *s)
 {
   if (++s->errors >= ERRORS_MAX) {
-    replys(s, 421, "4.7.0", "Too many errors, closing connection");
+    reply_send(s, R_TOO_MANY_ERRORS);
     smtp_disconnect(s, 0);
   }
 }
 
 static const struct hook_reply connect_replies[] = {
-  { DENY, 550, "5.7.1", "Connection from you denied, bye bye.", ACT_DISCONNECT },
-  { DENY_DISCONNECT, 550, "5.7.1", "Connection from you denied, bye bye.", ACT_DISCONNECT },
-  { DENYSOFT, 450, "4.7.1", "Connection from you temporarily denied, bye bye.", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 450, "4.7.1", "Connection from you temporarily denied, bye bye.", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_CONNECT_DENIED, ACT_DISCONNECT },
+  { DENY_DISCONNECT, R_CONNECT_DENIED, ACT_DISCONNECT },
+  { DENYSOFT, R_CONNECT_DENIED_TEMP, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_CONNECT_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 
 static void greet(struct session *s)
@@ -116,26 +95,36 @@ static void greet(struct session *s)
   stralloc_free(&g);
 }
 
-static const struct hook_reply helo_replies[] = {
-  { DENY, 550, "5.7.1", NULL, ACT_NONE },
-  { DENYSOFT, 450, "4.7.1", NULL, ACT_NONE },
-  { DENY_DISCONNECT, 550, "5.7.1", NULL, ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 450, "4.7.1", NULL, ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+/* One command being run: its argument, what its check step found, and
+   the arguments of its hook. */
+struct cmd {
+  const char *arg;
+  size_t len;
+  struct hook_args a;
+  stralloc path;                /* MAIL, RCPT: the address, \0-terminated */
+  stralloc params;
+  stralloc out;
 };
 
-static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
+static const struct hook_reply helo_replies[] = {
+  { DENY, R_HELO_DENIED, ACT_NONE },
+  { DENYSOFT, R_HELO_DENIED_TEMP, ACT_NONE },
+  { DENY_DISCONNECT, R_HELO_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_HELO_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+static const struct hook_reply ehlo_replies[] = {
+  { DENY, R_EHLO_DENIED, ACT_NONE },
+  { DENYSOFT, R_EHLO_DENIED_TEMP, ACT_NONE },
+  { DENY_DISCONNECT, R_EHLO_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_EHLO_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+
+static int hello_check(struct session *s, struct cmd *c, int ehlo)
 {
-  struct hook_args a;
-  unsigned long before = s->replies;
-  int rc;
-  stralloc *r = &s->out2;
-  if (!len) {
-    replys(s, 501, "5.5.4", ehlo ? "ehlo requires domain/address - see RFC-2821 4.1.1.1"
-                                 : "helo requires domain/address - see RFC-2821 4.1.1.1");
-    return;
-  }
-  if (len > 255) { replys(s, 501, "5.5.4", "Syntax error: domain/address too long"); return; }
+  if (!c->len) { reply_send(s, ehlo ? R_EHLO_NOARG : R_HELO_NOARG); return 0; }
+  if (c->len > 255) { reply_send(s, R_HELLO_TOOLONG); return 0; }
   /* a fresh transaction first: the hook may leave notes in it
      (capabilities, tls_enabled). A second HELO or EHLO is allowed and
      resets the transaction as RSET does (RFC 5321 4.1.4): the client
@@ -143,16 +132,16 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
   if (s->hello) qlog(s, LOGINFO, NULL, "a new HELO/EHLO: the transaction is reset");
   txn_reset(s);
   s->hello = 0;
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = len;
-  rc = hook_run(s, ehlo ? HOOK_EHLO : HOOK_HELO, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT || rc == DONE) {
-    after(s, hook_respond(s, helo_replies, rc, a.msg, ehlo ? "EHLO denied" : "HELO denied", before));
-    return;
-  }
+  return 1;
+}
+static int helo_check(struct session *s, struct cmd *c) { return hello_check(s, c, 0); }
+static int ehlo_check(struct session *s, struct cmd *c) { return hello_check(s, c, 1); }
+
+static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
+{
+  stralloc *r = &s->out2;
   s->hello = ehlo ? HELLO_EHLO : HELLO_HELO;
-  if (!stralloc_copyb(&s->hello_host, arg, len) || !stralloc_0(&s->hello_host)) die_nomem(s);
+  if (!stralloc_copyb(&s->hello_host, c->arg, c->len) || !stralloc_0(&s->hello_host)) die_nomem(s);
   s->hello_host.len--;
   if (!stralloc_copys(r, s->me.s) || !stralloc_cats(r, " Hi ") || !stralloc_cat(r, &s->remote_desc)
       || !stralloc_cats(r, " [") || !stralloc_cats(r, s->remote_ip) || !stralloc_cats(r, "]")) die_nomem(s);
@@ -173,8 +162,9 @@ static void smtp_hello(struct session *s, const char *arg, size_t len, int ehlo)
   }
   reply(s, 250, NULL, r->s, r->len);
 }
+static void helo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 0); }
+static void ehlo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 1); }
 
-/* MAIL and RCPT share the path and parameter handling */
 static int get_path(struct session *s, const char *arg, size_t len, const char *kw,
                     enum hook pre, stralloc *path, stralloc *params, int rcpt)
 {
@@ -183,16 +173,15 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
   struct hook_args a;
   int rc;
   stralloc out = {0};
-  if (len < kl || !case_equalb(arg, kl, kw)) { replys(s, 501, "5.5.4", "Syntax error in command"); return 0; }
+  if (len < kl || !case_equalb(arg, kl, kw)) { reply_send(s, R_SYNTAX); return 0; }
   for (i = kl; i < len && arg[i] == ' '; ++i) ;
   arg += i;
   len -= i;
-  if (rcpt && !len) { replys(s, 501, "5.5.4", "Syntax error in address"); return 0; }
-  if (rcpt && !s->t.have_sender) { replys(s, 503, "5.5.1", "Use MAIL before RCPT"); return 0; }
+  if (rcpt && !len) { reply_send(s, R_SYNTAX_ADDR); return 0; }
   pl = addr_pathlen(arg, len);
-  if (pl < 0) { replys(s, 501, "5.5.4", "Syntax error in command"); return 0; }
+  if (pl < 0) { reply_send(s, R_SYNTAX); return 0; }
   if (addr_params(arg + pl, len - (size_t)pl, params) == -1) {
-    replys(s, 501, "5.5.4", "Syntax error in parameters");
+    reply_send(s, R_SYNTAX_PARAMS);
     return 0;
   }
   memset(&a, 0, sizeof a);
@@ -205,8 +194,8 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
   rc = addr_parse(a.arg, a.arglen, rcpt, path);
   stralloc_free(&out);
   if (rc != ADDR_OK) {
-    if (rcpt) replys(s, 501, "5.1.3", "could not parse recipient");
-    else replys(s, 501, "5.1.7", "could not parse your mail from command");
+    if (rcpt) reply_send(s, R_RCPT_UNPARSABLE);
+    else reply_send(s, R_MAIL_UNPARSABLE);
     return 0;
   }
   return 1;
@@ -233,7 +222,7 @@ static int mail_auth_param(struct session *s, const char *v)
   ok = 1;
   goto done;
 bad:
-  replys(s, 501, "5.5.4", "Syntax error in AUTH parameter");
+  reply_send(s, R_SYNTAX_AUTH_PARAM);
 done:
   stralloc_free(&dec);
   stralloc_free(&w);
@@ -256,13 +245,13 @@ static int mail_size_param(struct session *s, const char *eq, size_t vl)
     v = v * 10 + d;
   }
   if (s->databytes && v > s->databytes) {
-    replys(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+    reply_send(s, R_SIZE_EXCEEDED);
     return 0;
   }
   s->t.declared_size = v;
   return 1;
 bad:
-  replys(s, 501, "5.5.4", "Syntax error in SIZE parameter");
+  reply_send(s, R_SYNTAX_SIZE);
   return 0;
 }
 
@@ -278,15 +267,15 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
     size_t kl = eq ? (size_t)(eq - p) : l;
     i += l + 1;
     if (!rcpt && kl == 4 && !memcmp(p, "size", 4)) {
-      if (seen_size++) { replys(s, 501, "5.5.4", "Syntax error in SIZE parameter"); return 0; }
+      if (seen_size++) { reply_send(s, R_SYNTAX_SIZE); return 0; }
       if (!mail_size_param(s, eq, eq ? l - kl - 1 : 0)) return 0;
     } else if (!rcpt && kl == 4 && !memcmp(p, "body", 4)) {
       if (seen_body++ || !eq || !(case_equals(eq + 1, "7BIT") || case_equals(eq + 1, "8BITMIME"))) {
-        replys(s, 501, "5.5.4", "Syntax error in BODY parameter");
+        reply_send(s, R_SYNTAX_BODY);
         return 0;
       }
     } else if (!rcpt && kl == 4 && !memcmp(p, "auth", 4) && auth_command_known(s)) {
-      if (seen_auth++ || !eq) { replys(s, 501, "5.5.4", "Syntax error in AUTH parameter"); return 0; }
+      if (seen_auth++ || !eq) { reply_send(s, R_SYNTAX_AUTH_PARAM); return 0; }
       if (!mail_auth_param(s, eq + 1)) return 0;
     } else {
       stralloc m = {0};
@@ -299,147 +288,125 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
   return 1;
 }
 
+
 static const struct hook_reply mail_replies[] = {
-  { DENY, 550, "5.7.1", NULL, ACT_NONE },
-  { DENYSOFT, 450, "4.7.1", NULL, ACT_NONE },
-  { DENY_DISCONNECT, 550, "5.7.1", NULL, ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 421, "4.7.1", NULL, ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_MAIL_DENIED, ACT_NONE },
+  { DENYSOFT, R_MAIL_DENIED_TEMP, ACT_NONE },
+  { DENY_DISCONNECT, R_MAIL_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_MAIL_DENIED_421, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 
-static int run_parse_hook(struct session *s, enum hook h, const char **arg, size_t *len, stralloc *out)
+static int run_parse_hook(struct session *s, enum hook h, struct cmd *c)
 {
   struct hook_args a;
   int rc;
   memset(&a, 0, sizeof a);
-  a.arg = *arg;
-  a.arglen = *len;
-  a.out = out;
+  a.arg = c->arg;
+  a.arglen = c->len;
+  a.out = &c->out;
   rc = hook_run(s, h, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
-    if (a.msg->len) reply(s, 501, "5.5.4", a.msg->s, a.msg->len);
-    else replys(s, 501, "5.5.4", "Syntax error in command");
-    if (rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) smtp_disconnect(s, 0);
+  if (rc_is_deny(rc)) {
+    reply_with(s, R_SYNTAX, a.msg->s, a.msg->len);
+    if (rc_is_disconnect(rc)) smtp_disconnect(s, 0);
     return 0;
   }
-  if (rc == OK && out->len) { *arg = out->s; *len = out->len; }
+  if (rc == OK && c->out.len) { c->arg = c->out.s; c->len = c->out.len; }
   return 1;
 }
 
-static void smtp_mail(struct session *s, const char *arg, size_t len)
+/* MAIL and RCPT: the parse hook, the path, the parameters; the hook's
+   arguments */
+static int path_check(struct session *s, struct cmd *c, int rcpt)
 {
-  stralloc path = {0}, params = {0}, out = {0}, text = {0};
-  struct hook_args a;
-  unsigned long before;
-  int rc;
-  if (!s->hello) { replys(s, 503, "5.5.1", "please say hello first ..."); return; }
+  if (!run_parse_hook(s, rcpt ? HOOK_RCPT_PARSE : HOOK_MAIL_PARSE, c)) return 0;
+  if (!get_path(s, c->arg, c->len, rcpt ? "to:" : "from:", rcpt ? HOOK_RCPT_PRE : HOOK_MAIL_PRE,
+                &c->path, &c->params, rcpt)) return 0;
+  if (!mail_params(s, &c->params, rcpt)) return 0;
+  c->a.arg = NULL;
+  c->a.arglen = 0;
+  c->a.addr = c->path.s;
+  c->a.addrlen = c->path.len - 1;
+  c->a.params = c->params.s;
+  c->a.paramslen = c->params.len;
+  return 1;
+}
+
+static int mail_check(struct session *s, struct cmd *c)
+{
   /* a second MAIL starts a new transaction, as in qmail-smtpd */
   txn_reset(s);
-  if (!run_parse_hook(s, HOOK_MAIL_PARSE, &arg, &len, &out)) goto done;
-  if (!get_path(s, arg, len, "from:", HOOK_MAIL_PRE, &path, &params, 0)) goto done;
-  if (!mail_params(s, &params, 0)) goto done;
-  memset(&a, 0, sizeof a);
-  a.addr = path.s;
-  a.addrlen = path.len - 1;
-  a.params = params.s;
-  a.paramslen = params.len;
-  before = s->replies;
-  rc = hook_run(s, HOOK_MAIL, &a);
-  if (!stralloc_copys(&text, "<") || !stralloc_catb(&text, path.s, path.len - 1)) die_nomem(s);
-  if (rc == DENY || rc == DENY_DISCONNECT) { if (!stralloc_cats(&text, ">, denied")) die_nomem(s); }
-  else if (!stralloc_cats(&text, ">, temporarily denied")) die_nomem(s);
-  if (!stralloc_0(&text)) die_nomem(s);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT || rc == DONE) {
-    after(s, hook_respond(s, mail_replies, rc, a.msg, text.s, before));
-    goto done;
-  }
-  if (!stralloc_copy(&s->t.sender, &path)) die_nomem(s);
+  return path_check(s, c, 0);
+}
+
+static void mail_proceed(struct session *s, struct cmd *c, int rc)
+{
+  stralloc *text = &s->tmp;
+  (void)rc;
+  if (!stralloc_copy(&s->t.sender, &c->path)) die_nomem(s);
   s->t.have_sender = 1;
-  text.len = 0;
-  if (!stralloc_copys(&text, "<") || !stralloc_catb(&text, path.s, path.len - 1)
-      || !stralloc_cats(&text, ">, sender OK - how exciting to get mail from you!")) die_nomem(s);
-  reply(s, 250, "2.1.0", text.s, text.len);
-done:
-  stralloc_free(&path);
-  stralloc_free(&params);
-  stralloc_free(&out);
-  stralloc_free(&text);
+  if (!stralloc_copys(text, "<") || !stralloc_catb(text, c->path.s, c->path.len - 1)
+      || !stralloc_cats(text, ">, sender OK - how exciting to get mail from you!")) die_nomem(s);
+  reply(s, 250, "2.1.0", text->s, text->len);
 }
 
 static const struct hook_reply rcpt_replies[] = {
-  { DENY, 550, "5.7.1", "relaying denied", ACT_NONE },
-  { DENYSOFT, 450, "4.7.1", "relaying denied", ACT_NONE },
-  { DENY_DISCONNECT, 550, "5.7.1", "delivery denied", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 421, "4.7.1", "relaying denied", ACT_DISCONNECT },
-  { DECLINED, 450, "4.7.1", "No plugin decided if relaying is allowed", ACT_NONE },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_RELAY_DENIED, ACT_NONE },
+  { DENYSOFT, R_RELAY_DENIED_TEMP, ACT_NONE },
+  { DENY_DISCONNECT, R_DELIVERY_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_RELAY_DENIED_421, ACT_DISCONNECT },
+  { DECLINED, R_RELAY_UNDECIDED, ACT_NONE },
+  { 0, 0, 0 }
 };
 
-static void smtp_rcpt(struct session *s, const char *arg, size_t len)
+static int rcpt_check(struct session *s, struct cmd *c)
 {
-  stralloc path = {0}, params = {0}, out = {0}, text = {0};
-  struct hook_args a;
-  unsigned long before;
-  int rc;
-  if (!run_parse_hook(s, HOOK_RCPT_PARSE, &arg, &len, &out)) goto done;
-  if (!get_path(s, arg, len, "to:", HOOK_RCPT_PRE, &path, &params, 1)) goto done;
-  if (!mail_params(s, &params, 1)) goto done;
-  if (s->t.nrcpt >= RCPT_MAX) { replys(s, 452, "4.5.3", "Too many recipients"); goto done; }
-  memset(&a, 0, sizeof a);
-  a.addr = path.s;
-  a.addrlen = path.len - 1;
-  a.params = params.s;
-  a.paramslen = params.len;
-  before = s->replies;
-  rc = hook_run(s, HOOK_RCPT, &a);
-  if (rc != OK) {
-    after(s, hook_respond(s, rcpt_replies, rc, a.msg, NULL, before));
-    goto done;
-  }
-  if (!stralloc_cat(&s->t.rcpts, &path)) die_nomem(s);
+  if (!path_check(s, c, 1)) return 0;
+  if (s->t.nrcpt >= RCPT_MAX) { reply_send(s, R_TOO_MANY_RCPTS); return 0; }
+  return 1;
+}
+
+static void rcpt_proceed(struct session *s, struct cmd *c, int rc)
+{
+  stralloc *text = &s->tmp;
+  (void)rc;
+  if (!stralloc_cat(&s->t.rcpts, &c->path)) die_nomem(s);
   s->t.nrcpt++;
-  if (!stralloc_copys(&text, "<") || !stralloc_catb(&text, path.s, path.len - 1)
-      || !stralloc_cats(&text, ">, recipient ok")) die_nomem(s);
-  reply(s, 250, "2.1.5", text.s, text.len);
-done:
-  stralloc_free(&path);
-  stralloc_free(&params);
-  stralloc_free(&out);
-  stralloc_free(&text);
+  if (!stralloc_copys(text, "<") || !stralloc_catb(text, c->path.s, c->path.len - 1)
+      || !stralloc_cats(text, ">, recipient ok")) die_nomem(s);
+  reply(s, 250, "2.1.5", text->s, text->len);
 }
 
 static const struct hook_reply data_replies[] = {
-  { DENY, 554, "5.7.1", "Message denied", ACT_RESET },
-  { DENYSOFT, 451, "4.7.1", "Message denied temporarily", ACT_RESET },
-  { DENY_DISCONNECT, 554, "5.7.1", "Message denied", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 451, "4.7.1", "Message denied temporarily", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_MSG_DENIED, ACT_RESET },
+  { DENYSOFT, R_MSG_DENIED_TEMP, ACT_RESET },
+  { DENY_DISCONNECT, R_MSG_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_MSG_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 static const struct hook_reply data_post_replies[] = {
-  { DENY, 552, "5.7.1", "Message denied", ACT_RESET },
-  { DENYSOFT, 452, "4.7.1", "Message denied temporarily", ACT_RESET },
-  { DENY_DISCONNECT, 552, "5.7.1", "Message denied", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 452, "4.7.1", "Message denied temporarily", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_POST_DENIED, ACT_RESET },
+  { DENYSOFT, R_POST_DENIED_TEMP, ACT_RESET },
+  { DENY_DISCONNECT, R_POST_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_POST_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 static const struct hook_reply queue_pre_replies[] = {
-  { DENY, 554, "5.7.1", "Message denied", ACT_RESET },
-  { DENYSOFT, 451, "4.3.0", "Message denied temporarily", ACT_RESET },
-  { DENY_DISCONNECT, 554, "5.7.1", "Message denied", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 451, "4.3.0", "Message denied temporarily", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_MSG_DENIED, ACT_RESET },
+  { DENYSOFT, R_QUEUE_PRE_DENIED_TEMP, ACT_RESET },
+  { DENY_DISCONNECT, R_MSG_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_QUEUE_PRE_DENIED_TEMP, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 static const struct hook_reply queue_replies[] = {
-  { OK, 250, "2.0.0", "Queued", ACT_RESET },
-  { DENY, 554, "5.3.0", "Message denied", ACT_RESET },
-  { DENYSOFT, 451, "4.3.0", "Message denied temporarily", ACT_RESET },
-  { DENY_DISCONNECT, 554, "5.3.0", "Message denied", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 451, "4.3.0", "Message denied temporarily", ACT_DISCONNECT },
-  { DECLINED, 451, "4.3.0", "Queuing declined or disabled; try again later", ACT_RESET },
-  { 0, 0, 0, 0, 0 }
+  { OK, R_QUEUED, ACT_RESET },
+  { DENY, R_QUEUE_DENIED, ACT_RESET },
+  { DENYSOFT, R_QUEUE_DENIED_TEMP, ACT_RESET },
+  { DENY_DISCONNECT, R_QUEUE_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_QUEUE_DENIED_TEMP, ACT_DISCONNECT },
+  { DECLINED, R_QUEUE_DECLINED, ACT_RESET },
+  { 0, 0, 0 }
 };
-
-/* after the final dot: headers, data_post, the queue */
 static void smtp_queue(struct session *s)
 {
   struct hook_args a;
@@ -474,7 +441,7 @@ static void smtp_queue(struct session *s)
   memset(&a, 0, sizeof a);
   before = s->replies;
   rc = hook_run(s, HOOK_DATA_POST, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT || rc == DONE) {
+  if (rc_is_deny(rc) || rc == DONE) {
     after(s, hook_respond(s, data_post_replies, rc, a.msg, NULL, before));
     if (rc == DONE) txn_reset(s);
     return;
@@ -482,7 +449,7 @@ static void smtp_queue(struct session *s)
   memset(&a, 0, sizeof a);
   before = s->replies;
   rc = hook_run(s, HOOK_QUEUE_PRE, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT || rc == DONE) {
+  if (rc_is_deny(rc) || rc == DONE) {
     after(s, hook_respond(s, queue_pre_replies, rc, a.msg, NULL, before));
     if (rc == DONE) txn_reset(s);
     return;
@@ -523,24 +490,19 @@ static void log_slow(struct session *s)
         nm, " bytes/s after data_rate_grace ", ng, " s; nothing queued");
 }
 
-static void smtp_data(struct session *s, const char *arg, size_t len)
+
+static int data_check(struct session *s, struct cmd *c)
 {
-  struct hook_args a;
-  unsigned long before;
-  int rc;
-  if (len) { replys(s, 501, "5.5.4", "Syntax error (no parameters allowed)"); return; }
-  if (!s->t.have_sender) { replys(s, 503, "5.5.1", "MAIL first"); return; }
-  if (!s->t.nrcpt) { replys(s, 503, "5.5.1", "RCPT first"); return; }
+  if (c->len) { reply_send(s, R_NO_PARAMS); return 0; }
   control_data_setup(s);
-  memset(&a, 0, sizeof a);
-  before = s->replies;
-  rc = hook_run(s, HOOK_DATA, &a);
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT || rc == DONE) {
-    after(s, hook_respond(s, data_replies, rc, a.msg, NULL, before));
-    return;
-  }
+  return 1;
+}
+
+static void data_proceed(struct session *s, struct cmd *c, int rc)
+{
+  (void)c;
   txn_spool_prepare(s);
-  replys(s, 354, NULL, "go ahead");
+  reply_send(s, R_GO_AHEAD);
   buffer_flush(s->out);
   io_data_start(s);
   rc = data_read(s);
@@ -549,154 +511,254 @@ static void smtp_data(struct session *s, const char *arg, size_t len)
   case DATA_EOF:
   case DATA_ERROR:
     qlog(s, LOGNOTICE, NULL, "client went away during DATA; nothing queued");
-    replys(s, 451, "4.3.0", "Incomplete DATA");
+    reply_send(s, R_DATA_INCOMPLETE);
     smtp_disconnect(s, 0);
     break;
   case DATA_TIMEOUT:
     if (s->data_slow) {
       log_slow(s);
-      replys(s, 451, "4.4.2", "Data rate too low, closing connection");
+      reply_send(s, R_DATA_SLOW);
     } else {
       qlog(s, LOGNOTICE, NULL, "timeout during DATA; nothing queued");
-      replys(s, 451, "4.4.2", "Timeout during DATA, closing connection");
+      reply_send(s, R_DATA_TIMEOUT);
     }
     smtp_disconnect(s, 0);
     break;
   case DATA_BARELF:
   case DATA_BARECR:
     qlog(s, LOGNOTICE, NULL, rc == DATA_BARELF ? "bare LF in DATA; message rejected" : "bare CR in DATA; message rejected");
-    replys(s, 550, "5.5.2", rc == DATA_BARELF ? "Bare LF received; lines must end with CRLF (RFC 5321 2.3.8). Message not accepted"
-                                               : "Bare CR received; lines must end with CRLF (RFC 5321 2.3.8). Message not accepted");
+    reply_send(s, rc == DATA_BARELF ? R_DATA_BARELF : R_DATA_BARECR);
     drain_and_disconnect(s);
     break;
   case DATA_DISCONNECT:
     smtp_disconnect(s, 0);
     break;
   }
-  if (s->t.toobig) { replys(s, 552, "5.3.4", "Message too big!"); txn_reset(s); return; }
-  if (s->t.hdr_toolarge) { replys(s, 552, "5.3.4", "Header section too large"); txn_reset(s); return; }
-  if (s->t.longline && s->strict_lines) {
-    replys(s, 552, "5.6.0", "Message has a line longer than 998 characters (RFC 5322 2.1.1)");
-    txn_reset(s);
-    return;
-  }
-  if (s->t.hops >= MAXHOPS) { replys(s, 554, "5.4.6", "Too many hops, this message is looping"); txn_reset(s); return; }
+  if (s->t.toobig) { reply_send(s, R_TOO_BIG); txn_reset(s); return; }
+  if (s->t.hdr_toolarge) { reply_send(s, R_HEADER_TOO_LARGE); txn_reset(s); return; }
+  if (s->t.longline && s->strict_lines) { reply_send(s, R_LONG_LINE); txn_reset(s); return; }
+  if (s->t.hops >= MAXHOPS) { reply_send(s, R_LOOPING); txn_reset(s); return; }
   if (s->t.spoolerr || spool_finish(&s->t.spool) == -1) {
     qlogm(s, LOGERROR, NULL, "cannot store the message: ", strerror(s->t.spoolerr ? s->t.spoolerr : errno));
-    replys(s, 451, "4.3.0", "Local error in processing; try again later");
+    reply_send(s, R_LOCAL_ERROR);
     txn_reset(s);
     return;
   }
   smtp_queue(s);
 }
 
-static void smtp_rset(struct session *s, const char *arg, size_t len)
+static void rset_proceed(struct session *s, struct cmd *c, int rc)
 {
-  (void)arg; (void)len;
+  (void)c; (void)rc;
   txn_reset(s);
-  replys(s, 250, "2.0.0", "OK");
+  reply_send(s, R_OKAY);
 }
 
 static const struct hook_reply noop_replies[] = {
-  { DENY, 500, "5.5.1", "Stop wasting my time.", ACT_NONE },
-  { DENY_DISCONNECT, 500, "5.5.1", "Stop wasting my time.", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_NOOP_DENIED, ACT_NONE },
+  { DENY_DISCONNECT, R_NOOP_DENIED, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
 
-static void smtp_noop(struct session *s, const char *arg, size_t len)
+static void noop_proceed(struct session *s, struct cmd *c, int rc)
 {
-  struct hook_args a;
-  unsigned long before = s->replies;
-  int rc;
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = len;
-  rc = hook_run(s, HOOK_NOOP, &a);
-  if (rc == DENY || rc == DENY_DISCONNECT || rc == DONE) { after(s, hook_respond(s, noop_replies, rc, a.msg, NULL, before)); return; }
-  replys(s, 250, "2.0.0", "OK");
+  (void)c; (void)rc;
+  reply_send(s, R_OKAY);
 }
 
 static const struct hook_reply vrfy_replies[] = {
-  { DENY, 554, "5.7.1", "Access Denied", ACT_RESET },
-  { DENY_DISCONNECT, 554, "5.7.1", "Access Denied", ACT_DISCONNECT },
-  { OK, 250, "2.1.5", "User OK", ACT_NONE },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_VRFY_DENIED, ACT_RESET },
+  { DENY_DISCONNECT, R_VRFY_DENIED, ACT_DISCONNECT },
+  { OK, R_VRFY_OK, ACT_NONE },
+  { 0, 0, 0 }
 };
 
-static void smtp_vrfy(struct session *s, const char *arg, size_t len)
+static void vrfy_proceed(struct session *s, struct cmd *c, int rc)
 {
-  struct hook_args a;
-  unsigned long before = s->replies;
-  int rc;
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = len;
-  rc = hook_run(s, HOOK_VRFY, &a);
-  if (rc == DENY || rc == DENY_DISCONNECT || rc == OK || rc == DONE) { after(s, hook_respond(s, vrfy_replies, rc, a.msg, NULL, before)); return; }
-  replys(s, 252, "2.5.2", "Just try sending a mail and we'll see how it turns out ...");
+  (void)c; (void)rc;
+  reply_send(s, R_VRFY_DEFAULT);
 }
 
-static void smtp_help(struct session *s, const char *arg, size_t len)
+static const struct hook_reply help_replies[] = {
+  { DENY, R_HELP_DENIED, ACT_NONE },
+  { DENY_DISCONNECT, R_HELP_DENIED, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+
+static void help_proceed(struct session *s, struct cmd *c, int rc)
 {
-  struct hook_args a;
-  unsigned long before = s->replies;
-  int rc;
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = len;
-  rc = hook_run(s, HOOK_HELP, &a);
-  if (rc == DENY || rc == DENY_DISCONNECT) {
-    if (a.msg->len) reply(s, 500, "5.5.1", a.msg->s, a.msg->len);
-    else replys(s, 500, "5.5.1", "Syntax error, command not recognized");
-    if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
-    return;
-  }
-  if (rc == DONE) { if (s->replies == before) replys(s, 451, "4.3.0", "Internal error - try again later"); return; }
-  if (rc == OK && a.msg->len) { reply(s, 214, "2.0.0", a.msg->s, a.msg->len); return; }
+  if (rc == OK && c->a.msg->len) { reply(s, 214, "2.0.0", c->a.msg->s, c->a.msg->len); return; }
   replys(s, 214, "2.0.0", notes_get(&s->notes, "smtpgreeting")
          ? "This is qpsmtpd\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page."
          : "This is qpsmtpd " VERSION "\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page.");
 }
 
-static void smtp_quit(struct session *s, const char *arg, size_t len)
+/* DONE: the plugin said goodbye itself */
+static const struct hook_reply quit_replies[] = {
+  { DONE, R_NONE, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+
+static void quit_proceed(struct session *s, struct cmd *c, int rc)
 {
-  struct hook_args a;
-  int rc;
-  (void)arg; (void)len;
-  memset(&a, 0, sizeof a);
-  rc = hook_run(s, HOOK_QUIT, &a);
-  if (rc != DONE) {
-    if (a.msg->len) reply(s, 221, "2.0.0", a.msg->s, a.msg->len);
-    else {
-      stralloc t = {0};
-      if (!stralloc_copys(&t, s->me.s) || !stralloc_cats(&t, " closing connection. Have a wonderful day.")) die_nomem(s);
-      reply(s, 221, "2.0.0", t.s, t.len);
-    }
+  (void)rc;
+  if (c->a.msg->len) reply(s, 221, "2.0.0", c->a.msg->s, c->a.msg->len);
+  else {
+    stralloc *t = &s->tmp;
+    if (!stralloc_copys(t, s->me.s) || !stralloc_cats(t, " closing connection. Have a wonderful day.")) die_nomem(s);
+    reply(s, 221, "2.0.0", t->s, t->len);
   }
   smtp_disconnect(s, 0);
 }
 
-static void smtp_ehlo(struct session *s, const char *arg, size_t len) { smtp_hello(s, arg, len, 1); }
-static void smtp_helo(struct session *s, const char *arg, size_t len) { smtp_hello(s, arg, len, 0); }
+/* when the exchange ends, nothing of the credentials stays, neither in
+   the command line nor in what the input buffer handed out */
+static void auth_proceed(struct session *s, struct cmd *c, int rc)
+{
+  (void)rc;
+  smtp_auth(s, c->arg, c->len);
+  wipe(line, line_len);
+  line_wipe_consumed(s->in);
+}
+static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
-struct command { const char *verb; void (*fn)(struct session *, const char *, size_t); };
-static const struct command commands[] = {
-  { "ehlo", smtp_ehlo }, { "helo", smtp_helo }, { "mail", smtp_mail }, { "rcpt", smtp_rcpt },
-  { "data", smtp_data }, { "rset", smtp_rset }, { "noop", smtp_noop }, { "vrfy", smtp_vrfy },
-  { "help", smtp_help }, { "quit", smtp_quit }, { "auth", smtp_auth }, { NULL, NULL }
+/* The session's state, as RFC 5321 4.1.4 orders the commands */
+enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_NSTATES };
+
+static enum smtp_state smtp_state(const struct session *s)
+{
+  if (s->t.nrcpt) return SMTP_RCPT;
+  if (s->t.have_sender) return SMTP_MAIL;
+  return s->hello == HELLO_EHLO ? SMTP_EHLO : s->hello ? SMTP_HELO : SMTP_INIT;
+}
+
+/* command flags */
+/* no flag for RFC 2920's sync points: io.c flushes our replies before
+   every blocking read, which makes every command one */
+#define CMD_PRETLS    2u    /* refused once TLS is on (R_TLS_ACTIVE) */
+#define CMD_LONGLINE  4u    /* the line may be SASL_LINE_MAX long (RFC 4954 4), not CMDLINE_MAX */
+#define CMD_ADDR_TEXT 8u    /* a hook reply's default text follows "<address>, " */
+#define CMD_IF_AUTH   16u   /* exists when an auth plugin offers a mechanism */
+#define CMD_IF_TLS    32u   /* exists when the tls plugin is in the chain */
+
+#define HOOK_NONE HOOK_COUNT
+
+/* The command table. A command runs in the states in which it has no
+   refusal: otherwise the refusal is its reply. Then, in order: the check
+   step (arguments, preconditions; 0 after it replied), the hook with the
+   argument (or what the check step set), the reply the hook's result
+   chooses from the command's hook reply table (a DONE not in the table:
+   the plugin replied), and otherwise the proceed step. */
+struct command {
+  const char *verb;
+  enum reply_id refuse[SMTP_NSTATES];
+  unsigned int flags;
+  enum hook hook;
+  const struct hook_reply *replies;
+  int (*check)(struct session *, struct cmd *);
+  void (*proceed)(struct session *, struct cmd *, int rc);
 };
+
+#define TXN_ONLY  { [SMTP_INIT] = R_MAIL_BEFORE_RCPT, [SMTP_HELO] = R_MAIL_BEFORE_RCPT, [SMTP_EHLO] = R_MAIL_BEFORE_RCPT }
+static const struct command commands[] = {
+  { "ehlo", { 0 }, 0, HOOK_EHLO, ehlo_replies, ehlo_check, ehlo_proceed },
+  { "helo", { 0 }, 0, HOOK_HELO, helo_replies, helo_check, helo_proceed },
+  { "mail", { [SMTP_INIT] = R_HELLO_FIRST }, CMD_ADDR_TEXT, HOOK_MAIL, mail_replies, mail_check, mail_proceed },
+  { "rcpt", TXN_ONLY, 0, HOOK_RCPT, rcpt_replies, rcpt_check, rcpt_proceed },
+  { "data", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
+              [SMTP_MAIL] = R_RCPT_FIRST }, 0, HOOK_DATA, data_replies, data_check, data_proceed },
+  { "rset", { 0 }, 0, HOOK_NONE, NULL, NULL, rset_proceed },
+  { "noop", { 0 }, 0, HOOK_NOOP, noop_replies, NULL, noop_proceed },
+  { "vrfy", { 0 }, 0, HOOK_VRFY, vrfy_replies, NULL, vrfy_proceed },
+  { "help", { 0 }, 0, HOOK_HELP, help_replies, NULL, help_proceed },
+  { "quit", { 0 }, 0, HOOK_QUIT, quit_replies, NULL, quit_proceed },
+  /* AUTH runs its own hooks (auth_parse, auth-<mech>, auth: auth.c) */
+  { "auth", { [SMTP_INIT] = R_AUTH_EHLO_FIRST, [SMTP_HELO] = R_AUTH_HELO, [SMTP_MAIL] = R_AUTH_IN_TXN,
+              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, HOOK_NONE, NULL, NULL,
+    auth_proceed },
+  { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN },
+    CMD_PRETLS | CMD_IF_TLS, HOOK_NONE, NULL, NULL, starttls_proceed },
+  { NULL, { 0 }, 0, HOOK_NONE, NULL, NULL, NULL }
+};
+
+/* whether a command exists in this build's chain */
+static int command_on(const struct command *c)
+{
+  if (c->flags & CMD_IF_AUTH) return auth_command_known(NULL);
+  if (c->flags & CMD_IF_TLS) {
+    static int tls = -1;
+    if (tls < 0) {
+      unsigned int i;
+      tls = 0;
+      for (i = 0; i < plugin_chain_len; ++i)
+        if (plugin_chain[i].p->flags & PLUGIN_STARTTLS) tls = 1;
+    }
+    return tls;
+  }
+  return 1;
+}
+
+static void run_command(struct session *s, const struct command *c, const char *arg, size_t len)
+{
+  struct cmd x;
+  enum reply_id no;
+  unsigned long before;
+  int rc = DECLINED;
+  if ((c->flags & CMD_PRETLS) && s->tls) { reply_send(s, R_TLS_ACTIVE); return; }
+  no = c->refuse[smtp_state(s)];
+  if (no != R_NONE) { reply_send(s, no); return; }
+  memset(&x, 0, sizeof x);
+  x.arg = arg;
+  x.len = len;
+  x.a.arg = arg;
+  x.a.arglen = len;
+  if (!c->check || c->check(s, &x)) {
+    before = s->replies;
+    if (c->hook != HOOK_NONE) rc = hook_run(s, c->hook, &x.a);
+    if (c->replies) {
+      const struct hook_reply *t;
+      for (t = c->replies; t->rc && t->rc != rc; ++t) ;
+      if (t->rc || rc == DONE) {
+        after(s, hook_respond(s, c->replies, rc, x.a.msg, (c->flags & CMD_ADDR_TEXT) ? &x.path : NULL, before));
+        goto done;
+      }
+    }
+    c->proceed(s, &x, rc);
+  }
+done:
+  stralloc_free(&x.path);
+  stralloc_free(&x.params);
+  stralloc_free(&x.out);
+}
 
 static const struct hook_reply unrec_replies[] = {
-  { DENY, 500, "5.5.1", "Unrecognized command", ACT_NONE },
-  { DENY_DISCONNECT, 521, "5.5.1", "Unrecognized command", ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, 421, "4.5.1", "Unrecognized command", ACT_DISCONNECT },
-  { 0, 0, 0, 0, 0 }
+  { DENY, R_UNRECOGNIZED, ACT_NONE },
+  { DENY_DISCONNECT, R_UNRECOGNIZED_521, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_UNRECOGNIZED_421, ACT_DISCONNECT },
+  { 0, 0, 0 }
 };
+
+static void unrecognized(struct session *s, const char *verb, const char *rest, size_t restlen)
+{
+  struct hook_args a;
+  unsigned long before = s->replies;
+  int rc;
+  memset(&a, 0, sizeof a);
+  a.arg = verb;
+  a.arglen = strlen(verb);
+  a.rest = rest;
+  a.restlen = restlen;
+  rc = hook_run(s, HOOK_UNRECOGNIZED_COMMAND, &a);
+  if (rc == DONE) { if (s->replies == before) reply_send(s, R_INTERNAL_DONE); return; }
+  if (rc == DENY || rc_is_disconnect(rc)) after(s, hook_respond(s, unrec_replies, rc, a.msg, NULL, before));
+  else reply_send(s, R_UNRECOGNIZED);
+  count_error(s);
+}
 
 static void dispatch(struct session *s, char *x, size_t len)
 {
   size_t v = 0, r;
-  const struct command *c;
+  const struct command *c = NULL;
   char verb[13];
   while (v < len && x[v] != ' ') ++v;
   for (r = v; r < len && x[r] == ' '; ++r) ;
@@ -709,39 +771,27 @@ static void dispatch(struct session *s, char *x, size_t len)
     }
     verb[v] = 0;
     for (c = commands; c->verb; ++c)
-      if (!strcmp(c->verb, verb)) {
-        size_t e = len;
-        /* without an auth plugin AUTH is an unknown command, as in Perl */
-        if (c->fn == smtp_auth && !auth_command_known(s)) break;
-        /* trailing spaces are not part of the argument */
-        while (e > r && x[e - 1] == ' ') --e;
-        c->fn(s, x + r, e - r);
-        return;
-      }
+      if (!strcmp(c->verb, verb)) break;
+    /* a command whose plugin is not in the chain is unknown, as in Perl */
+    if (!c->verb || !command_on(c)) c = NULL;
   } else {
     v = v > 12 ? 12 : v;
     memcpy(verb, x, v);
     verb[v] = 0;
   }
-  {
-    struct hook_args a;
-    unsigned long before = s->replies;
-    int rc;
-    memset(&a, 0, sizeof a);
-    a.arg = verb;
-    a.arglen = strlen(verb);
-    a.rest = x + r;
-    a.restlen = len - r;
-    rc = hook_run(s, HOOK_UNRECOGNIZED_COMMAND, &a);
-    if (rc == DONE) { if (s->replies == before) replys(s, 451, "4.3.0", "Internal error - try again later"); return; }
-    if (rc == DENY || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
-      after(s, hook_respond(s, unrec_replies, rc, a.msg, NULL, before));
-      count_error(s);
-      return;
-    }
-    replys(s, 500, "5.5.1", "Unrecognized command");
+  if (len + 2 > CMDLINE_MAX && !(c && (c->flags & CMD_LONGLINE))) {
+    reply_send(s, R_LINE_TOOLONG);
     count_error(s);
+    return;
   }
+  if (c) {
+    size_t e = len;
+    /* trailing spaces are not part of the argument */
+    while (e > r && x[e - 1] == ' ') --e;
+    run_command(s, c, x + r, e - r);
+    return;
+  }
+  unrecognized(s, verb, x + r, len - r);
 }
 
 void smtp_run(struct session *s)
@@ -755,17 +805,16 @@ void smtp_run(struct session *s)
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_CONNECT, &a);
   s->relay_at_connect = s->relay_client;
-  if (rc == DENY || rc == DENYSOFT || rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT) {
-    after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
-  } else if (rc != DONE) greet(s);
+  if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
+  else if (rc != DONE) greet(s);
   for (;;) {
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);
     io_set_deadline(s, s->timeout);
-    /* RFC 4954 4: an AUTH line may be 12288 octets; others CMDLINE_MAX */
+    /* RFC 4954 4: an AUTH line may be 12288 octets; others CMDLINE_MAX
+       (dispatch checks which) */
     rc = line_read(s->in, line, SASL_LINE_MAX, &len);
-    if (rc == LINE_OK && len + 2 > CMDLINE_MAX && !(len >= 5 && case_equalb(line, 5, "auth ")))
-      rc = LINE_TOOLONG;
+    line_len = rc == LINE_OK ? len : 0;
     switch (rc) {
     case LINE_OK:
       line[len] = 0;
@@ -779,27 +828,27 @@ void smtp_run(struct session *s)
       break;
     case LINE_TIMEOUT:
       qlog(s, LOGNOTICE, NULL, "timeout waiting for a command");
-      replys(s, 421, "4.4.2", "Connection timed out, closing connection");
+      reply_send(s, R_TIMEOUT);
       smtp_disconnect(s, 0);
       break;
     case LINE_TOOLONG:
-      replys(s, 500, "5.5.2", "Line too long");
+      reply_send(s, R_LINE_TOOLONG);
       count_error(s);
       break;
     case LINE_BARELF:
-      replys(s, 500, "5.5.2", "Syntax error: command lines must end with CRLF (bare LF received)");
+      reply_send(s, R_CMD_BARELF);
       count_error(s);
       break;
     case LINE_BARECR:
-      replys(s, 500, "5.5.2", "Syntax error: bare CR in command");
+      reply_send(s, R_CMD_BARECR);
       count_error(s);
       break;
     case LINE_NUL:
-      replys(s, 500, "5.5.2", "Syntax error: NUL byte in command");
+      reply_send(s, R_CMD_NUL);
       count_error(s);
       break;
     case LINE_8BIT:
-      replys(s, 500, "5.5.2", "Syntax error: 8-bit characters in a command (SMTPUTF8 is not offered)");
+      reply_send(s, R_CMD_8BIT);
       count_error(s);
       break;
     }

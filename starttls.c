@@ -54,7 +54,7 @@ static void fail(struct session *s, const char *file, const char *why)
 {
   if (file) qlogm(s, LOGERROR, "tls", "TLS certificate or key ", file, ": ", why);
   else qlogm(s, LOGERROR, "tls", why);
-  if (!smtps) replys(s, 421, "4.3.0", "TLS configuration error, closing connection");
+  if (!smtps) reply_send(s, R_TLS_CONFIG);
   reply_flush_exit(s, 111);
 }
 
@@ -188,11 +188,10 @@ static void reset_after_tls(struct session *s)
 void tls_starttls(struct session *s, const char *arg, size_t len)
 {
   size_t pending;
-  if (s->tls) { replys(s, 503, "5.5.1", "TLS already active"); return; }
-  if (len) { replys(s, 501, "5.5.4", "Syntax error (no parameters allowed)"); return; }
-  if (!tls_offer(s)) { replys(s, 454, "4.7.0", "TLS not available due to temporary reason"); return; }
-  if (s->t.have_sender) { replys(s, 503, "5.5.1", "STARTTLS not allowed inside a mail transaction"); return; }
-  replys(s, 220, "2.0.0", "Ready to start TLS");
+  /* TLS on already, or a transaction open: smtp.c's command table */
+  if (len) { reply_send(s, R_NO_PARAMS); return; }
+  if (!tls_offer(s)) { reply_send(s, R_TLS_UNAVAILABLE); return; }
+  reply_send(s, R_TLS_READY);
   if (buffer_flush(s->out) == -1) reply_flush_exit(s, 0);
   /* CVE-2011-0411: what the client sent after STARTTLS, before the
      handshake, is plaintext anyone could have injected */

@@ -440,8 +440,7 @@ nomem:
   stralloc_free(&addr);
   stralloc_free(&local);
   stralloc_free(&domain);
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 /* replaces the recipients by their targets, last to first so that the
@@ -505,7 +504,7 @@ static int aliases_queue_pre(struct session *s, void *self, struct hook_args *a)
   }
   goto done;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   rc = DENYSOFT;
 done:
   free(cnt);

@@ -72,8 +72,7 @@ static int badmailfrom_mail(struct session *s, void *self, struct hook_args *a)
                     b->from.s, a);
 
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_badmailfrom = {

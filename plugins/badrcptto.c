@@ -78,8 +78,7 @@ static int badrcptto_rcpt(struct session *s, void *self, struct hook_args *a)
                     b->log.s, a);
 
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_badrcptto = {

@@ -81,7 +81,7 @@ static int wl_connect(struct session *s, void *self, struct hook_args *a)
   qlog(s, LOGINFO, PLUGIN, "pass, not whitelisted");
   return DECLINED;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 

@@ -152,7 +152,7 @@ static int dnsbl_connect(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 nomem:
   stralloc_free(&rev);
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 
@@ -202,7 +202,7 @@ static int evaluate_connect(struct session *s, struct dnsbl *b, struct hook_args
   if (b->listed) return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, a);
   return DECLINED;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 
@@ -253,8 +253,7 @@ static int dnsbl_rcpt(struct session *s, void *self, struct hook_args *a)
   }
   return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, a);
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_dnsbl = {

@@ -12,8 +12,7 @@ static int add_brackets(struct session *s, void *self, struct hook_args *a)
   if (!a->arglen || a->arg[0] == '<') return DECLINED;
   if (!stralloc_copys(a->out, "<") || !stralloc_catb(a->out, a->arg, a->arglen) ||
       !stralloc_cats(a->out, ">")) {
-    stralloc_copys(a->msg, "4.3.0 out of memory");
-    return DENYSOFT;
+    return hook_nomem(a);
   }
   return OK;
 }

@@ -89,7 +89,7 @@ static int result(struct session *s, struct fcrdns *f, const char *res, const ch
     goto nomem;
   return reject_get(s, &f->d.r, DENYSOFT, PLUGIN, t->s, why, a);
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 
@@ -157,7 +157,7 @@ static int fc_connect(struct session *s, void *self, struct hook_args *a)
     return result(s, f, "fail", "no PTR hosts have forward DNS that matches", a);
   }
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 

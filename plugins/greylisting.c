@@ -375,7 +375,7 @@ static int check(struct session *s, struct grey *g, const char *rcpt, struct hoo
   rc = DENYSOFT;
   goto out;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   rc = DENYSOFT;
 out:
   stralloc_free(&key);
@@ -412,8 +412,7 @@ static int rcpt_mode(const struct gcfg *c) { return c->recipient || c->per_recip
 static int defer(struct session *s, struct hook_args *a)
 {
   if (!stralloc_0(a->msg) || !note_txn_set(s, "denysoft_greylist", a->msg->s)) {
-    stralloc_copys(a->msg, "4.3.0 out of memory");
-    return DENYSOFT;
+    return hook_nomem(a);
   }
   a->msg->len = 0;
   return DECLINED;

@@ -282,8 +282,7 @@ static int headers_data_post(struct session *s, void *self, struct hook_args *a)
 nomem:
   stralloc_free(&errs);
   stralloc_free(&v);
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_headers = {

@@ -332,7 +332,7 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
   case_lowerb(h->host.s, len);
 
   r = in_badhelo(s, h, a);
-  if (r < 0) return a->msg->len ? DENYSOFT : (stralloc_copys(a->msg, "4.3.0 out of memory"), DENYSOFT);
+  if (r < 0) return a->msg->len ? DENYSOFT : hook_nomem(a);
   if (r) goto rejected;
   if (case_equals(h->host.s, "localhost") && !localhost_ip(s)) {
     if (fail(h, "You are not localhost", "invalid localhost") < 0) goto nomem;
@@ -378,8 +378,7 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
 rejected:
   return reject_get(s, &h->r, DENY_DISCONNECT, PLUGIN, h->text.s, h->log.s, a);
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 static int helo_data_post(struct session *s, void *self, struct hook_args *a)

@@ -229,8 +229,7 @@ static int karma_connect(struct session *s, void *self, struct hook_args *a)
     if (!stralloc_copys(&m, "You were naughty. You are penalized for ") || !stralloc_cats(&m, left)
         || !stralloc_cats(&m, " more days.") || !stralloc_0(&m)
         || !stralloc_copys(&l, summary) || !stralloc_0(&l)) {
-      stralloc_copys(a->msg, "4.3.0 out of memory");
-      return DENYSOFT;
+      return hook_nomem(a);
     }
     rc = reject_get(s, &k->rej, DENY_DISCONNECT, PLUGIN, m.s, l.s, a);
     stralloc_free(&m);

@@ -79,8 +79,7 @@ static int naughty_check(struct session *s, struct naughty *n, enum phase here, 
                         reject_type_code(n->type, DENY_DISCONNECT));
   qlog(s, LOGINFO, PLUGIN, rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT ? "disconnecting" : "rejecting");
   if (!stralloc_copys(a->msg, why)) {
-    stralloc_copys(a->msg, "4.3.0 out of memory");
-    return DENYSOFT;
+    return hook_nomem(a);
   }
   return rc;
 }

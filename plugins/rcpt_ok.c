@@ -120,8 +120,7 @@ deny:
   return DENY;
 
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_rcpt_ok = {

@@ -368,7 +368,7 @@ static int relay_connect(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   return DENYSOFT_DISCONNECT;
 }
 

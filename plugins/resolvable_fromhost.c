@@ -235,8 +235,7 @@ temp:
   stralloc_copys(a->msg, "4.4.3 Temporary address resolution failure");
   return DENYSOFT;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_resolvable_fromhost = {

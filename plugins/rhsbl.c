@@ -105,8 +105,7 @@ static int rhsbl_mail(struct session *s, void *self, struct hook_args *a)
   qlog(s, LOGINFO, PLUGIN, temp ? "pass, but some lists did not answer" : "pass");
   return DECLINED;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(a);
 }
 
 const struct plugin plugin_rhsbl = {

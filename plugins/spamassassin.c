@@ -453,7 +453,7 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
   if (c->munge_set && score >= c->munge && !sa_munge(s)) goto nomem;
   goto out;
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  hook_nomem(a);
   rc = DENYSOFT;
 out:
   stralloc_free(&rep);

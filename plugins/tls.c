@@ -9,9 +9,8 @@
    both the chain and the key. CA (client certificates) and DHPARAM (only
    ECDHE is offered) are accepted for compatibility and not used.
 
-   Put it first in the plugins file: count_unrecognized_commands would
-   otherwise count STARTTLS. */
-#include <case.h>
+   Being in the chain, anywhere, switches the core's STARTTLS command on
+   (PLUGIN_STARTTLS; smtp.c's command table). */
 #include "plugin.h"
 #include "tls.h"
 
@@ -38,23 +37,15 @@ static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
       || !stralloc_cats(&c, "STARTTLS") || !stralloc_0(&c)
       || !note_txn_set(s, "capabilities", c.s) || !note_txn_set(s, "tls_enabled", "1")) {
     stralloc_free(&c);
-    stralloc_copys(a->msg, "4.3.0 out of memory");
-    return DENYSOFT;
+    return hook_nomem(a);
   }
   stralloc_free(&c);
   return DECLINED;
 }
 
-static int tls_unrecognized(struct session *s, void *self, struct hook_args *a)
-{
-  (void)self;
-  if (a->arglen != 8 || !case_equalb(a->arg, 8, "starttls")) return DECLINED;
-  tls_starttls(s, a->rest, a->restlen);
-  return DONE;
-}
-
 const struct plugin plugin_tls = {
   .name = "tls",
   .init = tls_init,
-  .hooks = { [HOOK_EHLO] = tls_ehlo, [HOOK_UNRECOGNIZED_COMMAND] = tls_unrecognized },
+  .hooks = { [HOOK_EHLO] = tls_ehlo },
+  .flags = PLUGIN_STARTTLS,
 };

@@ -414,7 +414,7 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
     return DENYSOFT;
   }
   c = calloc(1, sizeof *c);
-  if (!c) { stralloc_copys(a->msg, "4.3.0 out of memory"); return DENYSOFT; }
+  if (!c) return hook_nomem(a);
   c->s = s;
   c->fd = -1;
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;

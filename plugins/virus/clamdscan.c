@@ -133,7 +133,7 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
     return DECLINED;
   }
   if (!c->scan_all && !multipart(s)) { qlog(s, LOGNOTICE, PLUGIN, "skip, not multipart"); return DECLINED; }
-  if (!(buf = malloc(CHUNK + 4))) { stralloc_copys(a->msg, "4.3.0 out of memory"); return DENYSOFT; }
+  if (!(buf = malloc(CHUNK + 4))) return hook_nomem(a);
 
   deadline = net_deadline(c->timeout * 1000);
   fd = net_connect(c->socket, deadline);
@@ -181,7 +181,7 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
       goto out;
     }
     if (!txn_add_header(s, "X-Virus-Found", "Yes") || !txn_add_header(s, "X-Virus-Details", name)) {
-      stralloc_copys(a->msg, "4.3.0 out of memory");
+      hook_nomem(a);
       rc = DENYSOFT;
     }
     goto out;
@@ -191,7 +191,7 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
     stralloc h = {0};
     if (!stralloc_copys(&h, "Checked by ClamAV on ") || !stralloc_cats(&h, session_me(s)) || !stralloc_0(&h)
         || !txn_add_header(s, "X-Virus-Checked", h.s)) {
-      stralloc_copys(a->msg, "4.3.0 out of memory");
+      hook_nomem(a);
       rc = DENYSOFT;
     } else
       qlog(s, LOGINFO, PLUGIN, "pass, clean");

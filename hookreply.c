@@ -1,0 +1,34 @@
+/* The replies to a hook's result (hookreply.h). */
+#include <stralloc.h>
+#include "hookreply.h"
+#include "hooks.h"
+#include "log.h"
+#include "reply.h"
+#include "session.h"
+
+/* sends the reply for rc from table t (terminated by rc 0); returns the
+   action; msg (a plugin's text) replaces the table's, and a text of MAIL's
+   replies follows "<addr>, " when addr is set. DONE sends nothing, but if
+   the plugin did not reply itself the client would hang: then 451. */
+int hook_respond(struct session *s, const struct hook_reply *t, int rc, const stralloc *msg,
+                        const stralloc *addr, unsigned long replies_before)
+{
+  for (; t->rc; ++t) {
+    if (t->rc != rc) continue;
+    if (t->r == R_NONE) ;
+    else if (msg->len) reply_with(s, t->r, msg->s, msg->len);
+    else if (addr) {
+      stralloc *x = &s->tmp;
+      if (!stralloc_copys(x, "<") || !stralloc_catb(x, addr->s, addr->len - 1) || !stralloc_cats(x, ">, ")
+          || !stralloc_cats(x, reply_texts[t->r].text)) die_nomem(s);
+      reply_with(s, t->r, x->s, x->len);
+    } else reply_send(s, t->r);
+    if (t->act == ACT_DISCONNECT) { s->disconnecting = 1; }
+    return t->act;
+  }
+  if (rc == DONE && s->replies == replies_before) {
+    qlog(s, LOGERROR, NULL, "a plugin returned DONE without replying");
+    reply_send(s, R_INTERNAL_DONE);
+  }
+  return ACT_NONE;
+}
