@@ -1,6 +1,7 @@
 # Common set-up for the bats files: load with `load helper`.
 #
-#   build_chain NAME < plugins-lines   builds tests/bin/qp-NAME with that chain
+#   build_chain NAME < plugins-lines   builds a binary with that chain, prints
+#                                      its path; tests/bin/qp-NAME links to it
 #   mkcfg                              a control dir in $CFG (me, rcpthosts)
 #   smtp BIN [VAR=value...]            runs BIN with $IN as the client's bytes;
 #                                      replies in $OUT, log in $ERR, exit code in $RC
@@ -30,13 +31,32 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true
 fi
 
+# One make per distinct chain and build per bats run: the binary lives in
+# tests/bin/chains/HASH, HASH of the plugins text and the build commands, so
+# two tests (or two names) with the same chain share it, and a run with other
+# compile commands (make sanitize, make hardened) never links a stale object.
+# The first call in a run always asks make, which rebuilds what changed; the
+# sources do not change during a run, so later calls with the same chain skip
+# it. A chain with $include always goes to make (an included file may change).
 build_chain() {
-  local name=$1 f=$TB/$1.plugins
-  mkdir -p "$TB"
-  cat > "$f.new"
-  if cmp -s "$f.new" "$f"; then rm -f "$f.new"; else mv "$f.new" "$f"; fi
-  (cd "$ROOT" && flock "$TB/.lock" make -s BIN="$TB/qp-$name" PLUGINS="$f" >/dev/null) || return 1
-  echo "$TB/qp-$name"
+  local name=$1 text sum dir
+  text=$(cat; echo .)
+  text=${text%.}
+  sum=$(printf '%s\n' "${CC_CMD-}" "${LD_CMD-}" "${FORTIFY-unset}" "$text" | sha1sum)
+  sum=${sum%% *}
+  dir=$TB/chains/$sum
+  if [ -e "$BATS_RUN_TMPDIR/chain-$sum" ] && [ -x "$dir/qpsmtpd" ] && [[ $text != *'$include'* ]]; then
+    ln -sfn "chains/$sum/qpsmtpd" "$TB/qp-$name"
+    echo "$dir/qpsmtpd"
+    return 0
+  fi
+  mkdir -p "$dir"
+  printf '%s' "$text" > "$dir/plugins.new"
+  if cmp -s "$dir/plugins.new" "$dir/plugins"; then rm -f "$dir/plugins.new"; else mv "$dir/plugins.new" "$dir/plugins"; fi
+  (cd "$ROOT" && flock "$TB/.lock" make -s BIN="$dir/qpsmtpd" PLUGINS="$dir/plugins" >/dev/null) || return 1
+  : > "$BATS_RUN_TMPDIR/chain-$sum"
+  ln -sfn "chains/$sum/qpsmtpd" "$TB/qp-$name"
+  echo "$dir/qpsmtpd"
 }
 
 default_chain() {

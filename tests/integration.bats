@@ -226,8 +226,8 @@ EOF
   FAKEQ=$w run xinetd_session tcp "$QP"
   assert_success
   refute_output --partial 'QQ-STDERR-LEAK'
-  [ "${#lines[@]}" -eq 11 ]
-  assert_line --index 8 --regexp '^250 2\.0\.0 Queued!'
+  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
+  assert_line --index 9 --regexp '^250 2\.0\.0 Queued!'
   assert_line 'exit 0'
   [ "$(queued)" -eq 1 ]
 }
@@ -326,8 +326,8 @@ EOF
   svc=$(mktemp -d /tmp/qpsmtpd-svc.XXXXXX)
   echo "$svc" > "$BATS_TEST_TMPDIR/svcdir"
   chmod 755 "$svc"
-  cp "$ROOT/run" "$QP" "$svc/"
-  mv "$svc/$(basename "$QP")" "$svc/qpsmtpd"
+  cp "$ROOT/run" "$svc/"
+  cp "$QP" "$svc/qpsmtpd"
   cp "$FAKEQ" "$svc/fake-qmail-queue"
   mkdir -p "$svc/config" "$svc/q"
   chmod 777 "$svc/q"
