@@ -109,6 +109,61 @@ nothing_queued() {
   [ ! -e "$FAKEQ_DIR/log" ] || ! grep -Eq '^[0-9]+ ok$' "$FAKEQ_DIR/log"
 }
 
+# ---------------------------------------------------------------- transcripts
+#
+#   transcript BIN [VAR=value...] <<'EOF'
+#   EHLO client.example        the client's lines, each sent with CRLF,
+#   QUIT                       up to a line "--"
+#   --
+#   220 test.example ESMTP ... then every line the server sends, in order,
+#   ~ 250-test\.example .*     each compared whole and byte for byte, CRLF
+#   221 2.0.0 ...              included; a line "~ ERE" matches an extended
+#   EOF                        regular expression against the whole line
+#
+#   replies <<'EOF'            the same check of $OUT alone, after smtp, for
+#   ...                        input that text lines cannot carry (bare LF,
+#   EOF                        NUL, long lines: made with printf)
+#
+# On a difference both fail with a unified diff of the expected and the
+# received lines (a line without its CRLF is shown with "<no CRLF>").
+
+transcript() {
+  local bin=$1 line
+  shift
+  while IFS= read -r line; do
+    [ "$line" = -- ] && break
+    printf '%s\r\n' "$line"
+  done > "$IN"
+  smtp "$bin" "$@"
+  replies
+}
+
+replies() {
+  local -a want got
+  local i l d
+  mapfile -t want
+  mapfile -t got < "$OUT"
+  for i in "${!got[@]}"; do
+    l=${got[i]}
+    if [[ $l == *$'\r' ]]; then got[i]=${l%$'\r'}; else got[i]="$l<no CRLF>"; fi
+  done
+  # a last line with CR but no LF
+  if [ -s "$OUT" ] && [ -n "$(tail -c 1 "$OUT" | tr -d '\n')" ] && [[ ${got[-1]} != *'<no CRLF>' ]]; then
+    got[-1]="${got[-1]}<no CRLF>"
+  fi
+  # an expected pattern that matches shows as the line it matched
+  for i in "${!want[@]}"; do
+    [[ ${want[i]} == '~ '* ]] || continue
+    [ "$i" -lt "${#got[@]}" ] || continue
+    [[ ${got[i]} =~ ^(${want[i]#\~ })$ ]] && want[i]=${got[i]}
+  done
+  d=$(diff -u --label expected --label received \
+    <([ ${#want[@]} -eq 0 ] || printf '%s\n' "${want[@]}") \
+    <([ ${#got[@]} -eq 0 ] || printf '%s\n' "${got[@]}")) && return 0
+  printf '%s\n' "the server's replies differ from the transcript (- expected, + received):" "$d" >&2
+  return 1
+}
+
 # ---------------------------------------------------------------- tcpserver
 #
 #   free_port                         a free TCP port on 127.0.0.1
