@@ -120,7 +120,7 @@ nothing_queued() {
 #   221 2.0.0 ...              included; a line "~ ERE" matches an extended
 #   EOF                        regular expression against the whole line
 #
-#   replies <<'EOF'            the same check of $OUT alone, after smtp, for
+#   expect_replies <<'EOF'     the same check of $OUT alone, after smtp, for
 #   ...                        input that text lines cannot carry (bare LF,
 #   EOF                        NUL, long lines: made with printf)
 #
@@ -135,10 +135,10 @@ transcript() {
     printf '%s\r\n' "$line"
   done > "$IN"
   smtp "$bin" "$@"
-  replies
+  expect_replies
 }
 
-replies() {
+expect_replies() {
   local -a want got
   local i l d
   mapfile -t want

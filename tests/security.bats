@@ -358,7 +358,7 @@ PY
   { envelope; printf 'Subject: x\r\n\r\npartial'; } > "$IN"
   smtp "$QP"
   # the session reached DATA (354) and saw the message end short
-  replies <<'EOF'
+  expect_replies <<'EOF'
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING

@@ -352,7 +352,7 @@ EOF
   smtp "$QP"
   # the line reader refuses a line with CR, NUL or 8-bit bytes whole (500);
   # the reply's text is cut at the reply line bound
-  replies <<'EOF'
+  expect_replies <<'EOF'
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
