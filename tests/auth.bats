@@ -447,10 +447,15 @@ EOF
 @test "a client that stops answering during AUTH is cut off at the command deadline (421)" {
   QP=$(flat_chain)
   echo 1 > "$CFG/timeoutsmtpd"
+  # the client's end stays open (a sleep holds the fifo) until the session ends
+  mkfifo "$BATS_TEST_TMPDIR/fifo"
+  ( printf 'EHLO c.example\r\nAUTH LOGIN\r\n'; exec sleep 20 ) > "$BATS_TEST_TMPDIR/fifo" 3>&- &
+  holder=$!
   t0=$(date +%s)
-  { printf 'EHLO c.example\r\nAUTH LOGIN\r\n'; sleep 2.5; } | (cd "$BATS_TEST_TMPDIR" &&
-    env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" timeout 20 "$QP") > "$OUT" 2> "$ERR"
+  (cd "$BATS_TEST_TMPDIR" && env -i "${QPIDS[@]}" PATH=/usr/bin:/bin TCPREMOTEIP=192.0.2.1 QPSMTPD_CONFIG="$CFG" \
+    timeout 20 "$QP") < "$BATS_TEST_TMPDIR/fifo" > "$OUT" 2> "$ERR"
   t1=$(date +%s)
+  kill "$holder"
   [ "$(codes)" = '220 250 334 421' ]
   [ "$(nth 4)" = '421 4.4.2 Connection timed out, closing connection' ]
   grep -q 'timeout waiting for an AUTH response' "$ERR"

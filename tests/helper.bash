@@ -1,6 +1,7 @@
 # Common set-up for the bats files: load with `load helper`.
 #
-#   build_chain NAME < plugins-lines   builds tests/bin/qp-NAME with that chain
+#   build_chain NAME < plugins-lines   builds a binary with that chain, prints
+#                                      its path; tests/bin/qp-NAME links to it
 #   mkcfg                              a control dir in $CFG (me, rcpthosts)
 #   smtp BIN [VAR=value...]            runs BIN with $IN as the client's bytes;
 #                                      replies in $OUT, log in $ERR, exit code in $RC
@@ -30,13 +31,32 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true
 fi
 
+# One make per distinct chain and build per bats run: the binary lives in
+# tests/bin/chains/HASH, HASH of the plugins text and the build commands, so
+# two tests (or two names) with the same chain share it, and a run with other
+# compile commands (make sanitize, make hardened) never links a stale object.
+# The first call in a run always asks make, which rebuilds what changed; the
+# sources do not change during a run, so later calls with the same chain skip
+# it. A chain with $include always goes to make (an included file may change).
 build_chain() {
-  local name=$1 f=$TB/$1.plugins
-  mkdir -p "$TB"
-  cat > "$f.new"
-  if cmp -s "$f.new" "$f"; then rm -f "$f.new"; else mv "$f.new" "$f"; fi
-  (cd "$ROOT" && flock "$TB/.lock" make -s BIN="$TB/qp-$name" PLUGINS="$f" >/dev/null) || return 1
-  echo "$TB/qp-$name"
+  local name=$1 text sum dir
+  text=$(cat; echo .)
+  text=${text%.}
+  sum=$(printf '%s\n' "${CC_CMD-}" "${LD_CMD-}" "${FORTIFY-unset}" "$text" | sha1sum)
+  sum=${sum%% *}
+  dir=$TB/chains/$sum
+  if [ -e "$BATS_RUN_TMPDIR/chain-$sum" ] && [ -x "$dir/qpsmtpd" ] && [[ $text != *'$include'* ]]; then
+    ln -sfn "chains/$sum/qpsmtpd" "$TB/qp-$name"
+    echo "$dir/qpsmtpd"
+    return 0
+  fi
+  mkdir -p "$dir"
+  printf '%s' "$text" > "$dir/plugins.new"
+  if cmp -s "$dir/plugins.new" "$dir/plugins"; then rm -f "$dir/plugins.new"; else mv "$dir/plugins.new" "$dir/plugins"; fi
+  (cd "$ROOT" && flock "$TB/.lock" make -s BIN="$dir/qpsmtpd" PLUGINS="$dir/plugins" >/dev/null) || return 1
+  : > "$BATS_RUN_TMPDIR/chain-$sum"
+  ln -sfn "chains/$sum/qpsmtpd" "$TB/qp-$name"
+  echo "$dir/qpsmtpd"
 }
 
 default_chain() {
@@ -87,6 +107,61 @@ envelope() {
 nothing_queued() {
   [ "$(queued)" -eq 0 ] || return 1
   [ ! -e "$FAKEQ_DIR/log" ] || ! grep -Eq '^[0-9]+ ok$' "$FAKEQ_DIR/log"
+}
+
+# ---------------------------------------------------------------- transcripts
+#
+#   transcript BIN [VAR=value...] <<'EOF'
+#   EHLO client.example        the client's lines, each sent with CRLF,
+#   QUIT                       up to a line "--"
+#   --
+#   220 test.example ESMTP ... then every line the server sends, in order,
+#   ~ 250-test\.example .*     each compared whole and byte for byte, CRLF
+#   221 2.0.0 ...              included; a line "~ ERE" matches an extended
+#   EOF                        regular expression against the whole line
+#
+#   expect_replies <<'EOF'     the same check of $OUT alone, after smtp, for
+#   ...                        input that text lines cannot carry (bare LF,
+#   EOF                        NUL, long lines: made with printf)
+#
+# On a difference both fail with a unified diff of the expected and the
+# received lines (a line without its CRLF is shown with "<no CRLF>").
+
+transcript() {
+  local bin=$1 line
+  shift
+  while IFS= read -r line; do
+    [ "$line" = -- ] && break
+    printf '%s\r\n' "$line"
+  done > "$IN"
+  smtp "$bin" "$@"
+  expect_replies
+}
+
+expect_replies() {
+  local -a want got
+  local i l d
+  mapfile -t want
+  mapfile -t got < "$OUT"
+  for i in "${!got[@]}"; do
+    l=${got[i]}
+    if [[ $l == *$'\r' ]]; then got[i]=${l%$'\r'}; else got[i]="$l<no CRLF>"; fi
+  done
+  # a last line with CR but no LF
+  if [ -s "$OUT" ] && [ -n "$(tail -c 1 "$OUT" | tr -d '\n')" ] && [[ ${got[-1]} != *'<no CRLF>' ]]; then
+    got[-1]="${got[-1]}<no CRLF>"
+  fi
+  # an expected pattern that matches shows as the line it matched
+  for i in "${!want[@]}"; do
+    [[ ${want[i]} == '~ '* ]] || continue
+    [ "$i" -lt "${#got[@]}" ] || continue
+    [[ ${got[i]} =~ ^(${want[i]#\~ })$ ]] && want[i]=${got[i]}
+  done
+  d=$(diff -u --label expected --label received \
+    <([ ${#want[@]} -eq 0 ] || printf '%s\n' "${want[@]}") \
+    <([ ${#got[@]} -eq 0 ] || printf '%s\n' "${got[@]}")) && return 0
+  printf '%s\n' "the server's replies differ from the transcript (- expected, + received):" "$d" >&2
+  return 1
 }
 
 # ---------------------------------------------------------------- tcpserver

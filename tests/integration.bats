@@ -326,8 +326,8 @@ EOF
   svc=$(mktemp -d /tmp/qpsmtpd-svc.XXXXXX)
   echo "$svc" > "$BATS_TEST_TMPDIR/svcdir"
   chmod 755 "$svc"
-  cp "$ROOT/run" "$QP" "$svc/"
-  mv "$svc/$(basename "$QP")" "$svc/qpsmtpd"
+  cp "$ROOT/run" "$svc/"
+  cp "$QP" "$svc/qpsmtpd"
   cp "$FAKEQ" "$svc/fake-qmail-queue"
   mkdir -p "$svc/config" "$svc/q"
   chmod 777 "$svc/q"
@@ -415,12 +415,17 @@ start_run() {
   [ "$(listen_backlog "$PORT")" = 300 ]
   stop_server
   [ -z "$(listen_backlog "$PORT")" ]
-  # a bad value: run says so and exits 111 (after run's 5 s pause) rather than
-  # start with another queue
+  # a bad value: run says so and exits 111 after its 5 s pause (asked of a
+  # sleep that records its argument instead of waiting) rather than start
+  # with another queue
   echo lots > "$svc/config/backlog"
-  run timeout 20 env -i PATH=/usr/bin:/bin "$svc/run"
+  mkdir -p "$BATS_TEST_TMPDIR/shim"
+  printf '#!/bin/sh\necho "$*" >> "%s/slept"\n' "$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/shim/sleep"
+  chmod 755 "$BATS_TEST_TMPDIR/shim/sleep"
+  run timeout 20 env -i PATH="$BATS_TEST_TMPDIR/shim:/usr/bin:/bin" "$svc/run"
   [ "$status" -eq 111 ]
   assert_output "run: config/backlog must be a positive number, not 'lots'"
+  [ "$(cat "$BATS_TEST_TMPDIR/slept")" = 5 ]
 }
 
 @test "log/run: multilog writes TAI64N-stamped lines to log/main/current" {

@@ -408,8 +408,11 @@ qq_exit() {
 @test "a client that disconnects mid-DATA: qmail-queue, started at DATA, queues nothing" {
   printf 'EHLO c\r\nMAIL FROM:<a@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\npartial' > "$IN"
   smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 451"
+  grep -q '^451 4.3.0 Incomplete DATA' "$OUT"
+  # qmail-queue was started, and failed on the input it was left with
+  grep -q '^fail ' "$FAKEQ_DIR/log"
   nothing_queued
-  [ "$(queued)" -eq 0 ]
 }
 
 # ------------------------------------------------ a wrapper's background job

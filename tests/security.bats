@@ -83,17 +83,58 @@ rcpt_ok
 queue/qmail-queue
 EOF
 )
-  printf 'HELO x.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  grep -q '^554 5.7.1 ' "$OUT"
-  ! grep -q '^354' "$OUT" || false
+  # the whole session in one write: DATA is refused, no 354, and the message
+  # that followed it is read as (unknown) commands, never as a message
+  transcript "$QP" <<'EOF'
+HELO x.example
+MAIL FROM:<a@b.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: x
+
+hi
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+554 5.7.1 Connecting host started transmitting before SMTP greeting
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   nothing_queued
 }
 
 @test "pipelining: MAIL, RCPT and DATA in one write are answered 250, 250, 354 in order" {
-  { envelope; printf 'Subject: p\r\n\r\nx\r\n.\r\nQUIT\r\n'; } > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  transcript "$QP" <<'EOF'
+EHLO client.example
+MAIL FROM:<alice@sender.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: p
+
+x
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+~ 250 2\.0\.0 Queued! [0-9]+ qp [0-9]+
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
+  [ "$(queued)" -eq 1 ]
 }
 
 # ------------------------------------------------------------ 3. STARTTLS injection
@@ -316,6 +357,19 @@ PY
 @test "a client disconnecting mid-DATA gets nothing queued" {
   { envelope; printf 'Subject: x\r\n\r\npartial'; } > "$IN"
   smtp "$QP"
+  # the session reached DATA (354) and saw the message end short
+  expect_replies <<'EOF'
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+451 4.3.0 Incomplete DATA
+EOF
   nothing_queued
 }
 

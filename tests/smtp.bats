@@ -14,16 +14,18 @@ teardown() {
 }
 
 @test "greeting, EHLO capabilities, QUIT" {
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line --index 0 '220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.'
-  assert_line --index 1 '250-test.example Hi [192.0.2.1] [192.0.2.1]'
-  assert_line --index 2 '250-PIPELINING'
-  assert_line --index 3 '250-8BITMIME'
-  assert_line --index 4 '250-SIZE'
-  assert_line --index 5 '250 ENHANCEDSTATUSCODES'
-  assert_line --index 6 '221 2.0.0 test.example closing connection. Have a wonderful day.'
+  transcript "$QP" <<'EOF'
+EHLO client.example
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   [ "$RC" -eq 0 ]
 }
 
@@ -36,9 +38,18 @@ teardown() {
 
 @test "databytes is advertised as SIZE" {
   echo 1000 > "$CFG/databytes"
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  grep -q '^250-SIZE 1000' "$OUT"
+  transcript "$QP" <<'EOF'
+EHLO client.example
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE 1000
+250 ENHANCEDSTATUSCODES
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "without databytes EHLO advertises SIZE without a number (RFC 1870 4: no fixed maximum)" {
@@ -51,98 +62,256 @@ teardown() {
 
 @test "SIZE= with more digits than fit or that overflows is a 501 syntax error; a number over databytes is 552" {
   echo 1000 > "$CFG/databytes"
-  { printf 'EHLO c.example\r\n'
-    for v in 1000 1001 18446744073709551615 18446744073709551616 99999999999999999999 123456789012345678901 00000000000000000000001; do
-      printf 'MAIL FROM:<a@b.example> SIZE=%s\r\n' "$v"; done
-    printf 'QUIT\r\n'; } > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 552 552 501 501 501 501 221"
-  run tr -d '\r' < "$OUT"
-  assert_line --index 9 '501 5.5.4 Syntax error in SIZE parameter'
-  assert_line --index 10 '501 5.5.4 Syntax error in SIZE parameter'
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@b.example> SIZE=1000
+MAIL FROM:<a@b.example> SIZE=1001
+MAIL FROM:<a@b.example> SIZE=18446744073709551615
+MAIL FROM:<a@b.example> SIZE=18446744073709551616
+MAIL FROM:<a@b.example> SIZE=99999999999999999999
+MAIL FROM:<a@b.example> SIZE=123456789012345678901
+MAIL FROM:<a@b.example> SIZE=00000000000000000000001
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE 1000
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+552 5.3.4 Message size exceeds fixed maximum message size
+552 5.3.4 Message size exceeds fixed maximum message size
+501 5.5.4 Syntax error in SIZE parameter
+501 5.5.4 Syntax error in SIZE parameter
+501 5.5.4 Syntax error in SIZE parameter
+501 5.5.4 Syntax error in SIZE parameter
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "smtpgreeting replaces the greeting and ESMTP is added" {
   echo 'mx.example welcomes you' > "$CFG/smtpgreeting"
-  printf 'QUIT\r\n' > "$IN"
-  smtp "$QP"
-  run head -1 "$OUT"
-  assert_output $'220 mx.example welcomes you ESMTP\r'
+  transcript "$QP" <<'EOF'
+QUIT
+--
+220 mx.example welcomes you ESMTP
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "HELO reply, and a second HELO or EHLO is answered again" {
-  printf 'HELO client.example\r\nHELO again.example\r\nEHLO x.example\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line --index 1 '250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.'
-  assert_line --index 2 '250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.'
-  assert_line --index 3 '250-test.example Hi [192.0.2.1] [192.0.2.1]'
-  assert_equal "$(codes)" "220 250 250 250 221"
+  transcript "$QP" <<'EOF'
+HELO client.example
+HELO again.example
+EHLO x.example
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
+250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "a second EHLO after MAIL and RCPT resets the transaction (RFC 5321 4.1.4)" {
-  printf 'EHLO a.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nEHLO b.example\r\nDATA\r\nRCPT TO:<bob@example.com>\r\nMAIL FROM:<carol@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
   # DATA and RCPT after the second EHLO: no transaction; then a new one
-  assert_equal "$(codes)" "220 250 250 250 250 503 503 250 250 354 250 221"
+  transcript "$QP" <<'EOF'
+EHLO a.example
+MAIL FROM:<alice@sender.example>
+RCPT TO:<bob@example.com>
+EHLO b.example
+DATA
+RCPT TO:<bob@example.com>
+MAIL FROM:<carol@sender.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: s
+
+body
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+503 5.5.1 MAIL first
+503 5.5.1 Use MAIL before RCPT
+250 2.1.0 <carol@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+~ 250 2\.0\.0 Queued! [0-9]+ qp [0-9]+
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   [ "$(queued)" -eq 1 ]
   grep -q 'carol@sender.example' "$FAKEQ_DIR/1.env"
 }
 
 @test "a second HELO in the middle of a transaction resets it too" {
-  printf 'HELO a.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nHELO b.example\r\nDATA\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 250 503 221"
+  transcript "$QP" <<'EOF'
+HELO a.example
+MAIL FROM:<alice@sender.example>
+RCPT TO:<bob@example.com>
+HELO b.example
+DATA
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
+503 5.5.1 MAIL first
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   nothing_queued
 }
 
 @test "HELO and EHLO without a domain are 501" {
-  printf 'HELO\r\nEHLO\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line --index 1 '501 5.5.4 helo requires domain/address - see RFC-2821 4.1.1.1'
-  assert_line --index 2 '501 5.5.4 ehlo requires domain/address - see RFC-2821 4.1.1.1'
+  transcript "$QP" <<'EOF'
+HELO
+EHLO
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+501 5.5.4 helo requires domain/address - see RFC-2821 4.1.1.1
+501 5.5.4 ehlo requires domain/address - see RFC-2821 4.1.1.1
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "MAIL before HELO is 503" {
-  printf 'MAIL FROM:<a@b.example>\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  grep -q '^503 5.5.1 please say hello first ...' "$OUT"
+  transcript "$QP" <<'EOF'
+MAIL FROM:<a@b.example>
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+503 5.5.1 please say hello first ...
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "RCPT before MAIL, DATA before MAIL and before RCPT are 503" {
-  printf 'EHLO c.example\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nMAIL FROM:<a@b.example>\r\nDATA\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line '503 5.5.1 Use MAIL before RCPT'
-  assert_line '503 5.5.1 MAIL first'
-  assert_line '503 5.5.1 RCPT first'
+  transcript "$QP" <<'EOF'
+EHLO c.example
+RCPT TO:<bob@example.com>
+DATA
+MAIL FROM:<a@b.example>
+DATA
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+503 5.5.1 Use MAIL before RCPT
+503 5.5.1 MAIL first
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+503 5.5.1 RCPT first
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "MAIL and RCPT syntax errors are 501 and unknown parameters 555" {
-  printf 'EHLO c.example\r\nMAIL <a@b.example>\r\nMAIL FROM:<a@b.example> <d@e.example>\r\nMAIL FROM:<a@b c>\r\nMAIL FROM:<a@b.example> FOO=bar\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:\r\nRCPT <bob@example.com>\r\nRCPT TO:<>\r\nRCPT TO:<bob@example.com> NOTIFY=NEVER\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 501 501 501 555 250 501 501 501 555 221"
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL <a@b.example>
+MAIL FROM:<a@b.example> <d@e.example>
+MAIL FROM:<a@b c>
+MAIL FROM:<a@b.example> FOO=bar
+MAIL FROM:<a@b.example>
+RCPT TO:
+RCPT <bob@example.com>
+RCPT TO:<>
+RCPT TO:<bob@example.com> NOTIFY=NEVER
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+501 5.5.4 Syntax error in command
+501 5.5.4 Syntax error in parameters
+501 5.1.7 could not parse your mail from command
+555 5.5.4 Unsupported parameter foo
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+501 5.5.4 Syntax error in address
+501 5.5.4 Syntax error in command
+501 5.1.3 could not parse recipient
+555 5.5.4 Unsupported parameter notify
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 # an SRS1 sender of 97 octets, its local part 79 (over RFC 5321's 64)
 SRS='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.com=alice@forwarder.example'
 
 @test "real addresses are accepted: long SRS local parts, quoted local parts, empty dot-atom labels, underscores; qmail-queue gets them unquoted" {
-  { printf 'EHLO c.example\r\n'
-    printf 'MAIL FROM:<%s>\r\n' "$SRS"
-    printf 'RCPT TO:<%s>\r\n' '"a b"@example.com' '"a\"b"@example.com' 'a..b@example.com' '.a@example.com' 'a.@example.com' '"abc"@example.com' '"a\\b"@example.com'
-    printf 'DATA\r\nSubject: q\r\n\r\nx\r\n.\r\n'
-    printf 'MAIL FROM:<"x y"@host_1.example>\r\nRCPT TO:<b_c@example.com>\r\nDATA\r\nSubject: r\r\n\r\ny\r\n.\r\nQUIT\r\n'; } > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 250 250 250 250 250 250 354 250 250 250 354 250 221"
-  run tr -d '\r' < "$OUT"
-  assert_line "250 2.1.0 <$SRS>, sender OK - how exciting to get mail from you!"
-  assert_line '250 2.1.5 <"a b"@example.com>, recipient ok'
-  assert_line '250 2.1.5 <"a\"b"@example.com>, recipient ok'
-  assert_line '250 2.1.5 <a..b@example.com>, recipient ok'
-  assert_line '250 2.1.5 <abc@example.com>, recipient ok'
-  assert_line '250 2.1.0 <"x y"@host_1.example>, sender OK - how exciting to get mail from you!'
+  transcript "$QP" <<EOF
+EHLO c.example
+MAIL FROM:<$SRS>
+RCPT TO:<"a b"@example.com>
+RCPT TO:<"a\\"b"@example.com>
+RCPT TO:<a..b@example.com>
+RCPT TO:<.a@example.com>
+RCPT TO:<a.@example.com>
+RCPT TO:<"abc"@example.com>
+RCPT TO:<"a\\\\b"@example.com>
+DATA
+Subject: q
+
+x
+.
+MAIL FROM:<"x y"@host_1.example>
+RCPT TO:<b_c@example.com>
+DATA
+Subject: r
+
+y
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <$SRS>, sender OK - how exciting to get mail from you!
+250 2.1.5 <"a b"@example.com>, recipient ok
+250 2.1.5 <"a\\"b"@example.com>, recipient ok
+250 2.1.5 <a..b@example.com>, recipient ok
+250 2.1.5 <.a@example.com>, recipient ok
+250 2.1.5 <a.@example.com>, recipient ok
+250 2.1.5 <abc@example.com>, recipient ok
+250 2.1.5 <"a\\\\b"@example.com>, recipient ok
+354 go ahead
+~ 250 2\\.0\\.0 Queued! [0-9]+ qp [0-9]+
+250 2.1.0 <"x y"@host_1.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <b_c@example.com>, recipient ok
+354 go ahead
+~ 250 2\\.0\\.0 Queued! [0-9]+ qp [0-9]+
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   # qmail-queue's envelope holds the internal form, as qmail-smtpd writes it
   assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" "F$SRS|Ta b@example.com|Ta\"b@example.com|Ta..b@example.com|T.a@example.com|Ta.@example.com|Tabc@example.com|Ta\\b@example.com||"
   assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/2.env")" 'Fx y@host_1.example|Tb_c@example.com||'
@@ -181,61 +350,174 @@ SRS='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.c
     printf 'MAIL FROM:<%s@%s.example>\r\n' "$long" 'abc'
     printf 'QUIT\r\n'; } > "$IN"
   smtp "$QP"
-  # the line reader refuses a line with CR, NUL or 8-bit bytes whole (500)
-  assert_equal "$(codes)" "220 250 500 500 501 501 501 500 500 501 501 501 501 501 501 501 501 501 501 501 501 501 250 221"
-  run tr -d '\r' < "$OUT"
-  # (the reply's text is cut at the reply line bound)
-  assert_line --index 26 --partial "250 2.1.0 <${long:0:400}"
+  # the line reader refuses a line with CR, NUL or 8-bit bytes whole (500);
+  # the reply's text is cut at the reply line bound
+  expect_replies <<'EOF'
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+500 5.5.2 Syntax error: bare CR in command
+500 5.5.2 Syntax error: NUL byte in command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+500 5.5.2 Syntax error: 8-bit characters in a command (SMTPUTF8 is not offered)
+500 5.5.2 Syntax error: 8-bit characters in a command (SMTPUTF8 is not offered)
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.5.4 Syntax error in command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.5.4 Syntax error in command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.1.7 could not parse your mail from command
+501 5.5.4 Syntax error in command
+501 5.1.7 could not parse your mail from command
+~ 250 2\.1\.0 <a{400}.*
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "MAIL FROM:<> and an empty MAIL FROM: are the null sender" {
-  printf 'EHLO c.example\r\nMAIL FROM:<>\r\nMAIL FROM:\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line --index 6 '250 2.1.0 <>, sender OK - how exciting to get mail from you!'
-  assert_line --index 7 '250 2.1.0 <>, sender OK - how exciting to get mail from you!'
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<>
+MAIL FROM:
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <>, sender OK - how exciting to get mail from you!
+250 2.1.0 <>, sender OK - how exciting to get mail from you!
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "source routes are dropped; bare addresses get brackets from dont_require_anglebrackets" {
-  printf 'EHLO c.example\r\nMAIL FROM:a@b.example\r\nRCPT TO:<@r1.example,@r2.example:bob@example.com>\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line '250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!'
-  assert_line '250 2.1.5 <bob@example.com>, recipient ok'
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:a@b.example
+RCPT TO:<@r1.example,@r2.example:bob@example.com>
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "a foreign recipient is refused by rcpt_ok" {
-  printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line --regexp '^550 5\.7\.1 Relaying denied'
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@b.example>
+RCPT TO:<x@elsewhere.example>
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+550 5.7.1 Relaying denied
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "RSET, NOOP, VRFY, HELP and an unknown command" {
-  printf 'EHLO c.example\r\nRSET\r\nNOOP\r\nVRFY bob\r\nHELP\r\nFOO bar\r\n\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  run tr -d '\r' < "$OUT"
-  assert_line '250 2.0.0 OK'
-  assert_line "252 2.5.2 Just try sending a mail and we'll see how it turns out ..."
-  assert_line '214-2.0.0 This is qpsmtpd 0.1'
-  assert_line '500 5.5.1 Unrecognized command'
-  assert_equal "$(codes)" "220 250 250 250 252 214 500 500 221"
+  # the empty line is an unknown command too
+  transcript "$QP" <<'EOF'
+EHLO c.example
+RSET
+NOOP
+VRFY bob
+HELP
+FOO bar
+
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.0.0 OK
+250 2.0.0 OK
+252 2.5.2 Just try sending a mail and we'll see how it turns out ...
+214-2.0.0 This is qpsmtpd 0.1
+214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT
+214 2.0.0 See the qpsmtpd(8) manual page.
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "count_unrecognized_commands 4 closes with 521 at the fourth" {
-  printf 'EHLO c.example\r\nFOO\r\nBAR\r\nBAZ\r\nQUX\r\nNOOP\r\n' > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 500 500 500 521"
-  grep -q '^521 5.5.1 Closing connection, 4 unrecognized commands' "$OUT"
+  transcript "$QP" <<'EOF'
+EHLO c.example
+FOO
+BAR
+BAZ
+QUX
+NOOP
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+500 5.5.1 Unrecognized command
+521 5.5.1 Closing connection, 4 unrecognized commands. Perhaps you should read RFC 2821?
+EOF
 }
 
 @test "a whole message is queued with 250 and the envelope is exact" {
-  { envelope; printf 'Subject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n'; } > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 354 250 221"
-  grep -q '^250 2.0.0 Queued! ' "$OUT"
-  # the queue's text must not leak into the next reply
-  grep -q '^221 2.0.0 test.example closing connection. Have a wonderful day.' "$OUT"
+  # the queue's text does not leak into the next reply
+  transcript "$QP" <<'EOF'
+EHLO client.example
+MAIL FROM:<alice@sender.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: hi
+
+body
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+~ 250 2\.0\.0 Queued! [0-9]+ qp [0-9]+
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   [ "$(queued)" -eq 1 ]
   printf 'Falice@sender.example\0Tbob@example.com\0\0' | cmp - "$FAKEQ_DIR/1.env"
 }
@@ -265,34 +547,115 @@ SRS='SRS1=HHHHHHHHHHHHHHHHH=example.org==HHHHHHHHHHHHHHHHHHHHHHHHHH=TT=example.c
 }
 
 @test "pipelined MAIL, RCPT and DATA are answered in order" {
-  { envelope; printf 'Subject: p\r\n\r\nx\r\n.\r\nMAIL FROM:<c@d.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: q\r\n\r\ny\r\n.\r\nQUIT\r\n'; } > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 250 221"
+  transcript "$QP" <<'EOF'
+EHLO client.example
+MAIL FROM:<alice@sender.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: p
+
+x
+.
+MAIL FROM:<c@d.example>
+RCPT TO:<bob@example.com>
+DATA
+Subject: q
+
+y
+.
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+~ 250 2\.0\.0 Queued! [0-9]+ qp [0-9]+
+250 2.1.0 <c@d.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+354 go ahead
+~ 250 2\.0\.0 Queued! [0-9]+ qp [0-9]+
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
   [ "$(queued)" -eq 2 ]
 }
 
 @test "a second MAIL starts a new transaction" {
-  printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nMAIL FROM:<c@d.example>\r\nDATA\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 250 503 221"
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@b.example>
+RCPT TO:<bob@example.com>
+MAIL FROM:<c@d.example>
+DATA
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+250 2.1.0 <c@d.example>, sender OK - how exciting to get mail from you!
+503 5.5.1 RCPT first
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "RSET clears the transaction" {
-  printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nRSET\r\nDATA\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 250 503 221"
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@b.example>
+RCPT TO:<bob@example.com>
+RSET
+DATA
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+250 2.0.0 OK
+503 5.5.1 MAIL first
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "DATA with a parameter is 501" {
-  printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA now\r\nQUIT\r\n' > "$IN"
-  smtp "$QP"
-  grep -q '^501 5.5.4 Syntax error (no parameters allowed)' "$OUT"
+  transcript "$QP" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@b.example>
+RCPT TO:<bob@example.com>
+DATA now
+QUIT
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+250-test.example Hi [192.0.2.1] [192.0.2.1]
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250 ENHANCEDSTATUSCODES
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+501 5.5.4 Syntax error (no parameters allowed)
+221 2.0.0 test.example closing connection. Have a wonderful day.
+EOF
 }
 
 @test "EOF after the greeting ends the session quietly" {
-  : > "$IN"
-  smtp "$QP"
-  assert_equal "$(codes)" "220"
+  transcript "$QP" <<'EOF'
+--
+220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
+EOF
   [ "$RC" -eq 0 ]
 }
 
