@@ -22,21 +22,6 @@ enum { ST_BOL, ST_MID, ST_CR, ST_DOT, ST_DOTCR };
 
 static int is_field_name_char(unsigned char c) { return c > 32 && c < 127 && c != ':'; }
 
-/* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
-static const struct hook_reply headers_end_replies[] = {
-  { DENY_DISCONNECT, R_MSG_DENIED, ACT_DISCONNECT },
-  { DENYSOFT_DISCONNECT, R_MSG_DENIED_421, ACT_DISCONNECT },
-  { 0, 0, 0 }
-};
-
-/* the reply to the data_headers_end hook's result; the session ends
-   after the message */
-static void headers_end_reply(struct session *s, int rc, const stralloc *msg)
-{
-  if (rc == DONE) return;       /* the message is still coming: no 451 yet */
-  hook_respond(s, headers_end_replies, rc, msg, NULL, s->replies);
-}
-
 static void headers_end(struct session *s)
 {
   struct txn *t = &s->t;
@@ -54,7 +39,7 @@ static void headers_end(struct session *s)
   }
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_DATA_HEADERS_END, &a);
-  headers_end_reply(s, rc, a.msg);
+  hook_respond_headers_end(s, rc, a.msg);
 }
 
 /* the header section ends at the first empty line, or before the first

@@ -32,3 +32,18 @@ int hook_respond(struct session *s, const struct hook_reply *t, int rc, const st
   }
   return ACT_NONE;
 }
+
+/* only the _DISCONNECT codes act here, as in Perl qpsmtpd */
+static const struct hook_reply headers_end_replies[] = {
+  { DENY_DISCONNECT, R_MSG_DENIED, ACT_DISCONNECT },
+  { DENYSOFT_DISCONNECT, R_MSG_DENIED_421, ACT_DISCONNECT },
+  { 0, 0, 0 }
+};
+
+/* data.c, at the end of the header section: the reply to the
+   data_headers_end hook's result; the session ends after the message */
+void hook_respond_headers_end(struct session *s, int rc, const stralloc *msg)
+{
+  if (rc == DONE) return;       /* the message is still coming: no 451 yet */
+  hook_respond(s, headers_end_replies, rc, msg, NULL, s->replies);
+}

@@ -18,5 +18,8 @@ struct hook_reply { int rc; enum reply_id r; int act; };
    its action (ACT_*); see hookreply.c */
 int hook_respond(struct session *s, const struct hook_reply *t, int rc, const stralloc *msg,
                  const stralloc *addr, unsigned long replies_before);
+/* the reply to the data_headers_end hook's result (data.c, at the end
+   of the header section) */
+void hook_respond_headers_end(struct session *s, int rc, const stralloc *msg);
 
 #endif
