@@ -91,7 +91,7 @@ static int read_file(stralloc *out, const char *path)
   return 1;
 }
 
-static int help_help(struct session *s, void *self, struct hook_args *a)
+static int help_help(struct session *s, void *self, struct help_args *a)
 {
   struct help *h = self;
   char cmd[64];
@@ -103,13 +103,13 @@ static int help_help(struct session *s, void *self, struct hook_args *a)
     session_reply(s, 502, "5.5.1", "Not implemented.");
     return DONE;
   }
-  while (n < a->arglen && a->arg[n] != ' ') ++n;
+  while (n < a->topiclen && a->topic[n] != ' ') ++n;
   if (!n) {
     stralloc_copys(a->msg, "Try 'HELP COMMAND' for getting help on COMMAND");
     return OK;
   }
   if (n >= sizeof cmd) n = sizeof cmd - 1;   /* too long to be valid anyway */
-  memcpy(cmd, a->arg, n);
+  memcpy(cmd, a->topic, n);
   cmd[n] = 0;
   case_lowers(cmd);
   if (!valid_name(cmd) || n == sizeof cmd - 1) {
@@ -150,5 +150,5 @@ nomem:
 const struct plugin plugin_help = {
   .name = "help",
   .init = help_init,
-  .hooks = { [HOOK_HELP] = help_help },
+  .help = help_help,
 };
