@@ -68,8 +68,8 @@ struct session;
    must not keep them past the call. */
 
 /* connect, data, data_headers_end, data_post_headers, data_post,
-   queue_pre, queue, vrfy, noop, quit, reset_transaction, disconnect,
-   post-connection: nothing but the reply */
+   queue_pre, queue, quit, reset_transaction, disconnect, post-connection:
+   nothing but the reply */
 struct msg_args {
   stralloc *msg;
 };
@@ -117,10 +117,10 @@ struct addr_args {
   stralloc *msg;
 };
 
-/* help: the rest of the line */
-struct help_args {
-  const char *topic;
-  size_t topiclen;
+/* vrfy, noop, help: the command's argument (the rest of the line) */
+struct cmd_args {
+  const char *arg;
+  size_t arglen;
   stralloc *msg;
 };
 
@@ -204,9 +204,9 @@ struct plugin {
   int (*queue_pre)(struct session *, void *self, struct msg_args *);
   int (*queue)(struct session *, void *self, struct msg_args *);
   int (*queue_post)(struct session *, void *self, struct queue_post_args *);
-  int (*vrfy)(struct session *, void *self, struct msg_args *);
-  int (*noop)(struct session *, void *self, struct msg_args *);
-  int (*help)(struct session *, void *self, struct help_args *);
+  int (*vrfy)(struct session *, void *self, struct cmd_args *);
+  int (*noop)(struct session *, void *self, struct cmd_args *);
+  int (*help)(struct session *, void *self, struct cmd_args *);
   int (*quit)(struct session *, void *self, struct msg_args *);
   int (*disconnect)(struct session *, void *self, struct msg_args *);
   int (*post_connection)(struct session *, void *self, struct msg_args *);
@@ -268,9 +268,9 @@ int hook_run_data_post(struct session *s, struct msg_args *a);
 int hook_run_queue_pre(struct session *s, struct msg_args *a);
 int hook_run_queue(struct session *s, struct msg_args *a);
 int hook_run_queue_post(struct session *s, struct queue_post_args *a);
-int hook_run_vrfy(struct session *s, struct msg_args *a);
-int hook_run_noop(struct session *s, struct msg_args *a);
-int hook_run_help(struct session *s, struct help_args *a);
+int hook_run_vrfy(struct session *s, struct cmd_args *a);
+int hook_run_noop(struct session *s, struct cmd_args *a);
+int hook_run_help(struct session *s, struct cmd_args *a);
 int hook_run_quit(struct session *s, struct msg_args *a);
 int hook_run_disconnect(struct session *s, struct msg_args *a);
 int hook_run_post_connection(struct session *s, struct msg_args *a);

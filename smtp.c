@@ -569,7 +569,7 @@ static const struct hook_reply noop_replies[] = {
 
 static int noop_hook(struct session *s, struct cmd *c)
 {
-  struct msg_args a = { c->msg };
+  struct cmd_args a = { c->arg, c->len, c->msg };
   return hook_run_noop(s, &a);
 }
 
@@ -588,7 +588,7 @@ static const struct hook_reply vrfy_replies[] = {
 
 static int vrfy_hook(struct session *s, struct cmd *c)
 {
-  struct msg_args a = { c->msg };
+  struct cmd_args a = { c->arg, c->len, c->msg };
   return hook_run_vrfy(s, &a);
 }
 
@@ -606,7 +606,7 @@ static const struct hook_reply help_replies[] = {
 
 static int help_hook(struct session *s, struct cmd *c)
 {
-  struct help_args a = { c->arg, c->len, c->msg };
+  struct cmd_args a = { c->arg, c->len, c->msg };
   return hook_run_help(s, &a);
 }
 

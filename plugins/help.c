@@ -91,7 +91,7 @@ static int read_file(stralloc *out, const char *path)
   return 1;
 }
 
-static int help_help(struct session *s, void *self, struct help_args *a)
+static int help_help(struct session *s, void *self, struct cmd_args *a)
 {
   struct help *h = self;
   char cmd[64];
@@ -103,13 +103,13 @@ static int help_help(struct session *s, void *self, struct help_args *a)
     session_reply(s, 502, "5.5.1", "Not implemented.");
     return DONE;
   }
-  while (n < a->topiclen && a->topic[n] != ' ') ++n;
+  while (n < a->arglen && a->arg[n] != ' ') ++n;
   if (!n) {
     stralloc_copys(a->msg, "Try 'HELP COMMAND' for getting help on COMMAND");
     return OK;
   }
   if (n >= sizeof cmd) n = sizeof cmd - 1;   /* too long to be valid anyway */
-  memcpy(cmd, a->topic, n);
+  memcpy(cmd, a->arg, n);
   cmd[n] = 0;
   case_lowers(cmd);
   if (!valid_name(cmd) || n == sizeof cmd - 1) {

@@ -32,7 +32,7 @@ static int nc_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int nc_noop(struct session *s, void *self, struct msg_args *a)
+static int nc_noop(struct session *s, void *self, struct cmd_args *a)
 {
   struct counter *c = self;
   if (++c->count < c->max) return DECLINED;
@@ -50,7 +50,7 @@ static int nc_reset(void *self)
 }
 static int nc_hello(struct session *s, void *self, struct helo_args *a) { return nc_reset(self); }
 static int nc_addr(struct session *s, void *self, struct addr_args *a) { return nc_reset(self); }
-static int nc_help(struct session *s, void *self, struct help_args *a) { return nc_reset(self); }
+static int nc_cmd(struct session *s, void *self, struct cmd_args *a) { return nc_reset(self); }
 static int nc_other(struct session *s, void *self, struct msg_args *a) { return nc_reset(self); }
 
 const struct plugin plugin_noop_counter = {
@@ -58,5 +58,5 @@ const struct plugin plugin_noop_counter = {
   .init = nc_init,
   .noop = nc_noop, .helo = nc_hello, .ehlo = nc_hello, .mail = nc_addr,
   .rcpt = nc_addr, .data = nc_other, .reset_transaction = nc_other,
-  .vrfy = nc_other, .help = nc_help,
+  .vrfy = nc_cmd, .help = nc_cmd,
 };

@@ -2,7 +2,7 @@
    "250 2.0.0 conn tls_enabled=... txn tls_enabled=... cipher=...". */
 #include "plugin.h"
 
-static int noop(struct session *s, void *self, struct msg_args *a)
+static int noop(struct session *s, void *self, struct cmd_args *a)
 {
   stralloc v = {0};
   const char *c = note_conn_get(s, "tls_enabled"), *t = note_txn_get(s, "tls_enabled");
