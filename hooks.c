@@ -1,7 +1,6 @@
 /* The hook dispatcher: walks the compiled-in chain; the first plugin that
    returns something other than DECLINED decides. After each plugin the
    deny or ok hook fires, as in Perl qpsmtpd. */
-#include <string.h>
 #include <time.h>
 #include <fmt.h>
 #include "hooks.h"
