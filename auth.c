@@ -45,11 +45,11 @@ static const struct mech {
   const char *name;     /* as advertised and in replies */
   const char *lc;       /* as passed to plugins */
   unsigned int bit;
-  enum hook h;
+  int (*hook)(struct session *, struct auth_args *);   /* the auth-<mech> hook */
 } mechs[] = {
-  { "PLAIN", "plain", MECH_PLAIN, HOOK_AUTH_PLAIN },
-  { "LOGIN", "login", MECH_LOGIN, HOOK_AUTH_LOGIN },
-  { "CRAM-MD5", "cram-md5", MECH_CRAM, HOOK_AUTH_CRAM_MD5 },
+  { "PLAIN", "plain", MECH_PLAIN, hook_run_auth_plain },
+  { "LOGIN", "login", MECH_LOGIN, hook_run_auth_login },
+  { "CRAM-MD5", "cram-md5", MECH_CRAM, hook_run_auth_cram_md5 },
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
 
@@ -60,14 +60,15 @@ static unsigned int mechs_in_chain(void)
 {
   static int done;
   static unsigned int m;
-  unsigned int i, k;
+  unsigned int i;
   if (done) return m;
   done = 1;
   for (i = 0; i < plugin_chain_len; ++i) {
     const struct plugin *p = plugin_chain[i].p;
-    for (k = 0; k < NMECHS; ++k)
-      if (p->hooks[mechs[k].h]) m |= mechs[k].bit;
-    if (p->hooks[HOOK_AUTH] && !(p->flags & PLUGIN_AUTH_CHECKS_NOTHING))
+    if (p->auth_plain) m |= MECH_PLAIN;
+    if (p->auth_login) m |= MECH_LOGIN;
+    if (p->auth_cram_md5) m |= MECH_CRAM;
+    if (p->auth && !(p->flags & PLUGIN_AUTH_CHECKS_NOTHING))
       m |= MECH_PLAIN | MECH_LOGIN | MECH_CRAM;
   }
   return m;
@@ -249,23 +250,17 @@ static void set_tried(struct session *s, const struct mech *m, const char *user)
 /* runs the hooks and answers; user and the credentials are set */
 static void check(struct session *s, const struct mech *m, struct auth_args *aa)
 {
-  struct hook_args a;
   stralloc t = {0};
   const char *user;
   int rc;
   set_tried(s, m, aa->user);
   user = s->auth_user.s;        /* a copy: the credentials are wiped below */
-  memset(&a, 0, sizeof a);
-  a.auth = aa;
-  rc = hook_run(s, m->h, &a);
-  if (rc == DECLINED) {
-    memset(&a, 0, sizeof a);
-    a.auth = aa;
-    rc = hook_run(s, HOOK_AUTH, &a);
-  }
+  aa->msg = NULL;
+  rc = m->hook(s, aa);
+  if (rc == DECLINED) rc = hook_run_auth(s, aa);
   wipe_all(s);
   if (rc == OK) {
-    result_text(s, &t, m, " authentication successful for ", user, a.msg);
+    result_text(s, &t, m, " authentication successful for ", user, aa->msg);
     s->authenticated = 1;
     s->relay_client = 1;
     if (!notes_set(&s->notes, "naughty", NULL) || !notes_set(&s->notes, "auth_user", user)
@@ -273,16 +268,16 @@ static void check(struct session *s, const struct mech *m, struct auth_args *aa)
     qlogm(s, LOGINFO, NULL, "AUTH ", m->name, " succeeded for ", user, " from ", s->remote_ip);
     reply(s, 235, "2.7.0", t.s, t.len);
   } else if (rc == DENYSOFT || rc == DENYSOFT_DISCONNECT) {
-    result_text(s, &t, m, " temporary authentication failure for ", user, a.msg);
+    result_text(s, &t, m, " temporary authentication failure for ", user, aa->msg);
     qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " temporary failure for ", user, " from ", s->remote_ip);
     if (!failure_limit(s)) reply(s, 454, "4.7.0", t.s, t.len);
     if (rc == DENYSOFT_DISCONNECT) smtp_disconnect(s, 0);
   } else {
     /* the plugin's reason (e.g. "wrong password") only in the log */
     t.len = 0;
-    if (a.msg && a.msg->len) {
-      const char *nl = memchr(a.msg->s, '\n', a.msg->len);
-      if (!stralloc_cats(&t, ": ") || !stralloc_catb(&t, a.msg->s, nl ? (size_t)(nl - a.msg->s) : a.msg->len))
+    if (aa->msg && aa->msg->len) {
+      const char *nl = memchr(aa->msg->s, '\n', aa->msg->len);
+      if (!stralloc_cats(&t, ": ") || !stralloc_catb(&t, aa->msg->s, nl ? (size_t)(nl - aa->msg->s) : aa->msg->len))
         die_nomem(s);
     }
     if (!stralloc_0(&t)) die_nomem(s);
@@ -382,7 +377,7 @@ static void do_cram(struct session *s, const struct mech *m, const char *ir)
 
 void smtp_auth(struct session *s, const char *arg, size_t len)
 {
-  struct hook_args a;
+  struct parse_args a;
   stralloc out = {0};
   size_t ml, i;
   const char *ir = NULL;
@@ -397,11 +392,11 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   if (s->authenticated) { reply_send(s, R_AUTH_AGAIN); goto done; }
   if (cfg.tls_before_auth && !s->tls) { reply_send(s, R_AUTH_TLS_FIRST); goto done; }
 
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = len;
+  a.line = arg;
+  a.len = len;
   a.out = &out;
-  rc = hook_run(s, HOOK_AUTH_PARSE, &a);
+  a.msg = NULL;
+  rc = hook_run_auth_parse(s, &a);
   if (rc_is_deny(rc)) {
     reply_with(s, R_SYNTAX, a.msg->s, a.msg->len);
     if (rc_is_disconnect(rc)) { wipe_all(s); smtp_disconnect(s, 0); }

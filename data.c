@@ -26,7 +26,7 @@ static void headers_end(struct session *s)
 {
   struct txn *t = &s->t;
   size_t i = 0;
-  struct hook_args a;
+  struct msg_args a = { NULL };
   int rc;
   t->in_headers = 0;
   while (i < t->hdr.len) {
@@ -37,8 +37,7 @@ static void headers_end(struct session *s)
       if (t->hops < MAXHOPS + 1) ++t->hops;
     i += l + 1;
   }
-  memset(&a, 0, sizeof a);
-  rc = hook_run(s, HOOK_DATA_HEADERS_END, &a);
+  rc = hook_run_data_headers_end(s, &a);
   hook_respond_headers_end(s, rc, a.msg);
 }
 

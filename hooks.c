@@ -1,7 +1,6 @@
 /* The hook dispatcher: walks the compiled-in chain; the first plugin that
    returns something other than DECLINED decides. After each plugin the
    deny or ok hook fires, as in Perl qpsmtpd. */
-#include <string.h>
 #include <time.h>
 #include <fmt.h>
 #include "hooks.h"
@@ -48,17 +47,59 @@ int rc_is_disconnect(int rc)
   return rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT;
 }
 
-int hook_nomem(struct hook_args *a)
+int hook_nomem(stralloc *msg)
 {
-  stralloc_copys(a->msg, "4.3.0 out of memory");
+  stralloc_copys(msg, "4.3.0 out of memory");
   return DENYSOFT;
+}
+
+/* whether plugin p has hook h */
+static int has_hook(const struct plugin *p, enum hook h)
+{
+  switch (h) {
+  case HOOK_CONNECT: return !!p->connect;
+  case HOOK_HELO: return !!p->helo;
+  case HOOK_EHLO: return !!p->ehlo;
+  case HOOK_MAIL_PARSE: return !!p->mail_parse;
+  case HOOK_MAIL_PRE: return !!p->mail_pre;
+  case HOOK_MAIL: return !!p->mail;
+  case HOOK_RCPT_PARSE: return !!p->rcpt_parse;
+  case HOOK_RCPT_PRE: return !!p->rcpt_pre;
+  case HOOK_RCPT: return !!p->rcpt;
+  case HOOK_DATA: return !!p->data;
+  case HOOK_DATA_HEADERS_END: return !!p->data_headers_end;
+  case HOOK_DATA_POST_HEADERS: return !!p->data_post_headers;
+  case HOOK_DATA_POST: return !!p->data_post;
+  case HOOK_QUEUE_PRE: return !!p->queue_pre;
+  case HOOK_QUEUE: return !!p->queue;
+  case HOOK_QUEUE_POST: return !!p->queue_post;
+  case HOOK_VRFY: return !!p->vrfy;
+  case HOOK_NOOP: return !!p->noop;
+  case HOOK_HELP: return !!p->help;
+  case HOOK_QUIT: return !!p->quit;
+  case HOOK_DISCONNECT: return !!p->disconnect;
+  case HOOK_POST_CONNECTION: return !!p->post_connection;
+  case HOOK_RESET_TRANSACTION: return !!p->reset_transaction;
+  case HOOK_UNRECOGNIZED_COMMAND: return !!p->unrecognized_command;
+  case HOOK_DENY: return !!p->deny;
+  case HOOK_OK: return !!p->ok;
+  case HOOK_RECEIVED_LINE: return !!p->received_line;
+  case HOOK_AUTH_PARSE: return !!p->auth_parse;
+  case HOOK_AUTH: return !!p->auth;
+  case HOOK_AUTH_PLAIN: return !!p->auth_plain;
+  case HOOK_AUTH_LOGIN: return !!p->auth_login;
+  case HOOK_AUTH_CRAM_MD5: return !!p->auth_cram_md5;
+  case HOOK_LOGGING: return !!p->logging;
+  case HOOK_COUNT: break;
+  }
+  return 0;
 }
 
 int hook_any(enum hook h)
 {
   unsigned int i;
   for (i = 0; i < plugin_chain_len; ++i)
-    if (plugin_chain[i].p->hooks[h]) return 1;
+    if (has_hook(plugin_chain[i].p, h)) return 1;
   return 0;
 }
 
@@ -68,25 +109,20 @@ static void log_to_plugins(struct session *s, int level, const char *hook, const
                            const char *text, size_t len)
 {
   static int busy;      /* a logging plugin that logs must not loop */
-  struct hook_args a;
-  stralloc m = {0};
+  struct log_args a;
   unsigned int i;
 
   if (busy) return;
   busy = 1;
-  memset(&a, 0, sizeof a);
-  a.rc = level;
-  a.arg = text;
-  a.arglen = len;
+  a.level = level;
+  a.text = text;
+  a.len = len;
   a.plugin = plugin;
-  a.rest = hook;
-  a.restlen = hook ? strlen(hook) : 0;
-  a.msg = &m;
+  a.hook = hook;
   for (i = 0; i < plugin_chain_len; ++i) {
-    hook_fn f = plugin_chain[i].p->hooks[HOOK_LOGGING];
-    if (f) f(s, plugin_chain[i].self, &a);
+    const struct plugin_inst *pi = &plugin_chain[i];
+    if (pi->p->logging) pi->p->logging(s, pi->self, &a);
   }
-  stralloc_free(&m);
   busy = 0;
 }
 
@@ -142,80 +178,139 @@ int hook_plugins_init(stralloc *err)
   return 1;
 }
 
-static void notify(struct session *s, enum hook which, const char *plugin, int rc, stralloc *msg)
+/* after a plugin returned rc: the deny hook (rc a deny) or the ok hook
+   (any other code), as in Perl qpsmtpd; the first plugin returning other
+   than DECLINED ends it */
+static void notify(struct session *s, int deny, const char *plugin, int rc, const stralloc *msg)
 {
   unsigned int i;
-  struct hook_args a;
+  struct result_args a;
   const char *saved = s->hookname;
-  memset(&a, 0, sizeof a);
-  a.plugin = plugin;
-  a.rc = rc;
-  a.arg = msg->s;
-  a.arglen = msg->len;
-  s->hookname = hook_names[which];
+  s->hookname = hook_names[deny ? HOOK_DENY : HOOK_OK];
   for (i = 0; i < plugin_chain_len; ++i) {
-    hook_fn f = plugin_chain[i].p->hooks[which];
-    stralloc m = {0};
+    const struct plugin_inst *pi = &plugin_chain[i];
+    int (*f)(struct session *, void *, struct result_args *) = deny ? pi->p->deny : pi->p->ok;
     if (!f) continue;
-    a.msg = &m;
-    if (f(s, plugin_chain[i].self, &a) != DECLINED) { stralloc_free(&m); break; }
-    stralloc_free(&m);
+    a.plugin = plugin;
+    a.rc = rc;
+    a.text = msg->s;
+    a.textlen = msg->len;
+    if (f(s, pi->self, &a) != DECLINED) break;
   }
   s->hookname = saved;
 }
 
-/* Runs hook h. The reply text of the deciding plugin is left in a->msg
-   (s->msg when a->msg is NULL). Returns the code, DECLINED when no plugin
-   decided. */
-int hook_run(struct session *s, enum hook h, struct hook_args *a)
+/* One run of a hook through the chain (the runners below): the hook, the
+   reply text, the hook name to restore, when the plugin started, and the
+   deciding code. */
+struct hook_call {
+  enum hook h;
+  stralloc *msg;
+  const char *saved;
+  struct timespec t0;
+  int rc;
+};
+
+static int hooked_deny = -1, hooked_ok = -1;
+
+static void call_start(struct session *s, struct hook_call *c, enum hook h, stralloc **msg)
 {
-  unsigned int i;
-  int rc = DECLINED;
-  const char *saved = s->hookname;
-  struct timespec t0 = { 0, 0 };
-  static int hooked_deny = -1, hooked_ok = -1;
   if (hooked_deny < 0) { hooked_deny = hook_any(HOOK_DENY); hooked_ok = hook_any(HOOK_OK); }
-  if (!a->msg) a->msg = &s->msg;
-  a->msg->len = 0;
-  for (i = 0; i < plugin_chain_len; ++i) {
-    struct plugin_inst *pi = &plugin_chain[i];
-    hook_fn f = pi->p->hooks[h];
-    if (!f) continue;
-    a->msg->len = 0;
-    s->hookname = hook_names[h];
-    if (s->loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = f(s, pi->self, a);
-    s->hookname = saved;
-    if (!rc_name(rc)) {
-      char num[24];
-      num[fmt_long(num, rc)] = 0;
-      qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", hook_names[h], " returned ", num);
-      rc = DECLINED;
-      continue;
-    }
-    if (s->loglevel >= LOGDEBUG) {
-      /* with the time the plugin took, to see what each one costs */
-      struct timespec t1;
-      char us[24];
-      clock_gettime(CLOCK_MONOTONIC, &t1);
-      us[fmt_ulonglong(us, (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000LL
-                                                + (t1.tv_nsec - t0.tv_nsec) / 1000))] = 0;
-      qlogm(s, LOGDEBUG, pi->name, "hook ", hook_names[h], " returned ", rc_name(rc), " in ", us, " us");
-    }
-    if (h != HOOK_DENY && h != HOOK_OK) {
-      if (rc_is_deny(rc)) {
-        if (hooked_deny) notify(s, HOOK_DENY, pi->name, rc, a->msg);
-      } else if (hooked_ok) notify(s, HOOK_OK, pi->name, rc, a->msg);
-    }
-    if (rc != DECLINED) {
-      if (rc != OK && rc != DONE) {
-        stralloc l = {0};
-        if (stralloc_copys(&l, rc_name(rc)) && stralloc_cats(&l, " ") && stralloc_cat(&l, a->msg))
-          log_line(s, LOGINFO, hook_names[h], pi->name, l.s, l.len);
-        stralloc_free(&l);
-      }
-      return rc;
-    }
-  }
-  return DECLINED;
+  if (!*msg) *msg = &s->msg;
+  c->h = h;
+  c->msg = *msg;
+  c->msg->len = 0;
+  c->saved = s->hookname;
 }
+
+/* before each plugin's call */
+static void call_before(struct session *s, struct hook_call *c)
+{
+  c->msg->len = 0;
+  s->hookname = hook_names[c->h];
+  if (s->loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &c->t0);
+}
+
+/* after plugin pi returned rc: logs, runs deny or ok; 1 when rc decides
+   (then it is in c->rc) */
+static int call_after(struct session *s, struct hook_call *c, const struct plugin_inst *pi, int rc)
+{
+  const char *name = hook_names[c->h];
+  s->hookname = c->saved;
+  if (!rc_name(rc)) {
+    char num[24];
+    num[fmt_long(num, rc)] = 0;
+    qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", name, " returned ", num);
+    return 0;
+  }
+  if (s->loglevel >= LOGDEBUG) {
+    /* with the time the plugin took, to see what each one costs */
+    struct timespec t1;
+    char us[24];
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    us[fmt_ulonglong(us, (unsigned long long)((t1.tv_sec - c->t0.tv_sec) * 1000000LL
+                                              + (t1.tv_nsec - c->t0.tv_nsec) / 1000))] = 0;
+    qlogm(s, LOGDEBUG, pi->name, "hook ", name, " returned ", rc_name(rc), " in ", us, " us");
+  }
+  if (rc_is_deny(rc)) {
+    if (hooked_deny) notify(s, 1, pi->name, rc, c->msg);
+  } else if (hooked_ok) notify(s, 0, pi->name, rc, c->msg);
+  if (rc == DECLINED) return 0;
+  if (rc != OK && rc != DONE) {
+    stralloc l = {0};
+    if (stralloc_copys(&l, rc_name(rc)) && stralloc_cats(&l, " ") && stralloc_cat(&l, c->msg))
+      log_line(s, LOGINFO, name, pi->name, l.s, l.len);
+    stralloc_free(&l);
+  }
+  c->rc = rc;
+  return 1;
+}
+
+/* The runner of one hook: every plugin of the chain that has it, in
+   order, until one decides. One function per hook, so that each calls
+   its hook through the hook's own type. */
+#define HOOK_RUNNER(member, h, type)                                            \
+  int hook_run_##member(struct session *s, type *a)                             \
+  {                                                                             \
+    struct hook_call c;                                                         \
+    unsigned int i;                                                             \
+    call_start(s, &c, h, &a->msg);                                              \
+    for (i = 0; i < plugin_chain_len; ++i) {                                    \
+      const struct plugin_inst *pi = &plugin_chain[i];                          \
+      if (!pi->p->member) continue;                                             \
+      call_before(s, &c);                                                       \
+      if (call_after(s, &c, pi, pi->p->member(s, pi->self, a))) return c.rc;   \
+    }                                                                           \
+    return DECLINED;                                                            \
+  }
+
+HOOK_RUNNER(connect, HOOK_CONNECT, struct msg_args)
+HOOK_RUNNER(helo, HOOK_HELO, struct helo_args)
+HOOK_RUNNER(ehlo, HOOK_EHLO, struct helo_args)
+HOOK_RUNNER(mail_parse, HOOK_MAIL_PARSE, struct parse_args)
+HOOK_RUNNER(mail_pre, HOOK_MAIL_PRE, struct pre_args)
+HOOK_RUNNER(mail, HOOK_MAIL, struct addr_args)
+HOOK_RUNNER(rcpt_parse, HOOK_RCPT_PARSE, struct parse_args)
+HOOK_RUNNER(rcpt_pre, HOOK_RCPT_PRE, struct pre_args)
+HOOK_RUNNER(rcpt, HOOK_RCPT, struct addr_args)
+HOOK_RUNNER(data, HOOK_DATA, struct msg_args)
+HOOK_RUNNER(data_headers_end, HOOK_DATA_HEADERS_END, struct msg_args)
+HOOK_RUNNER(data_post_headers, HOOK_DATA_POST_HEADERS, struct msg_args)
+HOOK_RUNNER(data_post, HOOK_DATA_POST, struct msg_args)
+HOOK_RUNNER(queue_pre, HOOK_QUEUE_PRE, struct msg_args)
+HOOK_RUNNER(queue, HOOK_QUEUE, struct msg_args)
+HOOK_RUNNER(queue_post, HOOK_QUEUE_POST, struct queue_post_args)
+HOOK_RUNNER(vrfy, HOOK_VRFY, struct cmd_args)
+HOOK_RUNNER(noop, HOOK_NOOP, struct cmd_args)
+HOOK_RUNNER(help, HOOK_HELP, struct cmd_args)
+HOOK_RUNNER(quit, HOOK_QUIT, struct msg_args)
+HOOK_RUNNER(disconnect, HOOK_DISCONNECT, struct msg_args)
+HOOK_RUNNER(post_connection, HOOK_POST_CONNECTION, struct msg_args)
+HOOK_RUNNER(reset_transaction, HOOK_RESET_TRANSACTION, struct msg_args)
+HOOK_RUNNER(unrecognized_command, HOOK_UNRECOGNIZED_COMMAND, struct unrecognized_args)
+HOOK_RUNNER(received_line, HOOK_RECEIVED_LINE, struct received_args)
+HOOK_RUNNER(auth_parse, HOOK_AUTH_PARSE, struct parse_args)
+HOOK_RUNNER(auth, HOOK_AUTH, struct auth_args)
+HOOK_RUNNER(auth_plain, HOOK_AUTH_PLAIN, struct auth_args)
+HOOK_RUNNER(auth_login, HOOK_AUTH_LOGIN, struct auth_args)
+HOOK_RUNNER(auth_cram_md5, HOOK_AUTH_CRAM_MD5, struct auth_args)

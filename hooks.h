@@ -60,52 +60,115 @@ enum hook {
 
 struct session;
 
-/* What a hook gets besides the session. Which fields are set depends on
-   the hook:
-     helo, ehlo            arg = the host argument
-     mail_parse/rcpt_parse arg = the text after the verb
-     mail_pre, rcpt_pre    arg = the path string, e.g. "a@b" or "<a@b>";
-                           to replace it, return OK with the new string in
-                           out (the core then parses out instead)
-     mail, rcpt            addr = the parsed address without brackets
-                           ("" is the null sender), params = the ESMTP
-                           parameters as "key=value\0" pairs (keys lower case)
-     unrecognized_command  arg = the verb (lower case), rest = the rest
-     help                  arg = the rest of the line
-     deny, ok              plugin = the plugin that returned, rc = its code,
-                           arg = its message
-     received_line         arg = "SMTP"/"ESMTP"/"ESMTPS"/...; return OK with
-                           the header value (without "Received: ") in out
-     logging               rc = the level, arg = the text, plugin = the
-                           plugin that logs (or NULL), rest = the hook (or
-                           NULL); the return code is ignored. When a plugin
-                           has this hook, log lines go to it, not to fd 2.
-     auth_parse            arg = the text after AUTH; return OK with a
-                           replacement in out, or DENY (501)
-     auth-plain, auth-login, auth-cram-md5, auth
-                           auth = what the client sent (see struct auth_args)
-   The reply text a hook wants the core to send goes into msg (lines
-   separated by \n); it is empty on entry. */
-struct hook_args {
-  const char *arg;
-  size_t arglen;
-  const char *rest;
-  size_t restlen;
+/* What each hook gets besides the session and the plugin's self: one
+   struct per kind of hook, with only what that hook has. msg is the
+   reply text the plugin wants the core to send (lines separated by \n;
+   empty on entry); out, where a hook has it, is what the plugin returns
+   in place of its input (with OK). The pointers are the core's: a plugin
+   must not keep them past the call. */
+
+/* connect, data, data_headers_end, data_post_headers, data_post,
+   queue_pre, queue, quit, reset_transaction, disconnect, post-connection:
+   nothing but the reply */
+struct msg_args {
+  stralloc *msg;
+};
+
+/* queue_post: the queue hook's code */
+struct queue_post_args {
+  int rc;
+  stralloc *msg;
+};
+
+/* helo, ehlo: the host argument */
+struct helo_args {
+  const char *host;
+  size_t hostlen;
+  stralloc *msg;
+};
+
+/* mail_parse, rcpt_parse, auth_parse: the text after the verb; OK with a
+   replacement in out makes the core parse out instead (auth_parse: DENY
+   is 501) */
+struct parse_args {
+  const char *line;
+  size_t len;
+  stralloc *out;
+  stralloc *msg;
+};
+
+/* mail_pre, rcpt_pre: the path string, e.g. "a@b" or "<a@b>"; OK with a
+   new string in out makes the core parse out instead */
+struct pre_args {
+  const char *path;
+  size_t pathlen;
+  stralloc *out;
+  stralloc *msg;
+};
+
+/* mail, rcpt: the parsed address without brackets ("" is the null
+   sender), and the ESMTP parameters as "key=value\0" pairs (keys lower
+   case) */
+struct addr_args {
   const char *addr;
   size_t addrlen;
   const char *params;
   size_t paramslen;
-  const char *plugin;
-  int rc;
-  stralloc *out;
   stralloc *msg;
-  const struct auth_args *auth;
 };
 
-/* The credentials of one AUTH attempt (Perl's $mechanism, $user,
-   $passClear, $passHash, $ticket). The core wipes them when the hooks have
-   run: a plugin must not keep pointers to them, and must wipe its own
-   copies (wipe in wipe.h). Never log pass. */
+/* vrfy, noop, help: the command's argument (the rest of the line) */
+struct cmd_args {
+  const char *arg;
+  size_t arglen;
+  stralloc *msg;
+};
+
+/* unrecognized_command: the verb (lower case) and the rest of the line */
+struct unrecognized_args {
+  const char *verb;
+  size_t verblen;
+  const char *rest;
+  size_t restlen;
+  stralloc *msg;
+};
+
+/* received_line: "SMTP", "ESMTP", "ESMTPS", "ESMTPA" or "ESMTPSA"; OK
+   with the header value (without "Received: ") in out replaces the
+   core's */
+struct received_args {
+  const char *proto;
+  stralloc *out;
+  stralloc *msg;
+};
+
+/* deny, ok: the plugin that returned, its code and its reply text. The
+   first plugin returning other than DECLINED ends the hook; the code
+   changes nothing else. */
+struct result_args {
+  const char *plugin;
+  int rc;
+  const char *text;
+  size_t textlen;
+};
+
+/* logging: the level (LOG* in log.h), the text (control bytes already
+   replaced), the plugin that logs and the hook it runs in (each NULL when
+   there is none). The code is ignored. When a plugin has this hook, log
+   lines go to it, not to fd 2. */
+struct log_args {
+  int level;
+  const char *text;
+  size_t len;
+  const char *plugin;
+  const char *hook;
+};
+
+/* auth-plain, auth-login, auth-cram-md5, auth: the credentials of one
+   AUTH attempt (Perl's $mechanism, $user, $passClear, $passHash,
+   $ticket). The core wipes them when the hooks have run: a plugin must
+   not keep pointers to them, and must wipe its own copies (wipe in
+   wipe.h). Never log pass. */
 struct auth_args {
   const char *mech;     /* "plain", "login" or "cram-md5" */
   const char *user;     /* not empty; no NUL, CR or LF */
@@ -113,17 +176,51 @@ struct auth_args {
   size_t passlen;
   const char *hash;     /* cram-md5: the client's digest, 32 lower-case hex digits; else NULL */
   const char *ticket;   /* cram-md5: the challenge we sent; else NULL */
+  stralloc *msg;
 };
 
-typedef int (*hook_fn)(struct session *s, void *self, struct hook_args *a);
-
+/* A plugin: its name, its argument check, and a function per hook it
+   handles (NULL for the others), each with the arguments of that hook.
+   A hook returns one of the codes above. */
 struct plugin {
   const char *name;   /* as in the plugins file, e.g. "queue/qmail-queue" */
   /* Checks the arguments and sets up *self. Must not read files or talk to
      the network: the build runs it to reject a bad plugins file. On error it
      puts a reason in err and returns 0. May be NULL. */
   int (*init)(void **self, int argc, const char *const *argv, stralloc *err);
-  hook_fn hooks[HOOK_COUNT];
+  int (*connect)(struct session *, void *self, struct msg_args *);
+  int (*helo)(struct session *, void *self, struct helo_args *);
+  int (*ehlo)(struct session *, void *self, struct helo_args *);
+  int (*mail_parse)(struct session *, void *self, struct parse_args *);
+  int (*mail_pre)(struct session *, void *self, struct pre_args *);
+  int (*mail)(struct session *, void *self, struct addr_args *);
+  int (*rcpt_parse)(struct session *, void *self, struct parse_args *);
+  int (*rcpt_pre)(struct session *, void *self, struct pre_args *);
+  int (*rcpt)(struct session *, void *self, struct addr_args *);
+  int (*data)(struct session *, void *self, struct msg_args *);
+  int (*data_headers_end)(struct session *, void *self, struct msg_args *);
+  int (*data_post_headers)(struct session *, void *self, struct msg_args *);
+  int (*data_post)(struct session *, void *self, struct msg_args *);
+  int (*queue_pre)(struct session *, void *self, struct msg_args *);
+  int (*queue)(struct session *, void *self, struct msg_args *);
+  int (*queue_post)(struct session *, void *self, struct queue_post_args *);
+  int (*vrfy)(struct session *, void *self, struct cmd_args *);
+  int (*noop)(struct session *, void *self, struct cmd_args *);
+  int (*help)(struct session *, void *self, struct cmd_args *);
+  int (*quit)(struct session *, void *self, struct msg_args *);
+  int (*disconnect)(struct session *, void *self, struct msg_args *);
+  int (*post_connection)(struct session *, void *self, struct msg_args *);
+  int (*reset_transaction)(struct session *, void *self, struct msg_args *);
+  int (*unrecognized_command)(struct session *, void *self, struct unrecognized_args *);
+  int (*deny)(struct session *, void *self, struct result_args *);
+  int (*ok)(struct session *, void *self, struct result_args *);
+  int (*received_line)(struct session *, void *self, struct received_args *);
+  int (*auth_parse)(struct session *, void *self, struct parse_args *);
+  int (*auth)(struct session *, void *self, struct auth_args *);
+  int (*auth_plain)(struct session *, void *self, struct auth_args *);
+  int (*auth_login)(struct session *, void *self, struct auth_args *);
+  int (*auth_cram_md5)(struct session *, void *self, struct auth_args *);
+  int (*logging)(struct session *, void *self, struct log_args *);
   unsigned int flags;  /* PLUGIN_* below */
 };
 
@@ -148,10 +245,43 @@ extern const unsigned int plugin_chain_len;
 
 extern const char *const hook_names[HOOK_COUNT];
 
-/* a plugin out of memory: the reply text (4.3.0), and DENYSOFT to return */
-int hook_nomem(struct hook_args *a);
-/* runs hook h through the chain: the first code other than DECLINED */
-int hook_run(struct session *s, enum hook h, struct hook_args *a);
+/* a plugin out of memory: the reply text (4.3.0) in msg, and DENYSOFT to
+   return */
+int hook_nomem(stralloc *msg);
+/* Run one hook through the chain: the first code other than DECLINED
+   (DECLINED when no plugin decided). The deciding plugin's reply text is
+   left in a->msg (s->msg when a->msg is NULL). deny, ok and logging run
+   inside the dispatcher. */
+int hook_run_connect(struct session *s, struct msg_args *a);
+int hook_run_helo(struct session *s, struct helo_args *a);
+int hook_run_ehlo(struct session *s, struct helo_args *a);
+int hook_run_mail_parse(struct session *s, struct parse_args *a);
+int hook_run_mail_pre(struct session *s, struct pre_args *a);
+int hook_run_mail(struct session *s, struct addr_args *a);
+int hook_run_rcpt_parse(struct session *s, struct parse_args *a);
+int hook_run_rcpt_pre(struct session *s, struct pre_args *a);
+int hook_run_rcpt(struct session *s, struct addr_args *a);
+int hook_run_data(struct session *s, struct msg_args *a);
+int hook_run_data_headers_end(struct session *s, struct msg_args *a);
+int hook_run_data_post_headers(struct session *s, struct msg_args *a);
+int hook_run_data_post(struct session *s, struct msg_args *a);
+int hook_run_queue_pre(struct session *s, struct msg_args *a);
+int hook_run_queue(struct session *s, struct msg_args *a);
+int hook_run_queue_post(struct session *s, struct queue_post_args *a);
+int hook_run_vrfy(struct session *s, struct cmd_args *a);
+int hook_run_noop(struct session *s, struct cmd_args *a);
+int hook_run_help(struct session *s, struct cmd_args *a);
+int hook_run_quit(struct session *s, struct msg_args *a);
+int hook_run_disconnect(struct session *s, struct msg_args *a);
+int hook_run_post_connection(struct session *s, struct msg_args *a);
+int hook_run_reset_transaction(struct session *s, struct msg_args *a);
+int hook_run_unrecognized_command(struct session *s, struct unrecognized_args *a);
+int hook_run_received_line(struct session *s, struct received_args *a);
+int hook_run_auth_parse(struct session *s, struct parse_args *a);
+int hook_run_auth(struct session *s, struct auth_args *a);
+int hook_run_auth_plain(struct session *s, struct auth_args *a);
+int hook_run_auth_login(struct session *s, struct auth_args *a);
+int hook_run_auth_cram_md5(struct session *s, struct auth_args *a);
 /* every plugin's init, in chain order; 0 with the reason in err */
 int hook_plugins_init(stralloc *err);
 /* 1 when some plugin of the chain has hook h */

@@ -74,7 +74,7 @@ int reject_args(struct reject *r, int argc, const char *const *argv, stralloc *e
 }
 
 int reject_get(struct session *s, const struct reject *r, int deftype, const char *plugin,
-               const char *text, const char *logtext, struct hook_args *a)
+               const char *text, const char *logtext, stralloc *msg)
 {
   const char *sep = logtext && *logtext ? ", " : "";
   if (!logtext) logtext = "";
@@ -99,11 +99,10 @@ int reject_get(struct session *s, const struct reject *r, int deftype, const cha
     return DECLINED;
   }
   qlogm(s, LOGINFO, plugin, "fail", sep, logtext);
-  if (!stralloc_copys(a->msg, text)) goto nomem;
+  if (!stralloc_copys(msg, text)) goto nomem;
   return reject_type_code(r->type, deftype);
 nomem:
-  stralloc_copys(a->msg, "4.3.0 out of memory");
-  return DENYSOFT;
+  return hook_nomem(msg);
 }
 
 int session_immune(struct session *s, const char *plugin)

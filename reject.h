@@ -25,9 +25,9 @@ int reject_type_code(const char *name, int deftype);
 /* Perl's get_reject: logs "fail..." with logtext, then by mode returns
    DECLINED (reject 0), DECLINED after appending "(plugin) text" to the
    connection note "naughty" (reject naughty), or the reject_type's code
-   (deftype when none) with text in a->msg. */
+   (deftype when none) with text in msg. */
 int reject_get(struct session *s, const struct reject *r, int deftype, const char *plugin,
-               const char *text, const char *logtext, struct hook_args *a);
+               const char *text, const char *logtext, stralloc *msg);
 /* Perl's is_immune: relay client, "whitelisthost" connection note or
    "whitelistsender" transaction note; logs the reason */
 int session_immune(struct session *s, const char *plugin);

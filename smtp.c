@@ -96,11 +96,11 @@ static void greet(struct session *s)
 }
 
 /* One command being run: its argument, what its check step found, and
-   the arguments of its hook. */
+   the reply text of its hook. */
 struct cmd {
   const char *arg;
   size_t len;
-  struct hook_args a;
+  stralloc *msg;
   stralloc path;                /* MAIL, RCPT: the address, \0-terminated */
   stralloc params;
   stralloc out;
@@ -162,15 +162,25 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
   }
   reply(s, 250, NULL, r->s, r->len);
 }
+static int helo_hook(struct session *s, struct cmd *c)
+{
+  struct helo_args a = { c->arg, c->len, c->msg };
+  return hook_run_helo(s, &a);
+}
+static int ehlo_hook(struct session *s, struct cmd *c)
+{
+  struct helo_args a = { c->arg, c->len, c->msg };
+  return hook_run_ehlo(s, &a);
+}
 static void helo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 0); }
 static void ehlo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 1); }
 
 static int get_path(struct session *s, const char *arg, size_t len, const char *kw,
-                    enum hook pre, stralloc *path, stralloc *params, int rcpt)
+                    stralloc *path, stralloc *params, int rcpt)
 {
   size_t kl = strlen(kw), i;
   long pl;
-  struct hook_args a;
+  struct pre_args a;
   int rc;
   stralloc out = {0};
   if (len < kl || !case_equalb(arg, kl, kw)) { reply_send(s, R_SYNTAX); return 0; }
@@ -184,14 +194,14 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
     reply_send(s, R_SYNTAX_PARAMS);
     return 0;
   }
-  memset(&a, 0, sizeof a);
-  a.arg = arg;
-  a.arglen = (size_t)pl;
+  a.path = arg;
+  a.pathlen = (size_t)pl;
   a.out = &out;
-  if (!pl && !rcpt) { a.arg = "<>"; a.arglen = 2; }   /* "MAIL FROM:" is the null sender */
-  rc = hook_run(s, pre, &a);
-  if (rc == OK && out.len) { a.arg = out.s; a.arglen = out.len; }
-  rc = addr_parse(a.arg, a.arglen, rcpt, path);
+  a.msg = NULL;
+  if (!pl && !rcpt) { a.path = "<>"; a.pathlen = 2; }   /* "MAIL FROM:" is the null sender */
+  rc = rcpt ? hook_run_rcpt_pre(s, &a) : hook_run_mail_pre(s, &a);
+  if (rc == OK && out.len) { a.path = out.s; a.pathlen = out.len; }
+  rc = addr_parse(a.path, a.pathlen, rcpt, path);
   stralloc_free(&out);
   if (rc != ADDR_OK) {
     if (rcpt) reply_send(s, R_RCPT_UNPARSABLE);
@@ -297,15 +307,10 @@ static const struct hook_reply mail_replies[] = {
   { 0, 0, 0 }
 };
 
-static int run_parse_hook(struct session *s, enum hook h, struct cmd *c)
+static int run_parse_hook(struct session *s, struct cmd *c, int rcpt)
 {
-  struct hook_args a;
-  int rc;
-  memset(&a, 0, sizeof a);
-  a.arg = c->arg;
-  a.arglen = c->len;
-  a.out = &c->out;
-  rc = hook_run(s, h, &a);
+  struct parse_args a = { c->arg, c->len, &c->out, NULL };
+  int rc = rcpt ? hook_run_rcpt_parse(s, &a) : hook_run_mail_parse(s, &a);
   if (rc_is_deny(rc)) {
     reply_with(s, R_SYNTAX, a.msg->s, a.msg->len);
     if (rc_is_disconnect(rc)) smtp_disconnect(s, 0);
@@ -315,21 +320,23 @@ static int run_parse_hook(struct session *s, enum hook h, struct cmd *c)
   return 1;
 }
 
-/* MAIL and RCPT: the parse hook, the path, the parameters; the hook's
-   arguments */
+/* MAIL and RCPT: the parse hook, the path, the parameters */
 static int path_check(struct session *s, struct cmd *c, int rcpt)
 {
-  if (!run_parse_hook(s, rcpt ? HOOK_RCPT_PARSE : HOOK_MAIL_PARSE, c)) return 0;
-  if (!get_path(s, c->arg, c->len, rcpt ? "to:" : "from:", rcpt ? HOOK_RCPT_PRE : HOOK_MAIL_PRE,
-                &c->path, &c->params, rcpt)) return 0;
-  if (!mail_params(s, &c->params, rcpt)) return 0;
-  c->a.arg = NULL;
-  c->a.arglen = 0;
-  c->a.addr = c->path.s;
-  c->a.addrlen = c->path.len - 1;
-  c->a.params = c->params.s;
-  c->a.paramslen = c->params.len;
-  return 1;
+  if (!run_parse_hook(s, c, rcpt)) return 0;
+  if (!get_path(s, c->arg, c->len, rcpt ? "to:" : "from:", &c->path, &c->params, rcpt)) return 0;
+  return mail_params(s, &c->params, rcpt);
+}
+
+static int mail_hook(struct session *s, struct cmd *c)
+{
+  struct addr_args a = { c->path.s, c->path.len - 1, c->params.s, c->params.len, c->msg };
+  return hook_run_mail(s, &a);
+}
+static int rcpt_hook(struct session *s, struct cmd *c)
+{
+  struct addr_args a = { c->path.s, c->path.len - 1, c->params.s, c->params.len, c->msg };
+  return hook_run_rcpt(s, &a);
 }
 
 static int mail_check(struct session *s, struct cmd *c)
@@ -409,23 +416,20 @@ static const struct hook_reply queue_replies[] = {
 };
 static void smtp_queue(struct session *s)
 {
-  struct hook_args a;
+  struct msg_args a = { NULL };
+  struct received_args ra;
   stralloc rl = {0}, out = {0}, hdr = {0};
-  const char *proto;
   unsigned long before;
   int rc;
 
-  memset(&a, 0, sizeof a);
-  hook_run(s, HOOK_DATA_POST_HEADERS, &a);
+  hook_run_data_post_headers(s, &a);
 
   if (s->hello == HELLO_EHLO)
-    proto = s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
-  else proto = "SMTP";
-  memset(&a, 0, sizeof a);
-  a.arg = proto;
-  a.arglen = strlen(proto);
-  a.out = &out;
-  rc = hook_run(s, HOOK_RECEIVED_LINE, &a);
+    ra.proto = s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
+  else ra.proto = "SMTP";
+  ra.out = &out;
+  ra.msg = NULL;
+  rc = hook_run_received_line(s, &ra);
   if (rc == OK && out.len) { if (!stralloc_copy(&rl, &out) || !stralloc_0(&rl)) die_nomem(s); }
   else if (!received_build(s, &rl) || !stralloc_0(&rl)) die_nomem(s);
   /* Received goes first, above what plugins added */
@@ -438,33 +442,30 @@ static void smtp_queue(struct session *s)
   stralloc_free(&out);
   stralloc_free(&hdr);
 
-  memset(&a, 0, sizeof a);
+  a.msg = NULL;
   before = s->replies;
-  rc = hook_run(s, HOOK_DATA_POST, &a);
+  rc = hook_run_data_post(s, &a);
   if (rc_is_deny(rc) || rc == DONE) {
     after(s, hook_respond(s, data_post_replies, rc, a.msg, NULL, before));
     if (rc == DONE) txn_reset(s);
     return;
   }
-  memset(&a, 0, sizeof a);
+  a.msg = NULL;
   before = s->replies;
-  rc = hook_run(s, HOOK_QUEUE_PRE, &a);
+  rc = hook_run_queue_pre(s, &a);
   if (rc_is_deny(rc) || rc == DONE) {
     after(s, hook_respond(s, queue_pre_replies, rc, a.msg, NULL, before));
     if (rc == DONE) txn_reset(s);
     return;
   }
-  memset(&a, 0, sizeof a);
+  a.msg = NULL;
   before = s->replies;
-  rc = hook_run(s, HOOK_QUEUE, &a);
+  rc = hook_run_queue(s, &a);
   {
     int act = hook_respond(s, queue_replies, rc, a.msg, NULL, before);
-    struct hook_args p;
-    memset(&p, 0, sizeof p);
-    p.rc = rc;
-    p.msg = &s->out2;
+    struct queue_post_args p = { rc, &s->out2 };
     s->out2.len = 0;
-    hook_run(s, HOOK_QUEUE_POST, &p);
+    hook_run_queue_post(s, &p);
     if (rc != OK && rc != DONE && a.msg->len) log_line(s, LOGERROR, "queue", NULL, a.msg->s, a.msg->len);
     after(s, act);
     txn_reset(s);
@@ -490,6 +491,12 @@ static void log_slow(struct session *s)
         nm, " bytes/s after data_rate_grace ", ng, " s; nothing queued");
 }
 
+
+static int data_hook(struct session *s, struct cmd *c)
+{
+  struct msg_args a = { c->msg };
+  return hook_run_data(s, &a);
+}
 
 static int data_check(struct session *s, struct cmd *c)
 {
@@ -560,6 +567,12 @@ static const struct hook_reply noop_replies[] = {
   { 0, 0, 0 }
 };
 
+static int noop_hook(struct session *s, struct cmd *c)
+{
+  struct cmd_args a = { c->arg, c->len, c->msg };
+  return hook_run_noop(s, &a);
+}
+
 static void noop_proceed(struct session *s, struct cmd *c, int rc)
 {
   (void)c; (void)rc;
@@ -573,6 +586,12 @@ static const struct hook_reply vrfy_replies[] = {
   { 0, 0, 0 }
 };
 
+static int vrfy_hook(struct session *s, struct cmd *c)
+{
+  struct cmd_args a = { c->arg, c->len, c->msg };
+  return hook_run_vrfy(s, &a);
+}
+
 static void vrfy_proceed(struct session *s, struct cmd *c, int rc)
 {
   (void)c; (void)rc;
@@ -585,9 +604,15 @@ static const struct hook_reply help_replies[] = {
   { 0, 0, 0 }
 };
 
+static int help_hook(struct session *s, struct cmd *c)
+{
+  struct cmd_args a = { c->arg, c->len, c->msg };
+  return hook_run_help(s, &a);
+}
+
 static void help_proceed(struct session *s, struct cmd *c, int rc)
 {
-  if (rc == OK && c->a.msg->len) { reply(s, 214, "2.0.0", c->a.msg->s, c->a.msg->len); return; }
+  if (rc == OK && c->msg->len) { reply(s, 214, "2.0.0", c->msg->s, c->msg->len); return; }
   replys(s, 214, "2.0.0", notes_get(&s->notes, "smtpgreeting")
          ? "This is qpsmtpd\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page."
          : "This is qpsmtpd " VERSION "\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page.");
@@ -599,10 +624,16 @@ static const struct hook_reply quit_replies[] = {
   { 0, 0, 0 }
 };
 
+static int quit_hook(struct session *s, struct cmd *c)
+{
+  struct msg_args a = { c->msg };
+  return hook_run_quit(s, &a);
+}
+
 static void quit_proceed(struct session *s, struct cmd *c, int rc)
 {
   (void)rc;
-  if (c->a.msg->len) reply(s, 221, "2.0.0", c->a.msg->s, c->a.msg->len);
+  if (c->msg->len) reply(s, 221, "2.0.0", c->msg->s, c->msg->len);
   else {
     stralloc *t = &s->tmp;
     if (!stralloc_copys(t, s->me.s) || !stralloc_cats(t, " closing connection. Have a wonderful day.")) die_nomem(s);
@@ -641,19 +672,18 @@ static enum smtp_state smtp_state(const struct session *s)
 #define CMD_IF_AUTH   16u   /* exists when an auth plugin offers a mechanism */
 #define CMD_IF_TLS    32u   /* exists when the tls plugin is in the chain */
 
-#define HOOK_NONE HOOK_COUNT
-
 /* The command table. A command runs in the states in which it has no
    refusal: otherwise the refusal is its reply. Then, in order: the check
-   step (arguments, preconditions; 0 after it replied), the hook with the
-   argument (or what the check step set), the reply the hook's result
+   step (arguments, preconditions; 0 after it replied), the hook step (the
+   command's hook with its typed arguments, from the argument or what the
+   check step set; its code), the reply the hook's result
    chooses from the command's hook reply table (a DONE not in the table:
    the plugin replied), and otherwise the proceed step. */
 struct command {
   const char *verb;
   enum reply_id refuse[SMTP_NSTATES];
   unsigned int flags;
-  enum hook hook;
+  int (*hook)(struct session *, struct cmd *);
   const struct hook_reply *replies;
   int (*check)(struct session *, struct cmd *);
   void (*proceed)(struct session *, struct cmd *, int rc);
@@ -661,24 +691,24 @@ struct command {
 
 #define TXN_ONLY  { [SMTP_INIT] = R_MAIL_BEFORE_RCPT, [SMTP_HELO] = R_MAIL_BEFORE_RCPT, [SMTP_EHLO] = R_MAIL_BEFORE_RCPT }
 static const struct command commands[] = {
-  { "ehlo", { 0 }, 0, HOOK_EHLO, ehlo_replies, ehlo_check, ehlo_proceed },
-  { "helo", { 0 }, 0, HOOK_HELO, helo_replies, helo_check, helo_proceed },
-  { "mail", { [SMTP_INIT] = R_HELLO_FIRST }, CMD_ADDR_TEXT, HOOK_MAIL, mail_replies, mail_check, mail_proceed },
-  { "rcpt", TXN_ONLY, 0, HOOK_RCPT, rcpt_replies, rcpt_check, rcpt_proceed },
+  { "ehlo", { 0 }, 0, ehlo_hook, ehlo_replies, ehlo_check, ehlo_proceed },
+  { "helo", { 0 }, 0, helo_hook, helo_replies, helo_check, helo_proceed },
+  { "mail", { [SMTP_INIT] = R_HELLO_FIRST }, CMD_ADDR_TEXT, mail_hook, mail_replies, mail_check, mail_proceed },
+  { "rcpt", TXN_ONLY, 0, rcpt_hook, rcpt_replies, rcpt_check, rcpt_proceed },
   { "data", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
-              [SMTP_MAIL] = R_RCPT_FIRST }, 0, HOOK_DATA, data_replies, data_check, data_proceed },
-  { "rset", { 0 }, 0, HOOK_NONE, NULL, NULL, rset_proceed },
-  { "noop", { 0 }, 0, HOOK_NOOP, noop_replies, NULL, noop_proceed },
-  { "vrfy", { 0 }, 0, HOOK_VRFY, vrfy_replies, NULL, vrfy_proceed },
-  { "help", { 0 }, 0, HOOK_HELP, help_replies, NULL, help_proceed },
-  { "quit", { 0 }, 0, HOOK_QUIT, quit_replies, NULL, quit_proceed },
+              [SMTP_MAIL] = R_RCPT_FIRST }, 0, data_hook, data_replies, data_check, data_proceed },
+  { "rset", { 0 }, 0, NULL, NULL, NULL, rset_proceed },
+  { "noop", { 0 }, 0, noop_hook, noop_replies, NULL, noop_proceed },
+  { "vrfy", { 0 }, 0, vrfy_hook, vrfy_replies, NULL, vrfy_proceed },
+  { "help", { 0 }, 0, help_hook, help_replies, NULL, help_proceed },
+  { "quit", { 0 }, 0, quit_hook, quit_replies, NULL, quit_proceed },
   /* AUTH runs its own hooks (auth_parse, auth-<mech>, auth: auth.c) */
   { "auth", { [SMTP_INIT] = R_AUTH_EHLO_FIRST, [SMTP_HELO] = R_AUTH_HELO, [SMTP_MAIL] = R_AUTH_IN_TXN,
-              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, HOOK_NONE, NULL, NULL,
+              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, NULL, NULL, NULL,
     auth_proceed },
   { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN },
-    CMD_PRETLS | CMD_IF_TLS, HOOK_NONE, NULL, NULL, starttls_proceed },
-  { NULL, { 0 }, 0, HOOK_NONE, NULL, NULL, NULL }
+    CMD_PRETLS | CMD_IF_TLS, NULL, NULL, NULL, starttls_proceed },
+  { NULL, { 0 }, 0, NULL, NULL, NULL, NULL }
 };
 
 /* whether a command exists in this build's chain */
@@ -710,16 +740,15 @@ static void run_command(struct session *s, const struct command *c, const char *
   memset(&x, 0, sizeof x);
   x.arg = arg;
   x.len = len;
-  x.a.arg = arg;
-  x.a.arglen = len;
+  x.msg = &s->msg;
   if (!c->check || c->check(s, &x)) {
     before = s->replies;
-    if (c->hook != HOOK_NONE) rc = hook_run(s, c->hook, &x.a);
+    if (c->hook) rc = c->hook(s, &x);
     if (c->replies) {
       const struct hook_reply *t;
       for (t = c->replies; t->rc && t->rc != rc; ++t) ;
       if (t->rc || rc == DONE) {
-        after(s, hook_respond(s, c->replies, rc, x.a.msg, (c->flags & CMD_ADDR_TEXT) ? &x.path : NULL, before));
+        after(s, hook_respond(s, c->replies, rc, x.msg, (c->flags & CMD_ADDR_TEXT) ? &x.path : NULL, before));
         goto done;
       }
     }
@@ -740,15 +769,9 @@ static const struct hook_reply unrec_replies[] = {
 
 static void unrecognized(struct session *s, const char *verb, const char *rest, size_t restlen)
 {
-  struct hook_args a;
+  struct unrecognized_args a = { verb, strlen(verb), rest, restlen, NULL };
   unsigned long before = s->replies;
-  int rc;
-  memset(&a, 0, sizeof a);
-  a.arg = verb;
-  a.arglen = strlen(verb);
-  a.rest = rest;
-  a.restlen = restlen;
-  rc = hook_run(s, HOOK_UNRECOGNIZED_COMMAND, &a);
+  int rc = hook_run_unrecognized_command(s, &a);
   if (rc == DONE) { if (s->replies == before) reply_send(s, R_INTERNAL_DONE); return; }
   if (rc == DENY || rc_is_disconnect(rc)) after(s, hook_respond(s, unrec_replies, rc, a.msg, NULL, before));
   else reply_send(s, R_UNRECOGNIZED);
@@ -796,14 +819,13 @@ static void dispatch(struct session *s, char *x, size_t len)
 
 void smtp_run(struct session *s)
 {
-  struct hook_args a;
+  struct msg_args a = { NULL };
   unsigned long before = s->replies;
   int rc;
   txn_new(s);
   s->txn_exists = 0;
   tls_session_start(s);
-  memset(&a, 0, sizeof a);
-  rc = hook_run(s, HOOK_CONNECT, &a);
+  rc = hook_run_connect(s, &a);
   s->relay_at_connect = s->relay_client;
   if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
   else if (rc != DONE) greet(s);

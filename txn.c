@@ -79,9 +79,8 @@ void txn_spool_prepare(struct session *s)
 void txn_reset(struct session *s)
 {
   if (s->txn_exists) {
-    struct hook_args a;
-    memset(&a, 0, sizeof a);
-    hook_run(s, HOOK_RESET_TRANSACTION, &a);
+    struct msg_args a = { NULL };
+    hook_run_reset_transaction(s, &a);
   }
   txn_new(s);
 }

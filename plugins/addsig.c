@@ -123,7 +123,7 @@ static int normalise(stralloc *sig, int *eight)
   return 1;
 }
 
-static int addsig_data_post(struct session *s, void *self, struct hook_args *a)
+static int addsig_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct addsig *as = self;
   const char *sender = txn_sender(s), *at;
@@ -189,5 +189,5 @@ done:
 const struct plugin plugin_addsig = {
   .name = "addsig",
   .init = addsig_init,
-  .hooks = { [HOOK_DATA_POST] = addsig_data_post },
+  .data_post = addsig_data_post,
 };

@@ -395,7 +395,7 @@ static int resolve_top(struct aliases *al, const char *addr, const char **why)
   return resolve(al, addr, 0, why);
 }
 
-static int aliases_rcpt(struct session *s, void *self, struct hook_args *a)
+static int aliases_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct aliases *al = self;
   stralloc addr = {0}, local = {0}, domain = {0};
@@ -410,7 +410,7 @@ static int aliases_rcpt(struct session *s, void *self, struct hook_args *a)
   if (!e) {
     if (in_list(&al->domains, domain.s))
     {
-      rc = reject_get(s, &al->r, DENY, PLUGIN, "No such user", "no alias for this address", a);
+      rc = reject_get(s, &al->r, DENY, PLUGIN, "No such user", "no alias for this address", a->msg);
       if (rc == DENY || rc == DENY_DISCONNECT) { if (!stralloc_copys(a->msg, "5.1.1 No such user")) goto nomem; }
       else if (rc == DENYSOFT || rc == DENYSOFT_DISCONNECT) { if (!stralloc_copys(a->msg, "4.1.1 No such user")) goto nomem; }
     }
@@ -440,13 +440,13 @@ nomem:
   stralloc_free(&addr);
   stralloc_free(&local);
   stralloc_free(&domain);
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 /* replaces the recipients by their targets, last to first so that the
    indexes of those not yet done stay put; a target that an earlier
    recipient already brings is dropped */
-static int aliases_queue_pre(struct session *s, void *self, struct hook_args *a)
+static int aliases_queue_pre(struct session *s, void *self, struct msg_args *a)
 {
   struct aliases *al = self;
   stralloc all = {0}, orig = {0}, val = {0};
@@ -504,7 +504,7 @@ static int aliases_queue_pre(struct session *s, void *self, struct hook_args *a)
   }
   goto done;
 nomem:
-  hook_nomem(a);
+  hook_nomem(a->msg);
   rc = DENYSOFT;
 done:
   free(cnt);
@@ -519,5 +519,5 @@ done:
 const struct plugin plugin_aliases = {
   .name = "aliases",
   .init = aliases_init,
-  .hooks = { [HOOK_RCPT] = aliases_rcpt, [HOOK_QUEUE_PRE] = aliases_queue_pre },
+  .rcpt = aliases_rcpt, .queue_pre = aliases_queue_pre,
 };

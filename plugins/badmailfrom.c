@@ -38,7 +38,7 @@ static int badmailfrom_init(void **self, int argc, const char *const *argv, stra
   return 1;
 }
 
-static int badmailfrom_mail(struct session *s, void *self, struct hook_args *a)
+static int badmailfrom_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct badmailfrom *b = self;
   const struct badentry *e;
@@ -69,14 +69,14 @@ static int badmailfrom_mail(struct session *s, void *self, struct hook_args *a)
   if (!badlist_reason(&b->text, reason, reject_type_code(b->r.type, DENY), "7.1")) goto nomem;
   /* a deferred refusal is one line of naughty's reply: no code of its own */
   return reject_get(s, &b->r, DENY, PLUGIN, b->r.mode == REJECT_NAUGHTY ? reason : b->text.s,
-                    b->from.s, a);
+                    b->from.s, a->msg);
 
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_badmailfrom = {
   .name = "badmailfrom",
   .init = badmailfrom_init,
-  .hooks = { [HOOK_MAIL] = badmailfrom_mail },
+  .mail = badmailfrom_mail,
 };

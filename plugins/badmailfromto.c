@@ -54,7 +54,7 @@ static int load(struct session *s, struct bmft *b)
   return control_readlist(s, "badmailfromto", &b->list) && b->list.len;
 }
 
-static int bmft_mail(struct session *s, void *self, struct hook_args *a)
+static int bmft_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct bmft *b = self;
   size_t at, i;
@@ -82,7 +82,7 @@ static int bmft_mail(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 }
 
-static int bmft_rcpt(struct session *s, void *self, struct hook_args *a)
+static int bmft_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct bmft *b = self;
   const char *sender = txn_sender(s);
@@ -105,13 +105,13 @@ static int bmft_rcpt(struct session *s, void *self, struct hook_args *a)
     if (!stralloc_cats(&b->text, " not accepted here") || !stralloc_0(&b->text)) return DECLINED;
     if (b->r.mode == REJECT_YES) {
       int rc = reject_type_code(b->r.type, DENY);
-      int k = reject_get(s, &b->r, DENY, PLUGIN, b->text.s, line, a);
+      int k = reject_get(s, &b->r, DENY, PLUGIN, b->text.s, line, a->msg);
       if (!stralloc_copys(a->msg, rc == DENYSOFT || rc == DENYSOFT_DISCONNECT ? "4.1.1 " : "5.1.1 ")
           || !stralloc_cats(a->msg, b->text.s))
         return DECLINED;
       return k;
     }
-    return reject_get(s, &b->r, DENY, PLUGIN, b->text.s, line, a);
+    return reject_get(s, &b->r, DENY, PLUGIN, b->text.s, line, a->msg);
   }
   qlog(s, LOGDEBUG, PLUGIN, "pass, recipient not listed");
   return DECLINED;
@@ -120,5 +120,5 @@ static int bmft_rcpt(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_badmailfromto = {
   .name = "badmailfromto",
   .init = bmft_init,
-  .hooks = { [HOOK_MAIL] = bmft_mail, [HOOK_RCPT] = bmft_rcpt },
+  .mail = bmft_mail, .rcpt = bmft_rcpt,
 };

@@ -37,7 +37,7 @@ static int badrcptto_init(void **self, int argc, const char *const *argv, strall
   return 1;
 }
 
-static int badrcptto_rcpt(struct session *s, void *self, struct hook_args *a)
+static int badrcptto_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct badrcptto *b = self;
   const struct badentry *e;
@@ -75,14 +75,14 @@ static int badrcptto_rcpt(struct session *s, void *self, struct hook_args *a)
     goto nomem;
   return reject_get(s, &b->r, DENY, PLUGIN,
                     b->r.mode == REJECT_NAUGHTY ? b->text.s + (badlist_has_code(b->text.s) ? 6 : 0) : b->text.s,
-                    b->log.s, a);
+                    b->log.s, a->msg);
 
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_badrcptto = {
   .name = "badrcptto",
   .init = badrcptto_init,
-  .hooks = { [HOOK_RCPT] = badrcptto_rcpt },
+  .rcpt = badrcptto_rcpt,
 };

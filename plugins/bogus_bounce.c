@@ -45,7 +45,7 @@ static int bb_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int bb_data_post(struct session *s, void *self, struct hook_args *a)
+static int bb_data_post(struct session *s, void *self, struct msg_args *a)
 {
   const struct reject *r = self;
   const char *sender = txn_sender(s);
@@ -57,7 +57,7 @@ static int bb_data_post(struct session *s, void *self, struct hook_args *a)
   }
   if (txn_rcpt_count(s) != 1)
     return reject_get(s, r, DENY, PLUGIN, "fail, this bounce message does not have 1 recipient",
-                      "bogus bounce with more than one recipient", a);
+                      "bogus bounce with more than one recipient", a->msg);
   found = txn_header_get(s, "Return-Path", &rp);
   if (found == 1) {
     size_t b = 0, e = rp.len;
@@ -66,7 +66,7 @@ static int bb_data_post(struct session *s, void *self, struct hook_args *a)
     if (e > b && !(e - b == 2 && rp.s[b] == '<' && rp.s[b + 1] == '>')) {
       stralloc_free(&rp);
       return reject_get(s, r, DENY, PLUGIN, "a bounce return path must be empty (RFC 3834)",
-                        "bounce messages must not have a Return-Path", a);
+                        "bounce messages must not have a Return-Path", a->msg);
     }
   }
   stralloc_free(&rp);
@@ -77,5 +77,5 @@ static int bb_data_post(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_bogus_bounce = {
   .name = "bogus_bounce",
   .init = bb_init,
-  .hooks = { [HOOK_DATA_POST] = bb_data_post },
+  .data_post = bb_data_post,
 };

@@ -111,7 +111,7 @@ bad:
   return 0;
 }
 
-static int co_connect(struct session *s, void *self, struct hook_args *a)
+static int co_connect(struct session *s, void *self, struct msg_args *a)
 {
   stralloc lines = {0};
   const char *ip = session_remote_ip(s);
@@ -150,5 +150,5 @@ static int co_connect(struct session *s, void *self, struct hook_args *a)
 
 const struct plugin plugin_client_options = {
   .name = "client_options",
-  .hooks = { [HOOK_CONNECT] = co_connect },
+  .connect = co_connect,
 };

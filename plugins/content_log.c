@@ -66,7 +66,7 @@ static int enabled(struct session *s)
   return on;
 }
 
-static int clog_data_post(struct session *s, void *self, struct hook_args *a)
+static int clog_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct clog *c = self;
   stralloc pat = {0};
@@ -117,5 +117,5 @@ nomem:
 const struct plugin plugin_content_log = {
   .name = "content_log",
   .init = clog_init,
-  .hooks = { [HOOK_DATA_POST] = clog_data_post },
+  .data_post = clog_data_post,
 };

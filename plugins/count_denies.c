@@ -34,7 +34,7 @@ static int cd_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int cd_deny(struct session *s, void *self, struct hook_args *a)
+static int cd_deny(struct session *s, void *self, struct result_args *a)
 {
   struct counter *c = self;
   char num[FMT_ULONG];
@@ -53,5 +53,5 @@ static int cd_deny(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_count_denies = {
   .name = "count_denies",
   .init = cd_init,
-  .hooks = { [HOOK_DENY] = cd_deny },
+  .deny = cd_deny,
 };

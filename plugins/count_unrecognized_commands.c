@@ -44,17 +44,17 @@ static int cuc_init(void **self, int argc, const char *const *argv, stralloc *er
   return 1;
 }
 
-static int cuc_unrecognized(struct session *s, void *self, struct hook_args *a)
+static int cuc_unrecognized(struct session *s, void *self, struct unrecognized_args *a)
 {
   struct counter *c = self;
   char verb[64];
   char num[FMT_ULONG];
   size_t i;
-  size_t n = a->arglen < sizeof verb - 1 ? a->arglen : sizeof verb - 1;
+  size_t n = a->verblen < sizeof verb - 1 ? a->verblen : sizeof verb - 1;
 
   /* the verb is client data: only printable bytes reach the log */
   for (i = 0; i < n; ++i)
-    verb[i] = ((unsigned char)a->arg[i] > ' ' && (unsigned char)a->arg[i] < 127) ? a->arg[i] : '?';
+    verb[i] = ((unsigned char)a->verb[i] > ' ' && (unsigned char)a->verb[i] < 127) ? a->verb[i] : '?';
   verb[n] = 0;
   qlogm(s, LOGINFO, PLUGIN, "Unrecognized command '", verb, "'");
 
@@ -72,5 +72,5 @@ static int cuc_unrecognized(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_count_unrecognized_commands = {
   .name = "count_unrecognized_commands",
   .init = cuc_init,
-  .hooks = { [HOOK_UNRECOGNIZED_COMMAND] = cuc_unrecognized },
+  .unrecognized_command = cuc_unrecognized,
 };

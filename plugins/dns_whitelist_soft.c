@@ -34,7 +34,7 @@ static int wl_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int wl_connect(struct session *s, void *self, struct hook_args *a)
+static int wl_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct wl *w = self;
   const char *ip = session_remote_ip(s);
@@ -81,12 +81,12 @@ static int wl_connect(struct session *s, void *self, struct hook_args *a)
   qlog(s, LOGINFO, PLUGIN, "pass, not whitelisted");
   return DECLINED;
 nomem:
-  hook_nomem(a);
+  hook_nomem(a->msg);
   return DENYSOFT_DISCONNECT;
 }
 
 const struct plugin plugin_dns_whitelist_soft = {
   .name = "dns_whitelist_soft",
   .init = wl_init,
-  .hooks = { [HOOK_CONNECT] = wl_connect },
+  .connect = wl_connect,
 };

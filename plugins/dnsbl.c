@@ -83,9 +83,9 @@ static int subst_ip(stralloc *out, const char *text, const char *ip)
   return stralloc_cats(out, text);
 }
 
-static int evaluate_connect(struct session *s, struct dnsbl *b, struct hook_args *a);
+static int evaluate_connect(struct session *s, struct dnsbl *b, stralloc *msg);
 
-static int dnsbl_connect(struct session *s, void *self, struct hook_args *a)
+static int dnsbl_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct dnsbl *b = self;
   const char *ip = session_remote_ip(s);
@@ -147,12 +147,12 @@ static int dnsbl_connect(struct session *s, void *self, struct hook_args *a)
   b->started = 1;
   if (b->d.r.mode == REJECT_NAUGHTY) {
     /* Perl does the lookups at connect then, for the naughty plugin */
-    return evaluate_connect(s, b, a);
+    return evaluate_connect(s, b, a->msg);
   }
   return DECLINED;
 nomem:
   stralloc_free(&rev);
-  hook_nomem(a);
+  hook_nomem(a->msg);
   return DENYSOFT_DISCONNECT;
 }
 
@@ -196,13 +196,13 @@ static int evaluate(struct session *s, struct dnsbl *b)
   return 1;
 }
 
-static int evaluate_connect(struct session *s, struct dnsbl *b, struct hook_args *a)
+static int evaluate_connect(struct session *s, struct dnsbl *b, stralloc *msg)
 {
   if (!evaluate(s, b)) goto nomem;
-  if (b->listed) return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, a);
+  if (b->listed) return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, msg);
   return DECLINED;
 nomem:
-  hook_nomem(a);
+  hook_nomem(msg);
   return DENYSOFT_DISCONNECT;
 }
 
@@ -216,7 +216,7 @@ static int special(const char *addr, size_t len)
   return 0;
 }
 
-static int dnsbl_rcpt(struct session *s, void *self, struct hook_args *a)
+static int dnsbl_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct dnsbl *b = self;
   const char *e = env_get("RBLSMTPD");
@@ -233,7 +233,7 @@ static int dnsbl_rcpt(struct session *s, void *self, struct hook_args *a)
     }
     if (!subst_ip(&b->text, e, ip) || !stralloc_0(&b->text)) goto nomem;
     if (r.mode == REJECT_NAUGHTY) r.mode = REJECT_YES;
-    return reject_get(s, &r, DENY, PLUGIN, b->text.s, "RBLSMTPD", a);
+    return reject_get(s, &r, DENY, PLUGIN, b->text.s, "RBLSMTPD", a->msg);
   }
   if (!b->started) return DECLINED;
   if (!evaluate(s, b)) goto nomem;
@@ -251,13 +251,13 @@ static int dnsbl_rcpt(struct session *s, void *self, struct hook_args *a)
     qlogm(s, LOGWARN, PLUGIN, "skip, don't blacklist special account");
     return DECLINED;
   }
-  return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, a);
+  return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->zone.s, a->msg);
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_dnsbl = {
   .name = "dnsbl",
   .init = dnsbl_init,
-  .hooks = { [HOOK_CONNECT] = dnsbl_connect, [HOOK_RCPT] = dnsbl_rcpt },
+  .connect = dnsbl_connect, .rcpt = dnsbl_rcpt,
 };

@@ -5,22 +5,20 @@
    have made it the null sender "<>"). */
 #include "plugin.h"
 
-static int add_brackets(struct session *s, void *self, struct hook_args *a)
+static int add_brackets(struct session *s, void *self, struct pre_args *a)
 {
   (void)s;
   (void)self;
-  if (!a->arglen || a->arg[0] == '<') return DECLINED;
-  if (!stralloc_copys(a->out, "<") || !stralloc_catb(a->out, a->arg, a->arglen) ||
+  if (!a->pathlen || a->path[0] == '<') return DECLINED;
+  if (!stralloc_copys(a->out, "<") || !stralloc_catb(a->out, a->path, a->pathlen) ||
       !stralloc_cats(a->out, ">")) {
-    return hook_nomem(a);
+    return hook_nomem(a->msg);
   }
   return OK;
 }
 
 const struct plugin plugin_dont_require_anglebrackets = {
   .name = "dont_require_anglebrackets",
-  .hooks = {
-    [HOOK_MAIL_PRE] = add_brackets,
-    [HOOK_RCPT_PRE] = add_brackets,
-  },
+  .mail_pre = add_brackets,
+  .rcpt_pre = add_brackets,
 };

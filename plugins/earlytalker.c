@@ -96,13 +96,13 @@ static int et_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int deny(struct session *s, struct et *e, struct hook_args *a)
+static int deny(struct session *s, struct et *e, stralloc *msg)
 {
   note_conn_set(s, "earlytalker", "1");
-  return reject_get(s, &e->r, DENY, PLUGIN, TEXT, LOGTEXT, a);
+  return reject_get(s, &e->r, DENY, PLUGIN, TEXT, LOGTEXT, msg);
 }
 
-static int et_connect(struct session *s, void *self, struct hook_args *a)
+static int et_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct et *e = self;
   int r;
@@ -114,13 +114,13 @@ static int et_connect(struct session *s, void *self, struct hook_args *a)
     if (!r) qlog(s, LOGINFO, PLUGIN, "pass, not spontaneous");
     return DECLINED;
   }
-  if (!e->defer) return deny(s, e, a);
+  if (!e->defer) return deny(s, e, a->msg);
   qlog(s, LOGINFO, PLUGIN, "early talker, refusal deferred to MAIL");
   note_conn_set(s, "earlytalker", "1");
   return DECLINED;
 }
 
-static int et_data(struct session *s, void *self, struct hook_args *a)
+static int et_data(struct session *s, void *self, struct msg_args *a)
 {
   struct et *e = self;
   if (!e->at_data) return DECLINED;
@@ -129,19 +129,19 @@ static int et_data(struct session *s, void *self, struct hook_args *a)
     qlog(s, LOGINFO, PLUGIN, "pass, not spontaneous");
     return DECLINED;
   }
-  return deny(s, e, a);
+  return deny(s, e, a->msg);
 }
 
-static int et_mail(struct session *s, void *self, struct hook_args *a)
+static int et_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct et *e = self;
   if (!e->defer || !note_true(note_conn_get(s, "earlytalker"))) return DECLINED;
   if (session_immune(s, PLUGIN)) return DECLINED;
-  return deny(s, e, a);
+  return deny(s, e, a->msg);
 }
 
 const struct plugin plugin_earlytalker = {
   .name = "earlytalker",
   .init = et_init,
-  .hooks = { [HOOK_CONNECT] = et_connect, [HOOK_DATA] = et_data, [HOOK_MAIL] = et_mail },
+  .connect = et_connect, .data = et_data, .mail = et_mail,
 };

@@ -65,7 +65,7 @@ static int match(const char *client, const char *addr)
 }
 
 static int result(struct session *s, struct fcrdns *f, const char *res, const char *why,
-                  struct hook_args *a)
+                  stralloc *msg)
 {
   const char *prev = note_conn_get(s, "authentication_results");
   stralloc *t = &f->name;
@@ -79,7 +79,7 @@ static int result(struct session *s, struct fcrdns *f, const char *res, const ch
       return DECLINED;
     }
     qlogm(s, LOGINFO, PLUGIN, "fail, ", why);
-    stralloc_copys(a->msg, "4.4.3 Temporary DNS failure looking up your address, try again later");
+    stralloc_copys(msg, "4.4.3 Temporary DNS failure looking up your address, try again later");
     return DENYSOFT;
   }
   t->len = 0;
@@ -87,13 +87,13 @@ static int result(struct session *s, struct fcrdns *f, const char *res, const ch
       || !stralloc_cats(t, "Reverse DNS of your address ") || !stralloc_cats(t, session_remote_ip(s))
       || !stralloc_cats(t, " is missing or does not resolve back to it") || !stralloc_0(t))
     goto nomem;
-  return reject_get(s, &f->d.r, DENYSOFT, PLUGIN, t->s, why, a);
+  return reject_get(s, &f->d.r, DENYSOFT, PLUGIN, t->s, why, msg);
 nomem:
-  hook_nomem(a);
+  hook_nomem(msg);
   return DENYSOFT_DISCONNECT;
 }
 
-static int fc_connect(struct session *s, void *self, struct hook_args *a)
+static int fc_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct fcrdns *f = self;
   const char *ip = session_remote_ip(s);
@@ -113,8 +113,8 @@ static int fc_connect(struct session *s, void *self, struct hook_args *a)
   if (!stralloc_cats(&f->name, ip6_isv4mapped(client) ? ".in-addr.arpa" : ".ip6.arpa")) goto nomem;
   if (dns_query_set(&f->ptr, f->name.s, f->name.len, DNSQ_PTR) < 0) goto nomem;
   dns_run(s, &f->ptr, 1, (unsigned int)f->d.timeout);
-  if (f->ptr.status == DNS_TEMP) return result(s, f, "temperror", "error getting rDNS", a);
-  if (f->ptr.status != DNS_OK) return result(s, f, "permerror", "no rDNS", a);
+  if (f->ptr.status == DNS_TEMP) return result(s, f, "temperror", "error getting rDNS", a->msg);
+  if (f->ptr.status != DNS_OK) return result(s, f, "permerror", "no rDNS", a->msg);
 
   for (i = 0; i < f->ptr.rr.len && n < MAXPTR; i += strlen(f->ptr.rr.s + i) + 1) {
     const char *h = f->ptr.rr.s + i;
@@ -125,7 +125,7 @@ static int fc_connect(struct session *s, void *self, struct hook_args *a)
     f->fwd[2 * n].deadline = f->fwd[2 * n + 1].deadline = f->ptr.deadline;
     ++n;
   }
-  if (!n) return result(s, f, "permerror", "no usable PTR names", a);
+  if (!n) return result(s, f, "permerror", "no usable PTR names", a->msg);
   dns_start(s, f->fwd, 2 * n, 0);
   dns_wait(s, f->fwd, 2 * n);
   {
@@ -153,16 +153,16 @@ static int fc_connect(struct session *s, void *self, struct hook_args *a)
       }
       return DECLINED;
     }
-    if (temp) return result(s, f, "temperror", "error getting forward DNS", a);
-    return result(s, f, "fail", "no PTR hosts have forward DNS that matches", a);
+    if (temp) return result(s, f, "temperror", "error getting forward DNS", a->msg);
+    return result(s, f, "fail", "no PTR hosts have forward DNS that matches", a->msg);
   }
 nomem:
-  hook_nomem(a);
+  hook_nomem(a->msg);
   return DENYSOFT_DISCONNECT;
 }
 
 const struct plugin plugin_fcrdns = {
   .name = "fcrdns",
   .init = fc_init,
-  .hooks = { [HOOK_CONNECT] = fc_connect },
+  .connect = fc_connect,
 };

@@ -332,7 +332,7 @@ static int resolve(struct grey *g)
 }
 
 /* DENYSOFT with the message, or DECLINED */
-static int check(struct session *s, struct grey *g, const char *rcpt, struct hook_args *a)
+static int check(struct session *s, struct grey *g, const char *rcpt, stralloc *msg)
 {
   const struct gcfg *c = &g->cfg;
   const char *sender = txn_sender(s), *cn;
@@ -371,11 +371,11 @@ static int check(struct session *s, struct grey *g, const char *rcpt, struct hoo
     goto out;
   }
   qlogm(s, LOGINFO, PLUGIN, "fail, key ", key.s, " ", v.what);
-  stralloc_copys(a->msg, DENYMSG);
+  stralloc_copys(msg, DENYMSG);
   rc = DENYSOFT;
   goto out;
 nomem:
-  hook_nomem(a);
+  hook_nomem(msg);
   rc = DENYSOFT;
 out:
   stralloc_free(&key);
@@ -385,7 +385,7 @@ out:
 
 /* a directory store that cannot be used at all is the site's fault, and
    would let every message pass ungreylisted: say so before the greeting */
-static int grey_connect(struct session *s, void *self, struct hook_args *a)
+static int grey_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct grey *g = self;
   const char *why;
@@ -409,26 +409,26 @@ static int grey_connect(struct session *s, void *self, struct hook_args *a)
 static int rcpt_mode(const struct gcfg *c) { return c->recipient || c->per_recipient; }
 
 /* a late deferral waits in the transaction note denysoft_greylist */
-static int defer(struct session *s, struct hook_args *a)
+static int defer(struct session *s, stralloc *msg)
 {
-  if (!stralloc_0(a->msg) || !note_txn_set(s, "denysoft_greylist", a->msg->s)) {
-    return hook_nomem(a);
+  if (!stralloc_0(msg) || !note_txn_set(s, "denysoft_greylist", msg->s)) {
+    return hook_nomem(msg);
   }
-  a->msg->len = 0;
+  msg->len = 0;
   return DECLINED;
 }
 
-static int grey_mail(struct session *s, void *self, struct hook_args *a)
+static int grey_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct grey *g = self;
   load(s, g);
   if (rcpt_mode(&g->cfg)) return DECLINED;
-  if (check(s, g, 0, a) != DENYSOFT) return DECLINED;
-  if (g->cfg.deny_late) return defer(s, a);
+  if (check(s, g, 0, a->msg) != DENYSOFT) return DECLINED;
+  if (g->cfg.deny_late) return defer(s, a->msg);
   return DENYSOFT;
 }
 
-static int grey_rcpt(struct session *s, void *self, struct hook_args *a)
+static int grey_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct grey *g = self;
   const char *sender;
@@ -438,17 +438,17 @@ static int grey_rcpt(struct session *s, void *self, struct hook_args *a)
   if (a->addrlen >= sizeof rcpt) return DECLINED;
   memcpy(rcpt, a->addr, a->addrlen);
   rcpt[a->addrlen] = 0;
-  if (check(s, g, rcpt, a) != DENYSOFT) return DECLINED;
+  if (check(s, g, rcpt, a->msg) != DENYSOFT) return DECLINED;
   /* the null sender is deferred at DATA, so that address probes work */
   sender = txn_sender(s);
-  if (g->cfg.deny_late || !sender || !*sender) return defer(s, a);
+  if (g->cfg.deny_late || !sender || !*sender) return defer(s, a->msg);
   return DENYSOFT;
 }
 
 /* per_recipient: the recipients that asked for greylisting (a true
    recipient note denysoft_greylist, the aliases option) are checked at
    DATA, when every plugin that sets recipient notes has run */
-static int per_rcpt(struct session *s, struct grey *g, struct hook_args *a)
+static int per_rcpt(struct session *s, struct grey *g, stralloc *msg)
 {
   unsigned int i, n = txn_rcpt_count(s), asked = 0;
   int rc = DECLINED;
@@ -456,20 +456,20 @@ static int per_rcpt(struct session *s, struct grey *g, struct hook_args *a)
     const char *r = txn_rcpt(s, i);
     if (!note_true(txn_rcpt_note_get(s, r, "denysoft_greylist"))) continue;
     ++asked;
-    if (check(s, g, r, a) == DENYSOFT) rc = DENYSOFT;
+    if (check(s, g, r, msg) == DENYSOFT) rc = DENYSOFT;
   }
   if (!asked) qlog(s, LOGINFO, PLUGIN, "skip, no recipient asked for greylisting");
-  if (rc == DENYSOFT) stralloc_copys(a->msg, DENYMSG);
+  if (rc == DENYSOFT) stralloc_copys(msg, DENYMSG);
   return rc;
 }
 
-static int grey_data(struct session *s, void *self, struct hook_args *a)
+static int grey_data(struct session *s, void *self, struct msg_args *a)
 {
   struct grey *g = self;
   const char *note = note_txn_get(s, "denysoft_greylist"), *w;
   unsigned long n = 0;
   load(s, g);
-  if (g->cfg.per_recipient) return per_rcpt(s, g, a);
+  if (g->cfg.per_recipient) return per_rcpt(s, g, a->msg);
   if (!note_true(note)) return DECLINED;
   w = note_txn_get(s, "whitelistrcpt");
   if (w && scan_ulong(w, &n) && n >= txn_rcpt_count(s)) {
@@ -483,5 +483,5 @@ static int grey_data(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_greylisting = {
   .name = PLUGIN,
   .init = grey_init,
-  .hooks = { [HOOK_CONNECT] = grey_connect, [HOOK_MAIL] = grey_mail, [HOOK_RCPT] = grey_rcpt, [HOOK_DATA] = grey_data },
+  .connect = grey_connect, .mail = grey_mail, .rcpt = grey_rcpt, .data = grey_data,
 };

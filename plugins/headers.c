@@ -229,14 +229,14 @@ static int blank(const stralloc *v)
   return 1;
 }
 
-static int headers_data_post(struct session *s, void *self, struct hook_args *a)
+static int headers_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct headers *h = self;
   stralloc errs = {0}, v = {0};
   unsigned int i;
   int rc;
   if (txn_data_size(s) == 0)
-    return finish(reject_get(s, &h->r, DENY, PLUGIN, "You must send some data first", "no data", a), a->msg);
+    return finish(reject_get(s, &h->r, DENY, PLUGIN, "You must send some data first", "no data", a->msg), a->msg);
   if (session_immune(s, PLUGIN)) return DECLINED;
 
   for (i = 0; i < h->nreq; ++i) {
@@ -263,7 +263,7 @@ static int headers_data_post(struct session *s, void *self, struct hook_args *a)
       if (h->past && t < now - (long long)h->past * 86400) why = "The Date header is too far in the past";
       else if (h->future && t > now + (long long)h->future * 86400) why = "The Date header is too far in the future";
       if (why) {
-        rc = reject_get(s, &h->r, DENY, PLUGIN, why, why, a);
+        rc = reject_get(s, &h->r, DENY, PLUGIN, why, why, a->msg);
         stralloc_free(&errs);
         stralloc_free(&v);
         return finish(rc, a->msg);
@@ -273,7 +273,7 @@ static int headers_data_post(struct session *s, void *self, struct hook_args *a)
   stralloc_free(&v);
   if (errs.len) {
     if (!stralloc_0(&errs)) goto nomem;
-    rc = reject_get(s, &h->r, DENY, PLUGIN, errs.s, "RFC 5322 validation errors", a);
+    rc = reject_get(s, &h->r, DENY, PLUGIN, errs.s, "RFC 5322 validation errors", a->msg);
     stralloc_free(&errs);
     return finish(rc, a->msg);
   }
@@ -282,11 +282,11 @@ static int headers_data_post(struct session *s, void *self, struct hook_args *a)
 nomem:
   stralloc_free(&errs);
   stralloc_free(&v);
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_headers = {
   .name = "headers",
   .init = headers_init,
-  .hooks = { [HOOK_DATA_POST] = headers_data_post },
+  .data_post = headers_data_post,
 };

@@ -147,7 +147,7 @@ static int localhost_ip(struct session *s)
 }
 
 /* 1 fail (text, log set), 0 pass, -1 error (reply set) */
-static int in_badhelo(struct session *s, struct helo *h, struct hook_args *a)
+static int in_badhelo(struct session *s, struct helo *h, stralloc *msg)
 {
   size_t i;
   int n = 0;
@@ -166,7 +166,7 @@ static int in_badhelo(struct session *s, struct helo *h, struct hook_args *a)
         char num[FMT_ULONG];
         num[fmt_ulong(num, (unsigned long)n)] = 0;
         qlogm(s, LOGERROR, PLUGIN, "badhelo line ", num, ": bad pattern ", line, " (", why ? why : "?", ")");
-        stralloc_copys(a->msg, "4.3.0 Local configuration error (badhelo); try again later");
+        stralloc_copys(msg, "4.3.0 Local configuration error (badhelo); try again later");
         return -1;
       }
       m = re_match(&re, h->host.s, h->host.len - 1);
@@ -231,14 +231,13 @@ static int name_match(const char *ptr, const char *helo)
 
 /* no_forward_dns and no_reverse_dns: 0 pass, 1 fail and 2 temporary
    failure (text, log set), -1 out of memory */
-static int dns_checks(struct session *s, struct helo *h, const char *x, size_t len, struct hook_args *a)
+static int dns_checks(struct session *s, struct helo *h, const char *x, size_t len)
 {
   const char *rip = session_remote_ip(s);
   char ip[16], client[16];
   unsigned int i;
   int isliteral = literal(x, len, ip), fwdmatch = 0, revmatch = 0;
   size_t k;
-  (void)a;
 
   if (h->host.len > 2 && h->host.s[h->host.len - 2] == '.') h->host.s[h->host.len - 2] = 0;
   if (!note_conn_set(s, "helo_forward_match", "") || !note_conn_set(s, "helo_reverse_match", "")) return -1;
@@ -307,7 +306,7 @@ static int dns_checks(struct session *s, struct helo *h, const char *x, size_t l
 
 /* a temporary DNS failure: 450 under reject 1, logged otherwise (naughty
    would turn it into a permanent refusal later) */
-static int temp_reject(struct session *s, struct helo *h, struct hook_args *a)
+static int temp_reject(struct session *s, struct helo *h, stralloc *msg)
 {
   int code = reject_type_code(h->r.type, DENY_DISCONNECT);
   if (h->r.mode != REJECT_YES) {
@@ -315,15 +314,15 @@ static int temp_reject(struct session *s, struct helo *h, struct hook_args *a)
     return DECLINED;
   }
   qlogm(s, LOGINFO, PLUGIN, "fail, ", h->log.s);
-  if (!stralloc_copys(a->msg, h->text.s)) return DENYSOFT;
+  if (!stralloc_copys(msg, h->text.s)) return DENYSOFT;
   return code == DENY_DISCONNECT || code == DENYSOFT_DISCONNECT ? DENYSOFT_DISCONNECT : DENYSOFT;
 }
 
-static int helo_check(struct session *s, void *self, struct hook_args *a)
+static int helo_check(struct session *s, void *self, struct helo_args *a)
 {
   struct helo *h = self;
-  const char *x = a->arg;
-  size_t len = a->arglen;
+  const char *x = a->host;
+  size_t len = a->hostlen;
   char ip[16], rip[16];
   int r;
 
@@ -331,8 +330,8 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
   if (!stralloc_copyb(&h->host, x, len) || !stralloc_0(&h->host)) goto nomem;
   case_lowerb(h->host.s, len);
 
-  r = in_badhelo(s, h, a);
-  if (r < 0) return a->msg->len ? DENYSOFT : hook_nomem(a);
+  r = in_badhelo(s, h, a->msg);
+  if (r < 0) return a->msg->len ? DENYSOFT : hook_nomem(a->msg);
   if (r) goto rejected;
   if (case_equals(h->host.s, "localhost") && !localhost_ip(s)) {
     if (fail(h, "You are not localhost", "invalid localhost") < 0) goto nomem;
@@ -357,9 +356,9 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
         goto rejected;
       }
     }
-    r = dns_checks(s, h, x, len, a);
+    r = dns_checks(s, h, x, len);
     if (r < 0) goto nomem;
-    if (r == 2) return temp_reject(s, h, a);
+    if (r == 2) return temp_reject(s, h, a->msg);
     if (r) goto rejected;
   }
   if (h->policy >= STRICT) {
@@ -376,12 +375,12 @@ static int helo_check(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 
 rejected:
-  return reject_get(s, &h->r, DENY_DISCONNECT, PLUGIN, h->text.s, h->log.s, a);
+  return reject_get(s, &h->r, DENY_DISCONNECT, PLUGIN, h->text.s, h->log.s, a->msg);
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
-static int helo_data_post(struct session *s, void *self, struct hook_args *a)
+static int helo_data_post(struct session *s, void *self, struct msg_args *a)
 {
   const char *host = session_hello_host(s);
   (void)self; (void)a;
@@ -392,5 +391,5 @@ static int helo_data_post(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_helo = {
   .name = "helo",
   .init = helo_init,
-  .hooks = { [HOOK_HELO] = helo_check, [HOOK_EHLO] = helo_check, [HOOK_DATA_POST] = helo_data_post },
+  .helo = helo_check, .ehlo = helo_check, .data_post = helo_data_post,
 };

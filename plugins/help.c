@@ -91,7 +91,7 @@ static int read_file(stralloc *out, const char *path)
   return 1;
 }
 
-static int help_help(struct session *s, void *self, struct hook_args *a)
+static int help_help(struct session *s, void *self, struct cmd_args *a)
 {
   struct help *h = self;
   char cmd[64];
@@ -150,5 +150,5 @@ nomem:
 const struct plugin plugin_help = {
   .name = "help",
   .init = help_init,
-  .hooks = { [HOOK_HELP] = help_help },
+  .help = help_help,
 };

@@ -61,7 +61,7 @@ static int in_block(const char *net, unsigned int bits, const char *ip)
   return ((unsigned char)net[full] & mask) == ((unsigned char)ip[full] & mask);
 }
 
-static int ha_connect(struct session *s, void *self, struct hook_args *a)
+static int ha_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct ha *h = self;
   const char *rip = session_remote_ip(s);
@@ -122,5 +122,5 @@ bad:
 const struct plugin plugin_hosts_allow = {
   .name = "hosts_allow",
   .init = ha_init,
-  .hooks = { [HOOK_CONNECT] = ha_connect },
+  .connect = ha_connect,
 };

@@ -187,7 +187,7 @@ static int run(struct session *s, struct karma *k, struct op *o)
   return r;
 }
 
-static int karma_connect(struct session *s, void *self, struct hook_args *a)
+static int karma_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct karma *k = self;
   struct op o;
@@ -229,16 +229,16 @@ static int karma_connect(struct session *s, void *self, struct hook_args *a)
     if (!stralloc_copys(&m, "You were naughty. You are penalized for ") || !stralloc_cats(&m, left)
         || !stralloc_cats(&m, " more days.") || !stralloc_0(&m)
         || !stralloc_copys(&l, summary) || !stralloc_0(&l)) {
-      return hook_nomem(a);
+      return hook_nomem(a->msg);
     }
-    rc = reject_get(s, &k->rej, DENY_DISCONNECT, PLUGIN, m.s, l.s, a);
+    rc = reject_get(s, &k->rej, DENY_DISCONNECT, PLUGIN, m.s, l.s, a->msg);
     stralloc_free(&m);
     stralloc_free(&l);
     return rc;
   }
 }
 
-static int karma_disconnect(struct session *s, void *self, struct hook_args *a)
+static int karma_disconnect(struct session *s, void *self, struct msg_args *a)
 {
   struct karma *k = self;
   const char *note = note_conn_get(s, "karma");
@@ -262,5 +262,5 @@ static int karma_disconnect(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_karma = {
   .name = PLUGIN,
   .init = karma_init,
-  .hooks = { [HOOK_CONNECT] = karma_connect, [HOOK_DISCONNECT] = karma_disconnect },
+  .connect = karma_connect, .disconnect = karma_disconnect,
 };

@@ -35,7 +35,7 @@ static int loop_init(void **self, int argc, const char *const *argv, stralloc *e
   return 1;
 }
 
-static int loop_data_post(struct session *s, void *self, struct hook_args *a)
+static int loop_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct loop *l = self;
   unsigned long hops = (unsigned long)txn_header_count(s, "Received") + txn_header_count(s, "Delivered-To");
@@ -54,5 +54,5 @@ static int loop_data_post(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_loop = {
   .name = "loop",
   .init = loop_init,
-  .hooks = { [HOOK_DATA_POST] = loop_data_post },
+  .data_post = loop_data_post,
 };

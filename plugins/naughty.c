@@ -60,7 +60,7 @@ static int naughty_init(void **self, int argc, const char *const *argv, stralloc
   return 1;
 }
 
-static int naughty_check(struct session *s, struct naughty *n, enum phase here, struct hook_args *a)
+static int naughty_check(struct session *s, struct naughty *n, enum phase here, stralloc *msg)
 {
   const char *why;
   int rc;
@@ -78,23 +78,21 @@ static int naughty_check(struct session *s, struct naughty *n, enum phase here, 
   rc = reject_type_code(note_conn_get(s, "naughty_reject_type"),
                         reject_type_code(n->type, DENY_DISCONNECT));
   qlog(s, LOGINFO, PLUGIN, rc == DENY_DISCONNECT || rc == DENYSOFT_DISCONNECT ? "disconnecting" : "rejecting");
-  if (!stralloc_copys(a->msg, why)) {
-    return hook_nomem(a);
+  if (!stralloc_copys(msg, why)) {
+    return hook_nomem(msg);
   }
   return rc;
 }
 
-static int on_connect(struct session *s, void *self, struct hook_args *a) { return naughty_check(s, self, P_CONNECT, a); }
-static int on_mail(struct session *s, void *self, struct hook_args *a) { return naughty_check(s, self, P_MAIL, a); }
-static int on_rcpt(struct session *s, void *self, struct hook_args *a) { return naughty_check(s, self, P_RCPT, a); }
-static int on_data(struct session *s, void *self, struct hook_args *a) { return naughty_check(s, self, P_DATA, a); }
-static int on_data_post(struct session *s, void *self, struct hook_args *a) { return naughty_check(s, self, P_DATA_POST, a); }
+static int on_connect(struct session *s, void *self, struct msg_args *a) { return naughty_check(s, self, P_CONNECT, a->msg); }
+static int on_mail(struct session *s, void *self, struct addr_args *a) { return naughty_check(s, self, P_MAIL, a->msg); }
+static int on_rcpt(struct session *s, void *self, struct addr_args *a) { return naughty_check(s, self, P_RCPT, a->msg); }
+static int on_data(struct session *s, void *self, struct msg_args *a) { return naughty_check(s, self, P_DATA, a->msg); }
+static int on_data_post(struct session *s, void *self, struct msg_args *a) { return naughty_check(s, self, P_DATA_POST, a->msg); }
 
 const struct plugin plugin_naughty = {
   .name = "naughty",
   .init = naughty_init,
-  .hooks = {
-    [HOOK_CONNECT] = on_connect, [HOOK_MAIL] = on_mail, [HOOK_RCPT] = on_rcpt,
-    [HOOK_DATA] = on_data, [HOOK_DATA_POST] = on_data_post,
-  },
+  .connect = on_connect, .mail = on_mail, .rcpt = on_rcpt,
+  .data = on_data, .data_post = on_data_post,
 };

@@ -32,7 +32,7 @@ static int nc_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int nc_noop(struct session *s, void *self, struct hook_args *a)
+static int nc_noop(struct session *s, void *self, struct cmd_args *a)
 {
   struct counter *c = self;
   if (++c->count < c->max) return DECLINED;
@@ -41,20 +41,22 @@ static int nc_noop(struct session *s, void *self, struct hook_args *a)
   return DENY_DISCONNECT;
 }
 
-static int nc_reset(struct session *s, void *self, struct hook_args *a)
+/* any other command ends a run of NOOPs: one function per kind of hook */
+static int nc_reset(void *self)
 {
   struct counter *c = self;
-  (void)s; (void)a;
   c->count = 0;
   return DECLINED;
 }
+static int nc_hello(struct session *s, void *self, struct helo_args *a) { return nc_reset(self); }
+static int nc_addr(struct session *s, void *self, struct addr_args *a) { return nc_reset(self); }
+static int nc_cmd(struct session *s, void *self, struct cmd_args *a) { return nc_reset(self); }
+static int nc_other(struct session *s, void *self, struct msg_args *a) { return nc_reset(self); }
 
 const struct plugin plugin_noop_counter = {
   .name = "noop_counter",
   .init = nc_init,
-  .hooks = {
-    [HOOK_NOOP] = nc_noop, [HOOK_HELO] = nc_reset, [HOOK_EHLO] = nc_reset, [HOOK_MAIL] = nc_reset,
-    [HOOK_RCPT] = nc_reset, [HOOK_DATA] = nc_reset, [HOOK_RESET_TRANSACTION] = nc_reset,
-    [HOOK_VRFY] = nc_reset, [HOOK_HELP] = nc_reset,
-  },
+  .noop = nc_noop, .helo = nc_hello, .ehlo = nc_hello, .mail = nc_addr,
+  .rcpt = nc_addr, .data = nc_other, .reset_transaction = nc_other,
+  .vrfy = nc_cmd, .help = nc_cmd,
 };

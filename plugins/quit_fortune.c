@@ -87,7 +87,7 @@ static int run(struct session *s, const char *prog, char *buf, size_t *len)
   return 1;
 }
 
-static int qf_quit(struct session *s, void *self, struct hook_args *a)
+static int qf_quit(struct session *s, void *self, struct msg_args *a)
 {
   struct qf *q = self;
   char buf[OUT_MAX];
@@ -119,5 +119,5 @@ static int qf_quit(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_quit_fortune = {
   .name = "quit_fortune",
   .init = qf_init,
-  .hooks = { [HOOK_QUIT] = qf_quit },
+  .quit = qf_quit,
 };

@@ -48,7 +48,7 @@ static double uniform(void)
   return (double)(u >> 11) / 9007199254740992.0;
 }
 
-static int re_fail(struct session *s, struct hook_args *a)
+static int re_fail(struct session *s, stralloc *msg)
 {
   const char *n = note_conn_get(s, "random_fail_%");
   long pct = 1;
@@ -60,29 +60,25 @@ static int re_fail(struct session *s, struct hook_args *a)
   success = pow(1.0 - (double)pct / 100.0, 1.0 / 6.0);
   if (uniform() < success) return DECLINED;
   qlog(s, LOGINFO, PLUGIN, "fail, random failure");
-  stralloc_copys(a->msg, "random failure");
+  stralloc_copys(msg, "random failure");
   return uniform() < 0.4 ? DENYSOFT_DISCONNECT : DENYSOFT;
 }
 
-static int re_connect(struct session *s, void *self, struct hook_args *a)
+static int re_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct rerr *r = self;
   if (!note_conn_set(s, "random_fail_%", r->pct)) return DECLINED;
-  return re_fail(s, a);
+  return re_fail(s, a->msg);
 }
 
-static int re_other(struct session *s, void *self, struct hook_args *a)
-{
-  (void)self;
-  return re_fail(s, a);
-}
+static int re_hello(struct session *s, void *self, struct helo_args *a) { return re_fail(s, a->msg); }
+static int re_addr(struct session *s, void *self, struct addr_args *a) { return re_fail(s, a->msg); }
+static int re_other(struct session *s, void *self, struct msg_args *a) { return re_fail(s, a->msg); }
 
 const struct plugin plugin_random_error = {
   .name = "random_error",
   .init = re_init,
-  .hooks = {
-    [HOOK_CONNECT] = re_connect, [HOOK_HELO] = re_other, [HOOK_EHLO] = re_other,
-    [HOOK_MAIL] = re_other, [HOOK_RCPT] = re_other, [HOOK_DATA] = re_other,
-    [HOOK_DATA_POST] = re_other,
-  },
+  .connect = re_connect, .helo = re_hello, .ehlo = re_hello,
+  .mail = re_addr, .rcpt = re_addr, .data = re_other,
+  .data_post = re_other,
 };

@@ -147,16 +147,16 @@ static void load(struct session *s, struct rmap *m)
   stralloc_free(&raw);
 }
 
-static int answer(struct rmap *m, int code, const char *msg, struct hook_args *a)
+static int answer(struct rmap *m, int code, const char *msg, stralloc *reply)
 {
   if (retcode_deny(code) && !(msg[0] && msg[1] == '.' && (msg[0] == '4' || msg[0] == '5')))
-    if (!stralloc_copys(a->msg, retcode_temp(code) ? "4.1.1 " : "5.1.1 ")) return DENYSOFT;
-  if (!stralloc_cats(a->msg, msg)) return DENYSOFT;
+    if (!stralloc_copys(reply, retcode_temp(code) ? "4.1.1 " : "5.1.1 ")) return DENYSOFT;
+  if (!stralloc_cats(reply, msg)) return DENYSOFT;
   (void)m;
   return code;
 }
 
-static int rm_rcpt(struct session *s, void *self, struct hook_args *a)
+static int rm_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct rmap *m = self;
   size_t at = byte_rchr(a->addr, a->addrlen, '@');
@@ -177,15 +177,15 @@ static int rm_rcpt(struct session *s, void *self, struct hook_args *a)
     i = (size_t)(msg - m->text.s) + str_len(msg) + 1;
     if (str_len(addr) == a->addrlen && case_equalb(addr, a->addrlen, a->addr)) {
       qlogm(s, LOGINFO, PLUGIN, "listed, ", code);
-      return answer(m, retcode_parse(code), msg, a);
+      return answer(m, retcode_parse(code), msg, a->msg);
     }
   }
   qlog(s, LOGINFO, PLUGIN, "not listed, default");
-  return answer(m, m->defcode, m->defmsg.s, a);
+  return answer(m, m->defcode, m->defmsg.s, a->msg);
 }
 
 const struct plugin plugin_rcpt_map = {
   .name = "rcpt_map",
   .init = rm_init,
-  .hooks = { [HOOK_RCPT] = rm_rcpt },
+  .rcpt = rm_rcpt,
 };

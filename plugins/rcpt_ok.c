@@ -63,7 +63,7 @@ static void load(struct session *s, struct rcpt_ok *r)
   r->loaded = 1;
 }
 
-static int rcpt_ok_rcpt(struct session *s, void *self, struct hook_args *a)
+static int rcpt_ok_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct rcpt_ok *r = self;
   const char *me = session_me(s);
@@ -120,11 +120,11 @@ deny:
   return DENY;
 
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_rcpt_ok = {
   .name = "rcpt_ok",
   .init = rcpt_ok_init,
-  .hooks = { [HOOK_RCPT] = rcpt_ok_rcpt },
+  .rcpt = rcpt_ok_rcpt,
 };

@@ -32,16 +32,16 @@ static int rre_init(void **self, int argc, const char *const *argv, stralloc *er
   return 1;
 }
 
-static int bad_line(struct session *s, unsigned long n, const char *why, const char *line, struct hook_args *a)
+static int bad_line(struct session *s, unsigned long n, const char *why, const char *line, stralloc *msg)
 {
   char num[FMT_ULONG];
   num[fmt_ulong(num, n)] = 0;
   qlogm(s, LOGERROR, PLUGIN, "rcpt_regexp line ", num, ": ", why, ": ", line);
-  stralloc_copys(a->msg, "4.3.0 Local configuration error (rcpt_regexp); try again later");
+  stralloc_copys(msg, "4.3.0 Local configuration error (rcpt_regexp); try again later");
   return DENYSOFT;
 }
 
-static int rre_rcpt(struct session *s, void *self, struct hook_args *a)
+static int rre_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct rre *r = self;
   size_t at = byte_rchr(a->addr, a->addrlen, '@');
@@ -63,17 +63,17 @@ static int rre_rcpt(struct session *s, void *self, struct hook_args *a)
     for (cs = plen; line[cs] == ' ' || line[cs] == '\t'; ++cs) ;
     for (ce = cs; line[ce] && line[ce] != ' ' && line[ce] != '\t'; ++ce) ;
     for (ms = ce; line[ms] == ' ' || line[ms] == '\t'; ++ms) ;
-    if (ce == cs) return bad_line(s, n, "no return code", line, a);
-    if (ce - cs >= sizeof code) return bad_line(s, n, "not a valid return code", line, a);
+    if (ce == cs) return bad_line(s, n, "no return code", line, a->msg);
+    if (ce - cs >= sizeof code) return bad_line(s, n, "not a valid return code", line, a->msg);
     byte_copy(code, ce - cs, line + cs);
     code[ce - cs] = 0;
     c = retcode_parse(code);
-    if (!c || c == DONE) return bad_line(s, n, "not a valid return code", line, a);
+    if (!c || c == DONE) return bad_line(s, n, "not a valid return code", line, a->msg);
     if (plen >= 2 && line[0] == '/' && line[plen - 1] == '/') {
       struct re re;
       const char *why = 0;
       if (!stralloc_copyb(&r->pat, line + 1, plen - 2) || !stralloc_0(&r->pat)) return DENYSOFT;
-      if (!re_compile(&re, r->pat.s, RE_ICASE, &why)) return bad_line(s, n, "pattern does not compile", line, a);
+      if (!re_compile(&re, r->pat.s, RE_ICASE, &why)) return bad_line(s, n, "pattern does not compile", line, a->msg);
       match = re_match(&re, r->rcpt.s, a->addrlen);
       re_free(&re);
     } else
@@ -89,5 +89,5 @@ static int rre_rcpt(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_rcpt_regexp = {
   .name = "rcpt_regexp",
   .init = rre_init,
-  .hooks = { [HOOK_RCPT] = rre_rcpt },
+  .rcpt = rre_rcpt,
 };

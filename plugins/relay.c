@@ -302,13 +302,13 @@ static int relay_init(void **self, int argc, const char *const *argv, stralloc *
 
 /* a bad entry is logged with the file's name; the client only learns that
    it should come back later */
-static int config_error(struct hook_args *a)
+static int config_error(stralloc *msg)
 {
-  stralloc_copys(a->msg, "4.3.0 Local configuration error, try again later");
+  stralloc_copys(msg, "4.3.0 Local configuration error, try again later");
   return DENYSOFT_DISCONNECT;
 }
 
-static int relay_connect(struct session *s, void *self, struct hook_args *a)
+static int relay_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct relay *r = self;
   const char *ip = session_remote_ip(s);
@@ -322,7 +322,7 @@ static int relay_connect(struct session *s, void *self, struct hook_args *a)
 
   rc = list_load(s, &r->norelay);
   if (rc < 0) goto nomem;
-  if (!rc) return config_error(a);
+  if (!rc) return config_error(a->msg);
   if (known) {
     m = list_match(&r->norelay, &c);
     if (m) {
@@ -351,7 +351,7 @@ static int relay_connect(struct session *s, void *self, struct hook_args *a)
 
   rc = list_load(s, &r->relay);
   if (rc < 0) goto nomem;
-  if (!rc) return config_error(a);
+  if (!rc) return config_error(a->msg);
   m = list_match(&r->relay, &c);
   if (m) {
     session_set_relay_client(s, 1);
@@ -368,11 +368,11 @@ static int relay_connect(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 
 nomem:
-  hook_nomem(a);
+  hook_nomem(a->msg);
   return DENYSOFT_DISCONNECT;
 }
 
-static int relay_rcpt(struct session *s, void *self, struct hook_args *a)
+static int relay_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct relay *r = self;
 
@@ -386,8 +386,6 @@ static int relay_rcpt(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_relay = {
   .name = "relay",
   .init = relay_init,
-  .hooks = {
-    [HOOK_CONNECT] = relay_connect,
-    [HOOK_RCPT] = relay_rcpt,
-  },
+  .connect = relay_connect,
+  .rcpt = relay_rcpt,
 };

@@ -139,7 +139,7 @@ static int any_status(const struct dns_query *q, unsigned int n, int st)
   return 0;
 }
 
-static int rfh_mail(struct session *s, void *self, struct hook_args *a)
+static int rfh_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct rfh *r = self;
   const char *result;
@@ -223,7 +223,7 @@ fail:
     if (!stralloc_cats(t, soft ? "4.1.8 " : "5.1.8 ") || !stralloc_cats(t, "FQDN required in the envelope sender")
         || !stralloc_0(t))
       goto nomem;
-    return reject_get(s, &r->d.r, DENYSOFT, PLUGIN, t->s, result, a);
+    return reject_get(s, &r->d.r, DENYSOFT, PLUGIN, t->s, result, a->msg);
   }
 temp:
   note_txn_set(s, PLUGIN, "temporary DNS failure");
@@ -235,11 +235,11 @@ temp:
   stralloc_copys(a->msg, "4.4.3 Temporary address resolution failure");
   return DENYSOFT;
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_resolvable_fromhost = {
   .name = "resolvable_fromhost",
   .init = rfh_init,
-  .hooks = { [HOOK_MAIL] = rfh_mail },
+  .mail = rfh_mail,
 };

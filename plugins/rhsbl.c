@@ -36,7 +36,7 @@ static int rhsbl_init(void **self, int argc, const char *const *argv, stralloc *
   return 1;
 }
 
-static int rhsbl_mail(struct session *s, void *self, struct hook_args *a)
+static int rhsbl_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct rhsbl *b = self;
   const char *hosts[2];
@@ -95,7 +95,7 @@ static int rhsbl_mail(struct session *s, void *self, struct hook_args *a)
     if (!stralloc_0(&b->text)) goto nomem;
     b->name.len = 0;
     if (!stralloc_copys(&b->name, b->q[k].name.s) || !stralloc_0(&b->name)) goto nomem;
-    return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->name.s, a);
+    return reject_get(s, &b->d.r, DENY, PLUGIN, b->text.s, b->name.s, a->msg);
   }
   if (temp && b->d.failclosed) {
     qlog(s, LOGINFO, PLUGIN, "fail, a list did not answer and failclosed is set");
@@ -105,11 +105,11 @@ static int rhsbl_mail(struct session *s, void *self, struct hook_args *a)
   qlog(s, LOGINFO, PLUGIN, temp ? "pass, but some lists did not answer" : "pass");
   return DECLINED;
 nomem:
-  return hook_nomem(a);
+  return hook_nomem(a->msg);
 }
 
 const struct plugin plugin_rhsbl = {
   .name = "rhsbl",
   .init = rhsbl_init,
-  .hooks = { [HOOK_MAIL] = rhsbl_mail },
+  .mail = rhsbl_mail,
 };

@@ -148,11 +148,11 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
 }
 
 /* spamd could not be used: pass or 451, as configured */
-static int failed(struct session *s, struct sa *c, struct hook_args *a, const char *why)
+static int failed(struct session *s, struct sa *c, stralloc *msg, const char *why)
 {
   qlogm(s, LOGERROR, PLUGIN, c->defer ? "defer, " : "pass, not scanned, ", why);
   if (!c->defer) return DECLINED;
-  stralloc_copys(a->msg, "4.3.0 spam scanner unavailable, try again later");
+  stralloc_copys(msg, "4.3.0 spam scanner unavailable, try again later");
   return DENYSOFT;
 }
 
@@ -409,7 +409,7 @@ out:
   return ok;
 }
 
-static int sa_data_post(struct session *s, void *self, struct hook_args *a)
+static int sa_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct sa *c = self;
   const char *user, *note, *why;
@@ -431,7 +431,7 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
   why = sa_exchange(s, c, user, &rep, &nomem);
   if (!why && nomem) goto nomem;
   if (!why) why = sa_status(&rep, &pos, &is_spam, &score, &required);
-  if (why) { rc = failed(s, c, a, why); goto out; }
+  if (why) { rc = failed(s, c, a->msg, why); goto out; }
   if (!sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
 
   /* the result for other plugins: "Yes|No score required" */
@@ -453,7 +453,7 @@ static int sa_data_post(struct session *s, void *self, struct hook_args *a)
   if (c->munge_set && score >= c->munge && !sa_munge(s)) goto nomem;
   goto out;
 nomem:
-  hook_nomem(a);
+  hook_nomem(a->msg);
   rc = DENYSOFT;
 out:
   stralloc_free(&rep);
@@ -464,5 +464,5 @@ out:
 const struct plugin plugin_spamassassin = {
   .name = PLUGIN,
   .init = sa_init,
-  .hooks = { [HOOK_DATA_POST] = sa_data_post },
+  .data_post = sa_data_post,
 };

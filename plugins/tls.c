@@ -26,7 +26,7 @@ static int tls_init(void **self, int argc, const char *const *argv, stralloc *er
   return 1;
 }
 
-static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
+static int tls_ehlo(struct session *s, void *self, struct helo_args *a)
 {
   const char *caps;
   stralloc c = {0};
@@ -37,7 +37,7 @@ static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
       || !stralloc_cats(&c, "STARTTLS") || !stralloc_0(&c)
       || !note_txn_set(s, "capabilities", c.s) || !note_txn_set(s, "tls_enabled", "1")) {
     stralloc_free(&c);
-    return hook_nomem(a);
+    return hook_nomem(a->msg);
   }
   stralloc_free(&c);
   return DECLINED;
@@ -46,6 +46,6 @@ static int tls_ehlo(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_tls = {
   .name = "tls",
   .init = tls_init,
-  .hooks = { [HOOK_EHLO] = tls_ehlo },
+  .ehlo = tls_ehlo,
   .flags = PLUGIN_STARTTLS,
 };

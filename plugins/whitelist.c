@@ -44,7 +44,7 @@ static int wl_init(void **self, int argc, const char *const *argv, stralloc *err
   return 1;
 }
 
-static int wl_connect(struct session *s, void *self, struct hook_args *a)
+static int wl_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct wl *w = self;
   const char *ip = session_remote_ip(s);
@@ -70,7 +70,7 @@ static int wl_connect(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 }
 
-static int wl_helo(struct session *s, void *self, struct hook_args *a)
+static int wl_helo(struct session *s, void *self, struct helo_args *a)
 {
   struct wl *w = self;
   size_t i;
@@ -78,7 +78,7 @@ static int wl_helo(struct session *s, void *self, struct hook_args *a)
   if (!control_readlist(s, "whitelisthelo", &w->list)) return DECLINED;
   for (i = 0; i < w->list.len; i += str_len(w->list.s + i) + 1) {
     const char *h = w->list.s + i;
-    if (str_len(h) == a->arglen && case_equalb(h, a->arglen, a->arg)) {
+    if (str_len(h) == a->hostlen && case_equalb(h, a->hostlen, a->host)) {
       note_conn_set(s, "whitelisthelo", "1");
       qlogm(s, LOGINFO, PLUGIN, "helo host ", h, " in whitelisthelo");
       return OK;
@@ -88,7 +88,7 @@ static int wl_helo(struct session *s, void *self, struct hook_args *a)
 }
 
 /* the line of file matching the address or its domain, or NULL */
-static const char *match_addr(struct session *s, struct wl *w, const char *file, struct hook_args *a)
+static const char *match_addr(struct session *s, struct wl *w, const char *file, struct addr_args *a)
 {
   size_t at = byte_rchr(a->addr, a->addrlen, '@');
   size_t i;
@@ -105,7 +105,7 @@ static const char *match_addr(struct session *s, struct wl *w, const char *file,
   return 0;
 }
 
-static int wl_mail(struct session *s, void *self, struct hook_args *a)
+static int wl_mail(struct session *s, void *self, struct addr_args *a)
 {
   const char *h = match_addr(s, self, "whitelistsenders", a);
   if (!h) return DECLINED;
@@ -114,7 +114,7 @@ static int wl_mail(struct session *s, void *self, struct hook_args *a)
   return OK;
 }
 
-static int wl_rcpt(struct session *s, void *self, struct hook_args *a)
+static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   const char *h = match_addr(s, self, "whitelistrcpt", a);
   const char *n;
@@ -133,6 +133,6 @@ static int wl_rcpt(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_whitelist = {
   .name = "whitelist",
   .init = wl_init,
-  .hooks = { [HOOK_CONNECT] = wl_connect, [HOOK_HELO] = wl_helo, [HOOK_EHLO] = wl_helo,
-             [HOOK_MAIL] = wl_mail, [HOOK_RCPT] = wl_rcpt },
+  .connect = wl_connect, .helo = wl_helo, .ehlo = wl_helo,
+  .mail = wl_mail, .rcpt = wl_rcpt,
 };

@@ -182,3 +182,20 @@ check() {
   assert_output --partial "count_unrecognized_commands"
   [ ! -e "$TB/qp-bad2" ]
 }
+
+@test "a plugin's hook function of the wrong kind for its hook does not compile" {
+  local cc d=$BATS_TEST_TMPDIR
+  cc=${CC_CMD:-$(head -n 1 "$ROOT/conf-cc")}
+  cat > "$d/good.c" <<'C'
+#include "plugin.h"
+static int m(struct session *s, void *self, struct addr_args *a) { return DECLINED; }
+const struct plugin plugin_good = { .name = "good", .mail = m };
+C
+  sed 's/struct addr_args/struct helo_args/' "$d/good.c" > "$d/bad.c"
+  run $cc -Werror -I"$ROOT" -c "$d/good.c" -o "$d/good.o"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  run $cc -Werror -I"$ROOT" -c "$d/bad.c" -o "$d/bad.o"
+  [ "$status" -ne 0 ]
+  [[ $output == *incompatible* ]] || { echo "$output"; return 1; }
+  [ ! -e "$d/bad.o" ]
+}

@@ -98,14 +98,13 @@ static int from_control(struct session *s, stralloc *sa, const char **av)
   return 1;
 }
 
-static int cpw_auth(struct session *s, void *self, struct hook_args *a)
+static int cpw_auth(struct session *s, void *self, struct auth_args *a)
 {
   struct cpw *c = self;
-  const struct auth_args *aa = a->auth;
   const char *av[ARGV_MAX + 1];
   stralloc ctl = {0};
   char data[DATA_MAX];
-  size_t ul = strlen(aa->user), dl;
+  size_t ul = strlen(a->user), dl;
   int p[2], wstat = 0, rc, shortwrite;
   pid_t pid, r;
   long long deadline;
@@ -114,23 +113,23 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   struct sigaction ign, oldpipe;
   struct spawn sp;
 
-  if (!aa->pass) return DECLINED;
+  if (!a->pass) return DECLINED;
   if (c->argv[0]) memcpy(av, c->argv, sizeof av);
   else if (!from_control(s, &ctl, av)) {
     qlog(s, LOGERROR, NAME, "disabled: no checkpw/true arguments and no " CONTROL " file");
     return DECLINED;
   }
   /* user \0 password \0 timestamp \0 */
-  if (ul + aa->passlen + 3 > DATA_MAX) {
+  if (ul + a->passlen + 3 > DATA_MAX) {
     qlogm(s, LOGINFO, NAME, "fail: user name and password too long for checkpassword");
     stralloc_free(&ctl);
     return DECLINED;
   }
-  memcpy(data, aa->user, ul + 1);
-  memcpy(data + ul + 1, aa->pass, aa->passlen);
-  data[ul + 1 + aa->passlen] = 0;
-  data[ul + 2 + aa->passlen] = 0;
-  dl = ul + aa->passlen + 3;
+  memcpy(data, a->user, ul + 1);
+  memcpy(data + ul + 1, a->pass, a->passlen);
+  data[ul + 1 + a->passlen] = 0;
+  data[ul + 2 + a->passlen] = 0;
+  dl = ul + a->passlen + 3;
 
   if (pipe2(p, O_CLOEXEC) == -1) {
     wipe(data, sizeof data);
@@ -197,10 +196,10 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
     int code = WEXITSTATUS(wstat);
     num[fmt_ulong(num, (unsigned long)code)] = 0;
     if (code == 0 && !shortwrite) {
-      qlogm(s, LOGINFO, NAME, "pass: ", av[0], " accepted ", aa->user);
+      qlogm(s, LOGINFO, NAME, "pass: ", av[0], " accepted ", a->user);
       rc = OK;
     } else if (code == 1) {
-      qlogm(s, LOGNOTICE, NAME, "fail: ", av[0], " rejected ", aa->user, " (exit 1)");
+      qlogm(s, LOGNOTICE, NAME, "fail: ", av[0], " rejected ", a->user, " (exit 1)");
       rc = DECLINED;
     } else {
       qlogm(s, LOGERROR, NAME, av[0], " failed temporarily (exit ", num, shortwrite ? ", short write)" : ")");
@@ -209,7 +208,7 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
   }
   stralloc_free(&ctl);
   if (rc == OK) {
-    note_conn_set(s, "authuser", aa->user);
+    note_conn_set(s, "authuser", a->user);
     stralloc_copys(a->msg, "auth_checkpassword");
   } else if (rc == DENYSOFT) stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
   return rc;
@@ -218,8 +217,6 @@ static int cpw_auth(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_auth_auth_checkpassword = {
   .name = NAME,
   .init = cpw_init,
-  .hooks = {
-    [HOOK_AUTH_PLAIN] = cpw_auth,
-    [HOOK_AUTH_LOGIN] = cpw_auth,
-  },
+  .auth_plain = cpw_auth,
+  .auth_login = cpw_auth,
 };

@@ -41,17 +41,16 @@ static int flat_init(void **self, int argc, const char *const *argv, stralloc *e
   return 1;
 }
 
-static int flat_auth(struct session *s, void *self, struct hook_args *a)
+static int flat_auth(struct session *s, void *self, struct auth_args *a)
 {
-  const struct auth_args *aa = a->auth;
   stralloc pw = {0};
   const char *secret = NULL;
-  size_t secretlen = 0, ul = strlen(aa->user), i = 0;
+  size_t secretlen = 0, ul = strlen(a->user), i = 0;
   unsigned long lineno = 0;
   int rc;
   (void)self;
 
-  if (!strchr(aa->user, '@')) {
+  if (!strchr(a->user, '@')) {
     qlog(s, LOGINFO, NAME, "fail: missing domain");
     return DECLINED;
   }
@@ -73,7 +72,7 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
       qlogm(s, LOGERROR, NAME, "entry ", num, " of " FILE_ " has no ':' between user and password");
       die_control(s, FILE_, "an entry has no ':' between user and password");
     }
-    if (!secret && user_equal(l, (size_t)(colon - l), aa->user, ul)) {
+    if (!secret && user_equal(l, (size_t)(colon - l), a->user, ul)) {
       secret = colon + 1;
       secretlen = n - (size_t)(colon - l) - 1;
     }
@@ -81,21 +80,21 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
   if (!secret) {
     wipe(pw.s, pw.len);
     stralloc_free(&pw);
-    qlogm(s, LOGINFO, NAME, "fail: no such user: ", aa->user);
+    qlogm(s, LOGINFO, NAME, "fail: no such user: ", a->user);
     return DECLINED;
   }
-  if (aa->pass) {
-    rc = sasl_equal(secret, secretlen, aa->pass, aa->passlen) ? OK : DENY;
-  } else if (aa->hash && aa->ticket) {
+  if (a->pass) {
+    rc = sasl_equal(secret, secretlen, a->pass, a->passlen) ? OK : DENY;
+  } else if (a->hash && a->ticket) {
     char hex[33];
-    sasl_cram_digest(secret, secretlen, aa->ticket, strlen(aa->ticket), hex);
-    rc = sasl_equal(hex, 32, aa->hash, strlen(aa->hash)) ? OK : DENY;
+    sasl_cram_digest(secret, secretlen, a->ticket, strlen(a->ticket), hex);
+    rc = sasl_equal(hex, 32, a->hash, strlen(a->hash)) ? OK : DENY;
     wipe(hex, sizeof hex);
   } else rc = DENY;
   wipe(pw.s, pw.len);
   stralloc_free(&pw);
   if (rc == OK) {
-    qlog(s, LOGINFO, NAME, aa->pass ? "pass: clear match" : "pass: hash match");
+    qlog(s, LOGINFO, NAME, a->pass ? "pass: clear match" : "pass: hash match");
     stralloc_copys(a->msg, "auth_flat_file");
   } else {
     qlog(s, LOGINFO, NAME, "fail: wrong password");
@@ -107,9 +106,7 @@ static int flat_auth(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_auth_auth_flat_file = {
   .name = NAME,
   .init = flat_init,
-  .hooks = {
-    [HOOK_AUTH_PLAIN] = flat_auth,
-    [HOOK_AUTH_LOGIN] = flat_auth,
-    [HOOK_AUTH_CRAM_MD5] = flat_auth,
-  },
+  .auth_plain = flat_auth,
+  .auth_login = flat_auth,
+  .auth_cram_md5 = flat_auth,
 };

@@ -4,12 +4,12 @@
    generic auth hook but offers no mechanism of its own. */
 #include "plugin.h"
 
-static int authdeny_auth(struct session *s, void *self, struct hook_args *a)
+static int authdeny_auth(struct session *s, void *self, struct auth_args *a)
 {
   (void)self;
-  qlogm(s, LOGWARN, "auth/authdeny", "fail: cannot authenticate ", a->auth->user,
-        " (", a->auth->mech, ")");
-  if (!stralloc_copys(a->msg, a->auth->user) || !stralloc_cats(a->msg, " is not free to abuse my relay"))
+  qlogm(s, LOGWARN, "auth/authdeny", "fail: cannot authenticate ", a->user,
+        " (", a->mech, ")");
+  if (!stralloc_copys(a->msg, a->user) || !stralloc_cats(a->msg, " is not free to abuse my relay"))
     a->msg->len = 0;
   return DECLINED;
 }
@@ -28,6 +28,6 @@ static int authdeny_init(void **self, int argc, const char *const *argv, strallo
 const struct plugin plugin_auth_authdeny = {
   .name = "auth/authdeny",
   .init = authdeny_init,
-  .hooks = { [HOOK_AUTH] = authdeny_auth },
+  .auth = authdeny_auth,
   .flags = PLUGIN_AUTH_CHECKS_NOTHING,
 };

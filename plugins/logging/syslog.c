@@ -131,7 +131,7 @@ static size_t two(char *b, int v)
   return 2;
 }
 
-static int sl_log(struct session *s, void *self, struct hook_args *a)
+static int sl_log(struct session *s, void *self, struct log_args *a)
 {
   static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   struct sl *l = self;
@@ -142,9 +142,9 @@ static int sl_log(struct session *s, void *self, struct hook_args *a)
   int pri, attempt;
 
   (void)s;
-  if (a->rc > l->level) return DECLINED;
+  if (a->level > l->level) return DECLINED;
   if (a->plugin && str_equal(a->plugin, PLUGIN)) return DECLINED;
-  pri = l->facility * 8 + (l->priority >= 0 ? l->priority : a->rc < 0 ? 0 : a->rc > 7 ? 7 : a->rc);
+  pri = l->facility * 8 + (l->priority >= 0 ? l->priority : a->level < 0 ? 0 : a->level > 7 ? 7 : a->level);
   localtime_r(&t, &tm);
   buf[n++] = '<';
   n += fmt_ulong(buf + n, (unsigned long)pri);
@@ -161,11 +161,11 @@ static int sl_log(struct session *s, void *self, struct hook_args *a)
   buf[n++] = '[';
   n += fmt_ulong(buf + n, (unsigned long)getpid());
   n += fmt_str(buf + n, "]: ");
-  if (a->rest) { buf[n++] = '('; n += fmt_strn(buf + n, a->rest, 40); n += fmt_str(buf + n, ") "); }
+  if (a->hook) { buf[n++] = '('; n += fmt_strn(buf + n, a->hook, 40); n += fmt_str(buf + n, ") "); }
   if (a->plugin) { n += fmt_strn(buf + n, a->plugin, 64); n += fmt_str(buf + n, ": "); }
   room = sizeof buf - n;
-  if (a->arglen < room) room = a->arglen;
-  memcpy(buf + n, a->arg, room);   /* the core has replaced control bytes */
+  if (a->len < room) room = a->len;
+  memcpy(buf + n, a->text, room);   /* the core has replaced control bytes */
   n += room;
   for (attempt = 0; attempt < 2; ++attempt) {
     if (!sl_open(l)) return DECLINED;
@@ -180,5 +180,5 @@ static int sl_log(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_logging_syslog = {
   .name = "logging/syslog",
   .init = sl_init,
-  .hooks = { [HOOK_LOGGING] = sl_log },
+  .logging = sl_log,
 };

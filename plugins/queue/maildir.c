@@ -308,7 +308,7 @@ static int copy_link(struct copy *c, stralloc *dir, const char **why)
   return 0;
 }
 
-static int maildir_queue(struct session *s, void *self, struct hook_args *a)
+static int maildir_queue(struct session *s, void *self, struct msg_args *a)
 {
   struct maildir *m = self;
   unsigned int n = m->subdirs ? txn_rcpt_count(s) : 1;
@@ -386,5 +386,5 @@ out:
 const struct plugin plugin_queue_maildir = {
   .name = "queue/maildir",
   .init = maildir_init,
-  .hooks = { [HOOK_QUEUE] = maildir_queue },
+  .queue = maildir_queue,
 };

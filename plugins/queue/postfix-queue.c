@@ -68,7 +68,7 @@ static int pfq_init(void **self, int argc, const char *const *argv, stralloc *er
 }
 
 /* BODY=8BITMIME of MAIL FROM, for the encoding attribute */
-static int pfq_mail(struct session *s, void *self, struct hook_args *a)
+static int pfq_mail(struct session *s, void *self, struct addr_args *a)
 {
   size_t i = 0;
   (void)self;
@@ -277,22 +277,22 @@ static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const
 /* the reply and the log line for what postdrop said and how it ended (w:
    what waitpid returned) */
 static int pfq_verdict(struct session *s, const struct pfq *q, const char *pidstr, pid_t pid, pid_t w,
-                       int wstat, int timedout, struct pfq_run *x, struct hook_args *a)
+                       int wstat, int timedout, struct pfq_run *x, stralloc *msg)
 {
   char num[FMT_ULONG];
   if (x->have_status && x->status == 0) {
     if (w != pid || !WIFEXITED(wstat) || WEXITSTATUS(wstat))
       qlogm(s, LOGWARN, NAME, "postdrop pid ", pidstr, " reported status 0 but did not exit 0");
     qlogm(s, LOGINFO, NAME, "queued as ", x->qid.s, " by ", q->postdrop, " pid ", pidstr);
-    stralloc_copys(a->msg, "2.0.0 Queued as ");
-    stralloc_cats(a->msg, x->qid.s);
+    stralloc_copys(msg, "2.0.0 Queued as ");
+    stralloc_cats(msg, x->qid.s);
     return OK;
   }
   if (timedout) {
     num[fmt_ulong(num, queue_timeout(s))] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " did not finish within ",
           num, " seconds (timeoutqueue) and was killed");
-    stralloc_copys(a->msg, "4.3.0 postdrop timeout");
+    stralloc_copys(msg, "4.3.0 postdrop timeout");
     return DENYSOFT;
   }
   if (x->have_status) {
@@ -300,37 +300,37 @@ static int pfq_verdict(struct session *s, const struct pfq *q, const char *pidst
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " status ", num,
           x->reason.len > 1 ? ": " : "", x->reason.s);
     if (x->status & CLEANUP_STAT_NOPERM) {
-      stralloc_copys(a->msg, "5.7.1 Postfix does not permit this sender");
+      stralloc_copys(msg, "5.7.1 Postfix does not permit this sender");
       return DENY;
     }
     if (x->status & CLEANUP_STAT_SIZE) {
-      stralloc_copys(a->msg, "5.3.4 Message too big for Postfix (message_size_limit)");
+      stralloc_copys(msg, "5.3.4 Message too big for Postfix (message_size_limit)");
       return DENY;
     }
     if (x->status & CLEANUP_STAT_WRITE)
-      stralloc_copys(a->msg, "4.3.0 postdrop write error or disk full");
+      stralloc_copys(msg, "4.3.0 postdrop write error or disk full");
     else
-      stralloc_copys(a->msg, "4.3.0 postdrop refused the message, try again later");
+      stralloc_copys(msg, "4.3.0 postdrop refused the message, try again later");
     return DENYSOFT;
   }
   if (w == pid && WIFSIGNALED(wstat)) {
     num[fmt_ulong(num, (unsigned long)WTERMSIG(wstat))] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " killed by signal ", num,
           x->step ? ": " : "", x->step ? x->step : "");
-    stralloc_copys(a->msg, "4.3.0 postdrop crashed");
+    stralloc_copys(msg, "4.3.0 postdrop crashed");
   } else if (w == pid && WIFEXITED(wstat) && WEXITSTATUS(wstat) == 127) {
     qlogm(s, LOGERROR, NAME, "not queued: cannot run ", q->postdrop);
-    stralloc_copys(a->msg, "4.3.0 unable to run postdrop");
+    stralloc_copys(msg, "4.3.0 unable to run postdrop");
   } else {
     num[fmt_ulong(num, w == pid && WIFEXITED(wstat) ? (unsigned long)WEXITSTATUS(wstat) : 999)] = 0;
     qlogm(s, LOGERROR, NAME, "not queued: ", q->postdrop, " pid ", pidstr, " exit ", num,
           ": ", x->step ? x->step : "no status");
-    stralloc_copys(a->msg, "4.3.0 postdrop failed, try again later");
+    stralloc_copys(msg, "4.3.0 postdrop failed, try again later");
   }
   return DENYSOFT;
 }
 
-static int pfq_queue(struct session *s, void *self, struct hook_args *a)
+static int pfq_queue(struct session *s, void *self, struct msg_args *a)
 {
   struct pfq *q = self;
   const char *sender = txn_sender(s);
@@ -367,7 +367,7 @@ static int pfq_queue(struct session *s, void *self, struct hook_args *a)
   timedout = watchdog_stop();
   if (w == pid) log_stderr(s, perr[0]);
   sigaction(SIGPIPE, &oldpipe, NULL);
-  rc = pfq_verdict(s, q, pidstr, pid, w, wstat, timedout, &x, a);
+  rc = pfq_verdict(s, q, pidstr, pid, w, wstat, timedout, &x, a->msg);
   goto out;
 
 tempfail:
@@ -387,5 +387,5 @@ out:
 const struct plugin plugin_queue_postfix_queue = {
   .name = NAME,
   .init = pfq_init,
-  .hooks = { [HOOK_MAIL] = pfq_mail, [HOOK_QUEUE] = pfq_queue },
+  .mail = pfq_mail, .queue = pfq_queue,
 };

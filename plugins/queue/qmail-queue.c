@@ -286,7 +286,7 @@ static void qq_abandon(struct session *s)
   early.pid = 0;
 }
 
-static int qq_data(struct session *s, void *self, struct hook_args *a)
+static int qq_data(struct session *s, void *self, struct msg_args *a)
 {
   stralloc progsa = {0};
   const char *prog;
@@ -297,7 +297,7 @@ static int qq_data(struct session *s, void *self, struct hook_args *a)
   return DECLINED;
 }
 
-static int qq_reset(struct session *s, void *self, struct hook_args *a)
+static int qq_reset(struct session *s, void *self, struct msg_args *a)
 {
   qq_abandon(s);
   return DECLINED;
@@ -336,12 +336,12 @@ static void qq_feed(struct session *s, struct qq_child *c, const stralloc *env, 
 /* the reply text and the log line for qmail-queue's exit; rc is what
    qq_result made of it */
 static int qq_report(struct session *s, const char *prog, const char *pidstr, int wstat, int timedout,
-                     int rc, stralloc *msgid, struct hook_args *a)
+                     int rc, stralloc *msgid, stralloc *msg)
 {
   char codestr[FMT_ULONG], timestr[FMT_ULONG];
   if (timedout) {
     codestr[fmt_ulong(codestr, queue_timeout(s))] = 0;
-    stralloc_copys(a->msg, txt_timeout);
+    stralloc_copys(msg, txt_timeout);
     qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " did not finish within ",
           codestr, " seconds (timeoutqueue) and was killed");
     return DENYSOFT;
@@ -354,20 +354,20 @@ static int qq_report(struct session *s, const char *prog, const char *pidstr, in
   }
   codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
   if (rc != OK) {
-    stralloc_0(a->msg);
-    --a->msg->len;
+    stralloc_0(msg);
+    --msg->len;
     qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
-          ": ", a->msg->s);
+          ": ", msg->s);
     return rc;
   }
   timestr[fmt_ulong(timestr, (unsigned long)time(0))] = 0;
-  stralloc_copys(a->msg, "Queued! ");
-  stralloc_cats(a->msg, timestr);
-  stralloc_cats(a->msg, " qp ");
-  stralloc_cats(a->msg, pidstr);
+  stralloc_copys(msg, "Queued! ");
+  stralloc_cats(msg, timestr);
+  stralloc_cats(msg, " qp ");
+  stralloc_cats(msg, pidstr);
   if (msgid->len) {
-    stralloc_cats(a->msg, " ");
-    stralloc_cat(a->msg, msgid);
+    stralloc_cats(msg, " ");
+    stralloc_cat(msg, msgid);
   }
   stralloc_0(msgid);
   qlogm(s, LOGINFO, NAME, "queued: ", prog, " pid ", pidstr, " exit ", codestr,
@@ -375,7 +375,7 @@ static int qq_report(struct session *s, const char *prog, const char *pidstr, in
   return rc;
 }
 
-static int qq_queue(struct session *s, void *self, struct hook_args *a)
+static int qq_queue(struct session *s, void *self, struct msg_args *a)
 {
   const char *prog;
   stralloc progsa = {0}, env = {0}, msgid = {0};
@@ -443,7 +443,7 @@ static int qq_queue(struct session *s, void *self, struct hook_args *a)
     goto done;
   }
   rc = qq_report(s, prog, pidstr, wstat, timedout, qq_result(wstat, werrwhat != 0, errbuf, errlen, a->msg),
-                 &msgid, a);
+                 &msgid, a->msg);
   goto done;
 
 qqt:
@@ -459,6 +459,6 @@ done:
 const struct plugin plugin_queue_qmail_queue = {
   .name = NAME,
   .init = qq_init,
-  .hooks = { [HOOK_DATA] = qq_data, [HOOK_QUEUE] = qq_queue,
-             [HOOK_RESET_TRANSACTION] = qq_reset, [HOOK_DISCONNECT] = qq_reset },
+  .data = qq_data, .queue = qq_queue,
+  .reset_transaction = qq_reset, .disconnect = qq_reset,
 };

@@ -231,7 +231,7 @@ static int conn_open(struct session *s, const struct fwd *f, struct conn *c)
 
 /* the reply for a server's answer: 5xx DENY, everything else DENYSOFT,
    with the server's enhanced code when its class fits */
-static int fwd_fail2(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f, int perm)
+static int fwd_fail2(struct conn *c, const char *what, stralloc *msg, const struct fwd *f, int perm)
 {
   const char *t = c->text.s ? c->text.s : "";
   char cls = perm ? '5' : '4';
@@ -247,26 +247,26 @@ static int fwd_fail2(struct conn *c, const char *what, struct hook_args *a, cons
     if (dots != 1 || t[i] != ' ' || t[i - 1] == '.') i = 0;
   }
   if (i) {
-    stralloc_copyb(a->msg, t, i);
+    stralloc_copyb(msg, t, i);
     t += i + 1;
-  } else stralloc_copys(a->msg, perm ? "5.3.0" : "4.3.0");
-  stralloc_cats(a->msg, " Upstream server said to ");
-  stralloc_cats(a->msg, what);
-  stralloc_cats(a->msg, ": ");
-  stralloc_cats(a->msg, t);
+  } else stralloc_copys(msg, perm ? "5.3.0" : "4.3.0");
+  stralloc_cats(msg, " Upstream server said to ");
+  stralloc_cats(msg, what);
+  stralloc_cats(msg, ": ");
+  stralloc_cats(msg, t);
   return perm ? DENY : DENYSOFT;
 }
 
-static int fwd_fail(struct conn *c, const char *what, struct hook_args *a, const struct fwd *f)
+static int fwd_fail(struct conn *c, const char *what, stralloc *msg, const struct fwd *f)
 {
-  return fwd_fail2(c, what, a, f, c->code >= 500);
+  return fwd_fail2(c, what, msg, f, c->code >= 500);
 }
 
-static int fwd_lost(struct conn *c, const char *when, struct hook_args *a, const struct fwd *f)
+static int fwd_lost(struct conn *c, const char *when, stralloc *msg, const struct fwd *f)
 {
   const char *why = watchdog_fired() ? "deadline passed (timeoutqueue)" : c->werr ? strerror(c->werr) : "connection lost or bad reply";
   qlogm(c->s, LOGERROR, NAME, "not queued: ", f->host, " ", when, ": ", why);
-  stralloc_copys(a->msg, watchdog_fired() ? "4.4.2 Upstream server timed out" : "4.4.2 Lost the upstream server");
+  stralloc_copys(msg, watchdog_fired() ? "4.4.2 Upstream server timed out" : "4.4.2 Lost the upstream server");
   return DENYSOFT;
 }
 
@@ -286,26 +286,26 @@ static void rcpt_tally(struct conn *c, unsigned int i, struct rcpts *r)
 enum { FWD_ON, FWD_QUIT, FWD_OUT, FWD_RCPTFAIL, FWD_RCPTFAIL_CLOSE };
 
 /* the greeting, then EHLO (HELO when EHLO is refused) */
-static int fwd_hello(struct session *s, struct conn *c, struct hook_args *a, const struct fwd *f, int *rc)
+static int fwd_hello(struct session *s, struct conn *c, stralloc *msg, const struct fwd *f, int *rc)
 {
   conn_reply(c, 0);
-  if (!c->code) { *rc = fwd_lost(c, "before its greeting", a, f); return FWD_OUT; }
-  if (c->code != 220) { *rc = fwd_fail(c, "our connection", a, f); return FWD_QUIT; }
+  if (!c->code) { *rc = fwd_lost(c, "before its greeting", msg, f); return FWD_OUT; }
+  if (c->code != 220) { *rc = fwd_fail(c, "our connection", msg, f); return FWD_QUIT; }
   conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
   conn_reply(c, 1);
   if (c->code >= 500) {
     conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
     conn_reply(c, 0);
   }
-  if (!c->code) { *rc = fwd_lost(c, "after EHLO", a, f); return FWD_OUT; }
-  if (c->code != 250) { *rc = fwd_fail(c, "EHLO/HELO", a, f); return FWD_QUIT; }
+  if (!c->code) { *rc = fwd_lost(c, "after EHLO", msg, f); return FWD_OUT; }
+  if (c->code != 250) { *rc = fwd_fail(c, "EHLO/HELO", msg, f); return FWD_QUIT; }
   return FWD_ON;
 }
 
 /* MAIL, each RCPT and DATA, pipelined when the server offers it, up to
    the reply to DATA */
 static int fwd_envelope(struct session *s, struct conn *c, const char *sender, unsigned int n,
-                        struct rcpts *r, struct hook_args *a, const struct fwd *f, int *rc)
+                        struct rcpts *r, stralloc *msg, const struct fwd *f, int *rc)
 {
   char num[FMT_ULONG];
   unsigned int i;
@@ -320,15 +320,15 @@ static int fwd_envelope(struct session *s, struct conn *c, const char *sender, u
   if (!c->pipelining) {
     conn_flush(c);
     conn_reply(c, 0);
-    if (!c->code) { *rc = fwd_lost(c, "after MAIL", a, f); return FWD_OUT; }
-    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", a, f); return FWD_QUIT; }
+    if (!c->code) { *rc = fwd_lost(c, "after MAIL", msg, f); return FWD_OUT; }
+    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", msg, f); return FWD_QUIT; }
   }
   for (i = 0; i < n; ++i) {
     conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">\r\n");
     if (c->pipelining) continue;
     conn_flush(c);
     conn_reply(c, 0);
-    if (!c->code) { *rc = fwd_lost(c, "after RCPT", a, f); return FWD_OUT; }
+    if (!c->code) { *rc = fwd_lost(c, "after RCPT", msg, f); return FWD_OUT; }
     rcpt_tally(c, i, r);
   }
   if (!c->pipelining && r->ok < n) return FWD_RCPTFAIL;
@@ -336,26 +336,26 @@ static int fwd_envelope(struct session *s, struct conn *c, const char *sender, u
   conn_flush(c);
   if (c->pipelining) {
     conn_reply(c, 0);
-    if (!c->code) { *rc = fwd_lost(c, "after MAIL", a, f); return FWD_OUT; }
+    if (!c->code) { *rc = fwd_lost(c, "after MAIL", msg, f); return FWD_OUT; }
     /* on a refused MAIL the rest of the replies still come; we do not
        need them */
-    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", a, f); return FWD_QUIT; }
+    if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", msg, f); return FWD_QUIT; }
     for (i = 0; i < n; ++i) {
       conn_reply(c, 0);
-      if (!c->code) { *rc = fwd_lost(c, "after RCPT", a, f); return FWD_OUT; }
+      if (!c->code) { *rc = fwd_lost(c, "after RCPT", msg, f); return FWD_OUT; }
       rcpt_tally(c, i, r);
     }
   }
   conn_reply(c, 0);
   datacode = c->code;
-  if (!datacode) { *rc = fwd_lost(c, "after DATA", a, f); return FWD_OUT; }
+  if (!datacode) { *rc = fwd_lost(c, "after DATA", msg, f); return FWD_OUT; }
   if (r->ok < n) return datacode == 354 ? FWD_RCPTFAIL_CLOSE : FWD_RCPTFAIL;
-  if (datacode != 354) { *rc = fwd_fail(c, "DATA", a, f); return FWD_QUIT; }
+  if (datacode != 354) { *rc = fwd_fail(c, "DATA", msg, f); return FWD_QUIT; }
   return FWD_ON;
 }
 
 /* the message, dot-stuffed, and the server's verdict on it */
-static int fwd_message(struct session *s, struct conn *c, struct hook_args *a, const struct fwd *f, int *rc)
+static int fwd_message(struct session *s, struct conn *c, stralloc *msg, const struct fwd *f, int *rc)
 {
   const char *t;
   c->bol = 1;
@@ -363,17 +363,17 @@ static int fwd_message(struct session *s, struct conn *c, struct hook_args *a, c
   if (!c->bol) conn_puts(c, "\r\n");
   conn_puts(c, ".\r\n");
   conn_flush(c);
-  if (c->werr) { *rc = fwd_lost(c, "while we sent the message", a, f); return FWD_OUT; }
+  if (c->werr) { *rc = fwd_lost(c, "while we sent the message", msg, f); return FWD_OUT; }
   conn_reply(c, 0);
-  if (!c->code) { *rc = fwd_lost(c, "after the message", a, f); return FWD_OUT; }
-  if (c->code < 200 || c->code >= 300) { *rc = fwd_fail(c, "the message", a, f); return FWD_QUIT; }
+  if (!c->code) { *rc = fwd_lost(c, "after the message", msg, f); return FWD_OUT; }
+  if (c->code < 200 || c->code >= 300) { *rc = fwd_fail(c, "the message", msg, f); return FWD_QUIT; }
   qlogm(s, LOGINFO, NAME, "queued by ", f->host, ": ", c->text.s);
-  stralloc_copys(a->msg, "2.0.0 Queued! (upstream: ");
+  stralloc_copys(msg, "2.0.0 Queued! (upstream: ");
   /* the server's text without its enhanced code */
   t = c->text.s;
   if (t[0] == '2' && t[1] == '.') { const char *sp = strchr(t, ' '); t = sp ? sp + 1 : t; }
-  stralloc_cats(a->msg, t);
-  stralloc_cats(a->msg, ")");
+  stralloc_cats(msg, t);
+  stralloc_cats(msg, ")");
   *rc = OK;
   return FWD_QUIT;
 }
@@ -381,7 +381,7 @@ static int fwd_message(struct session *s, struct conn *c, struct hook_args *a, c
 /* a recipient was refused: the reply is the first refusal's, permanent
    when every recipient was refused for good */
 static int fwd_rcptfail(struct session *s, struct conn *c, struct rcpts *r, unsigned int n,
-                        struct hook_args *a, const struct fwd *f)
+                        stralloc *msg, const struct fwd *f)
 {
   const char *rcpt = txn_rcpt(s, (unsigned int)r->firstbad);
   stralloc what = {0};
@@ -393,12 +393,12 @@ static int fwd_rcptfail(struct session *s, struct conn *c, struct rcpts *r, unsi
   stralloc_cats(&what, rcpt ? rcpt : "");
   stralloc_cats(&what, ">");
   stralloc_0(&what);
-  rc = fwd_fail2(c, what.s, a, f, r->perm == n);
+  rc = fwd_fail2(c, what.s, msg, f, r->perm == n);
   stralloc_free(&what);
   return rc;
 }
 
-static int fwd_queue(struct session *s, void *self, struct hook_args *a)
+static int fwd_queue(struct session *s, void *self, struct msg_args *a)
 {
   struct fwd *f = self;
   struct conn *c;
@@ -414,7 +414,7 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
     return DENYSOFT;
   }
   c = calloc(1, sizeof *c);
-  if (!c) return hook_nomem(a);
+  if (!c) return hook_nomem(a->msg);
   c->s = s;
   c->fd = -1;
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
@@ -426,16 +426,16 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
     stralloc_copys(a->msg, "4.4.1 Cannot reach the upstream server");
     step = FWD_OUT;
   } else {
-    step = fwd_hello(s, c, a, f, &rc);
-    if (step == FWD_ON) step = fwd_envelope(s, c, sender, n, &r, a, f, &rc);
-    if (step == FWD_ON) step = fwd_message(s, c, a, f, &rc);
+    step = fwd_hello(s, c, a->msg, f, &rc);
+    if (step == FWD_ON) step = fwd_envelope(s, c, sender, n, &r, a->msg, f, &rc);
+    if (step == FWD_ON) step = fwd_message(s, c, a->msg, f, &rc);
   }
   if (step == FWD_RCPTFAIL_CLOSE) {
     close(c->fd);
     c->fd = -1;
   }
   if (step == FWD_RCPTFAIL || step == FWD_RCPTFAIL_CLOSE) {
-    rc = fwd_rcptfail(s, c, &r, n, a, f);
+    rc = fwd_rcptfail(s, c, &r, n, a->msg, f);
     step = c->fd == -1 ? FWD_OUT : FWD_QUIT;
   }
   if (step == FWD_QUIT) {
@@ -454,5 +454,5 @@ static int fwd_queue(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_queue_smtp_forward = {
   .name = NAME,
   .init = fwd_init,
-  .hooks = { [HOOK_QUEUE] = fwd_queue },
+  .queue = fwd_queue,
 };

@@ -8,18 +8,32 @@
 #include "lib/hookcode.h"
 
 
-static int run(struct session *s, struct hookcode *me, struct hook_args *a)
+/* auth_parse: OK puts TEXT in out */
+static int h_auth_parse(struct session *s, void *self, struct parse_args *a)
 {
+  struct hookcode *me = self;
+  if (me->hook != HOOK_AUTH_PARSE) return DECLINED;
   if (me->text.len && !stralloc_copy(a->msg, &me->text)) return DENYSOFT;
-  if (me->hook == HOOK_AUTH_PARSE) {
-    if (me->rc == OK && !stralloc_copy(a->out, &me->text)) return DENYSOFT;
-  } else {
-    const struct auth_args *aa = a->auth;
-    qlogm(s, LOGINFO, "tests/auth_result", hook_names[me->hook], " mech=", aa->mech, " user=", aa->user,
-          aa->pass ? " pass=given" : " pass=none", aa->hash ? " hash=" : "", aa->hash ? aa->hash : "",
-          aa->ticket ? " ticket=" : "", aa->ticket ? aa->ticket : "");
-  }
+  if (me->rc == OK && !stralloc_copy(a->out, &me->text)) return DENYSOFT;
   return me->rc;
+}
+
+/* the others: logs what the hook got */
+static int check(struct session *s, struct hookcode *me, int h, struct auth_args *a)
+{
+  if (me->hook != h) return DECLINED;
+  if (me->text.len && !stralloc_copy(a->msg, &me->text)) return DENYSOFT;
+  qlogm(s, LOGINFO, "tests/auth_result", hook_names[me->hook], " mech=", a->mech, " user=", a->user,
+        a->pass ? " pass=given" : " pass=none", a->hash ? " hash=" : "", a->hash ? a->hash : "",
+        a->ticket ? " ticket=" : "", a->ticket ? a->ticket : "");
+  return me->rc;
+}
+static int h_auth(struct session *s, void *self, struct auth_args *a) { return check(s, self, HOOK_AUTH, a); }
+static int h_auth_plain(struct session *s, void *self, struct auth_args *a) { return check(s, self, HOOK_AUTH_PLAIN, a); }
+static int h_auth_login(struct session *s, void *self, struct auth_args *a) { return check(s, self, HOOK_AUTH_LOGIN, a); }
+static int h_auth_cram_md5(struct session *s, void *self, struct auth_args *a)
+{
+  return check(s, self, HOOK_AUTH_CRAM_MD5, a);
 }
 
 static int init(void **self, int argc, const char *const *argv, stralloc *err)
@@ -27,20 +41,9 @@ static int init(void **self, int argc, const char *const *argv, stralloc *err)
   return hookcode_init(self, argc, argv, HOOK_AUTH_PARSE, HOOK_AUTH_CRAM_MD5, "usage: tests/auth_result HOOK CODE [TEXT...]", err);
 }
 
-static int dispatch(struct session *s, void *self, struct hook_args *a, int h)
-{
-  struct hookcode *me = self;
-  if (me->hook != h) return DECLINED;
-  return run(s, me, a);
-}
-#define H(n) static int h_##n(struct session *s, void *self, struct hook_args *a) { return dispatch(s, self, a, n); }
-H(HOOK_AUTH_PARSE) H(HOOK_AUTH) H(HOOK_AUTH_PLAIN) H(HOOK_AUTH_LOGIN) H(HOOK_AUTH_CRAM_MD5)
-
 const struct plugin plugin_tests_auth_result = {
   .name = "tests/auth_result",
   .init = init,
-  .hooks = {
-    [HOOK_AUTH_PARSE] = h_HOOK_AUTH_PARSE, [HOOK_AUTH] = h_HOOK_AUTH, [HOOK_AUTH_PLAIN] = h_HOOK_AUTH_PLAIN,
-    [HOOK_AUTH_LOGIN] = h_HOOK_AUTH_LOGIN, [HOOK_AUTH_CRAM_MD5] = h_HOOK_AUTH_CRAM_MD5,
-  },
+  .auth_parse = h_auth_parse, .auth = h_auth, .auth_plain = h_auth_plain,
+  .auth_login = h_auth_login, .auth_cram_md5 = h_auth_cram_md5,
 };

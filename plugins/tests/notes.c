@@ -4,25 +4,25 @@
    "X-Notes: conn=... txn=... denied=..." to the message. */
 #include "plugin.h"
 
-static int connect_(struct session *s, void *self, struct hook_args *a)
+static int connect_(struct session *s, void *self, struct msg_args *a)
 {
   return note_conn_set(s, "seen", "yes") ? DECLINED : DENYSOFT;
 }
 
-static int mail(struct session *s, void *self, struct hook_args *a)
+static int mail(struct session *s, void *self, struct addr_args *a)
 {
   const char *prev = note_txn_get(s, "sender");
   if (!note_txn_set(s, "sender", prev ? "stale" : "fresh")) return DENYSOFT;
   return DECLINED;
 }
 
-static int deny(struct session *s, void *self, struct hook_args *a)
+static int deny(struct session *s, void *self, struct result_args *a)
 {
   note_conn_set(s, "denied", a->plugin);
   return DECLINED;
 }
 
-static int data_post(struct session *s, void *self, struct hook_args *a)
+static int data_post(struct session *s, void *self, struct msg_args *a)
 {
   stralloc v = {0};
   const char *c = note_conn_get(s, "seen"), *t = note_txn_get(s, "sender"), *d = note_conn_get(s, "denied");
@@ -36,5 +36,5 @@ static int data_post(struct session *s, void *self, struct hook_args *a)
 
 const struct plugin plugin_tests_notes = {
   .name = "tests/notes",
-  .hooks = { [HOOK_CONNECT] = connect_, [HOOK_MAIL] = mail, [HOOK_DENY] = deny, [HOOK_DATA_POST] = data_post },
+  .connect = connect_, .mail = mail, .deny = deny, .data_post = data_post,
 };

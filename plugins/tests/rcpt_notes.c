@@ -35,11 +35,11 @@ static int show(struct session *s, struct rn *r, const char *name)
   return DECLINED;
 }
 
-static int data_post(struct session *s, void *self, struct hook_args *a) { (void)a; return show(s, self, "X-Rcpt-Notes"); }
-static int queue_pre(struct session *s, void *self, struct hook_args *a) { (void)a; return show(s, self, "X-Rcpt-Notes-Queue"); }
+static int data_post(struct session *s, void *self, struct msg_args *a) { (void)a; return show(s, self, "X-Rcpt-Notes"); }
+static int queue_pre(struct session *s, void *self, struct msg_args *a) { (void)a; return show(s, self, "X-Rcpt-Notes-Queue"); }
 
 const struct plugin plugin_tests_rcpt_notes = {
   .name = "tests/rcpt_notes",
   .init = rn_init,
-  .hooks = { [HOOK_DATA_POST] = data_post, [HOOK_QUEUE_PRE] = queue_pre },
+  .data_post = data_post, .queue_pre = queue_pre,
 };

@@ -21,14 +21,14 @@ static int setnote_init(void **self, int argc, const char *const *argv, stralloc
   return 1;
 }
 
-static int setnote_connect(struct session *s, void *self, struct hook_args *a)
+static int setnote_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct setnote *n = self;
   if (!n->txn && !note_conn_set(s, n->k, n->v)) return DENYSOFT;
   return DECLINED;
 }
 
-static int setnote_mail(struct session *s, void *self, struct hook_args *a)
+static int setnote_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct setnote *n = self;
   if (n->txn && !note_txn_set(s, n->k, n->v)) return DENYSOFT;
@@ -38,5 +38,5 @@ static int setnote_mail(struct session *s, void *self, struct hook_args *a)
 const struct plugin plugin_tests_setnote = {
   .name = "tests/setnote",
   .init = setnote_init,
-  .hooks = { [HOOK_CONNECT] = setnote_connect, [HOOK_MAIL] = setnote_mail },
+  .connect = setnote_connect, .mail = setnote_mail,
 };

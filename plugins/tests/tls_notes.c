@@ -2,7 +2,7 @@
    "250 2.0.0 conn tls_enabled=... txn tls_enabled=... cipher=...". */
 #include "plugin.h"
 
-static int noop(struct session *s, void *self, struct hook_args *a)
+static int noop(struct session *s, void *self, struct cmd_args *a)
 {
   stralloc v = {0};
   const char *c = note_conn_get(s, "tls_enabled"), *t = note_txn_get(s, "tls_enabled");
@@ -19,5 +19,5 @@ static int noop(struct session *s, void *self, struct hook_args *a)
 
 const struct plugin plugin_tests_tls_notes = {
   .name = "tests/tls_notes",
-  .hooks = { [HOOK_NOOP] = noop },
+  .noop = noop,
 };

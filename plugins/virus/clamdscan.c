@@ -97,11 +97,11 @@ static int clam_init(void **self, int argc, const char *const *argv, stralloc *e
   return 1;
 }
 
-static int failed(struct session *s, struct clam *c, struct hook_args *a, const char *why, const char *detail)
+static int failed(struct session *s, struct clam *c, stralloc *msg, const char *why, const char *detail)
 {
   qlogm(s, LOGERROR, PLUGIN, c->pass ? "pass, not scanned, " : "defer, ", why, detail ? detail : "");
   if (c->pass) return DECLINED;
-  stralloc_copys(a->msg, "4.3.0 virus scanner unavailable, try again later");
+  stralloc_copys(msg, "4.3.0 virus scanner unavailable, try again later");
   return DENYSOFT;
 }
 
@@ -117,7 +117,7 @@ static int multipart(struct session *s)
   return yes;
 }
 
-static int clam_data_post(struct session *s, void *self, struct hook_args *a)
+static int clam_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct clam *c = self;
   unsigned long long size = txn_message_size(s), off = 0, limit;
@@ -133,15 +133,15 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
     return DECLINED;
   }
   if (!c->scan_all && !multipart(s)) { qlog(s, LOGNOTICE, PLUGIN, "skip, not multipart"); return DECLINED; }
-  if (!(buf = malloc(CHUNK + 4))) return hook_nomem(a);
+  if (!(buf = malloc(CHUNK + 4))) return hook_nomem(a->msg);
 
   deadline = net_deadline(c->timeout * 1000);
   fd = net_connect(c->socket, deadline);
-  if (fd < 0) { rc = failed(s, c, a, "cannot connect to clamd at ", c->socket); goto out; }
-  if (net_write_all(fd, "zINSTREAM", 10, deadline) == -1) { rc = failed(s, c, a, "cannot write to clamd", 0); goto out; }
+  if (fd < 0) { rc = failed(s, c, a->msg, "cannot connect to clamd at ", c->socket); goto out; }
+  if (net_write_all(fd, "zINSTREAM", 10, deadline) == -1) { rc = failed(s, c, a->msg, "cannot write to clamd", 0); goto out; }
   for (;;) {
     ssize_t r = off < size ? txn_message_read(s, off, buf + 4, CHUNK) : 0;
-    if (r < 0) { rc = failed(s, c, a, "cannot read the spool", 0); goto out; }
+    if (r < 0) { rc = failed(s, c, a->msg, "cannot read the spool", 0); goto out; }
     buf[0] = (char)((unsigned long)r >> 24); buf[1] = (char)((unsigned long)r >> 16);
     buf[2] = (char)((unsigned long)r >> 8);  buf[3] = (char)r;
     /* clamd may stop reading and answer early (size limit): a failed
@@ -153,9 +153,9 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
   for (;;) {
     ssize_t r = net_read(fd, reply + rlen, sizeof reply - 1 - rlen, deadline);
     if (r < 0) {
-      if (errno == ETIMEDOUT) { rc = failed(s, c, a, "clamd timed out", 0); goto out; }
+      if (errno == ETIMEDOUT) { rc = failed(s, c, a->msg, "clamd timed out", 0); goto out; }
       if (errno == ECONNRESET && rlen) break;
-      rc = failed(s, c, a, "cannot read from clamd", 0);
+      rc = failed(s, c, a->msg, "cannot read from clamd", 0);
       goto out;
     }
     if (r == 0) break;
@@ -181,17 +181,17 @@ static int clam_data_post(struct session *s, void *self, struct hook_args *a)
       goto out;
     }
     if (!txn_add_header(s, "X-Virus-Found", "Yes") || !txn_add_header(s, "X-Virus-Details", name)) {
-      hook_nomem(a);
+      hook_nomem(a->msg);
       rc = DENYSOFT;
     }
     goto out;
   }
-  if (!str_equal(reply, "stream: OK")) { rc = failed(s, c, a, "clamd answered: ", reply); goto out; }
+  if (!str_equal(reply, "stream: OK")) { rc = failed(s, c, a->msg, "clamd answered: ", reply); goto out; }
   {
     stralloc h = {0};
     if (!stralloc_copys(&h, "Checked by ClamAV on ") || !stralloc_cats(&h, session_me(s)) || !stralloc_0(&h)
         || !txn_add_header(s, "X-Virus-Checked", h.s)) {
-      hook_nomem(a);
+      hook_nomem(a->msg);
       rc = DENYSOFT;
     } else
       qlog(s, LOGINFO, PLUGIN, "pass, clean");
@@ -206,5 +206,5 @@ out:
 const struct plugin plugin_virus_clamdscan = {
   .name = PLUGIN,
   .init = clam_init,
-  .hooks = { [HOOK_DATA_POST] = clam_data_post },
+  .data_post = clam_data_post,
 };
