@@ -183,7 +183,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
     if (!f) continue;
     a->msg->len = 0;
     s->hookname = hook_names[h];
-    if (s->loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (s->conf.loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = f(s, pi->self, a);
     s->hookname = saved;
     if (!rc_name(rc)) {
@@ -193,7 +193,7 @@ int hook_run(struct session *s, enum hook h, struct hook_args *a)
       rc = DECLINED;
       continue;
     }
-    if (s->loglevel >= LOGDEBUG) {
+    if (s->conf.loglevel >= LOGDEBUG) {
       /* with the time the plugin took, to see what each one costs */
       struct timespec t1;
       char us[24];
