@@ -231,17 +231,23 @@ int control_readlist(struct session *s, const char *name, stralloc *sa)
   return control_readlist_at(s, name, sa, NULL);
 }
 
+/* the value's record: the last whose offset is at or before v, so that
+   a value a plugin split in place is still found */
 int control_where(const struct control_at *at, const stralloc *sa, const char *v, stralloc *where)
 {
-  size_t i, k = 0, off;
+  size_t lo = 0, hi, off;
   struct control_line l;
   if (!at || !sa->s || v < sa->s || v >= sa->s + sa->len) return 0;
   off = (size_t)(v - sa->s);
-  for (i = 0; i < off; ++i)
-    if (!sa->s[i]) ++k;
-  if (k >= at->lines.len / sizeof l) return 0;
-  memcpy(&l, at->lines.s + k * sizeof l, sizeof l);
-  if (l.file >= at->files.len) return 0;
+  hi = at->lines.len / sizeof l;
+  if (!hi) return 0;
+  while (hi - lo > 1) {                 /* the records rise by offset */
+    size_t mid = lo + (hi - lo) / 2;
+    memcpy(&l, at->lines.s + mid * sizeof l, sizeof l);
+    if (l.off <= off) lo = mid; else hi = mid;
+  }
+  memcpy(&l, at->lines.s + lo * sizeof l, sizeof l);
+  if (l.off > off || l.file >= at->files.len) return 0;
   return where_is(where, at->files.s + l.file, l.line);
 }
 

@@ -36,11 +36,11 @@ int control_parse(const char *x, size_t len, stralloc *out, stralloc *lines, uns
       if (r) return r;
       continue;
     }
-    if (!stralloc_catb(out, x + b, e - b) || !stralloc_0(out)) return CONTROL_PARSE_NOMEM;
     if (lines) {
-      struct control_line l = { file, n };
+      struct control_line l = { out->len, file, n };
       if (!stralloc_catb(lines, (const char *)&l, sizeof l)) return CONTROL_PARSE_NOMEM;
     }
+    if (!stralloc_catb(out, x + b, e - b) || !stralloc_0(out)) return CONTROL_PARSE_NOMEM;
   }
   return 0;
 }

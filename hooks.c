@@ -142,6 +142,19 @@ int hook_plugins_init(stralloc *err)
   return 1;
 }
 
+int hook_plugins_setup(struct session *s)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    struct plugin_inst *pi = &plugin_chain[i];
+    if (pi->p->setup && !pi->p->setup(s, pi->self)) {
+      qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ": setup failed");
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static void notify(struct session *s, enum hook which, const char *plugin, int rc, stralloc *msg)
 {
   unsigned int i;

@@ -801,6 +801,8 @@ void smtp_run(struct session *s)
   txn_new(s);
   s->txn_exists = 0;
   tls_session_start(s);
+  /* the plugins' control files: a bad one is a 421 instead of the greeting */
+  if (!hook_plugins_setup(s)) { reply_send(s, R_CONTROL); reply_flush_exit(s, 111); }
   memset(&a, 0, sizeof a);
   rc = hook_run(s, HOOK_CONNECT, &a);
   s->relay_at_connect = s->relay_client;

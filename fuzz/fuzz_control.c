@@ -116,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (r != w) abort();
   if (out.len != want.len || (out.len && memcmp(out.s, want.s, out.len))) abort();
 
-  /* one line record per plain value: file 5, the value's line (1 + the
-     LFs before it), rising */
+  /* one line record per plain value: its offset, file 5, the value's
+     line (1 + the LFs before it), rising */
   {
     size_t k = 0, prev = 0;
     for (i = 0; i < out.len; i += strlen(out.s + i) + 1) {
@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       if ((k + 1) * sizeof l > lines.len) abort();
       memcpy(&l, lines.s + k * sizeof l, sizeof l);
       ++k;
-      if (l.file != 5 || l.line <= prev) abort();
+      if (l.file != 5 || l.line <= prev || l.off != i) abort();
       prev = l.line;
       for (j = 0; j < n && nl < l.line; ++j)
         if (x[j] == '\n') ++nl;
