@@ -22,9 +22,9 @@ int auth_results_header(struct session *s)
   stralloc v = {0};
   int ok;
   if (!auth_command_known(s) && !(more && *more)) return 1;
-  const stralloc *id = &s->conf.authres_id;
-  if (!strcmp(id->s, "none")) return 1;
-  safe_append(&v, id->s, strlen(id->s));
+  const char *id = s->conf.authres_id.len ? s->conf.authres_id.s : s->conf.me.s;
+  if (!strcmp(id, "none")) return 1;
+  safe_append(&v, id, strlen(id));
   if (!stralloc_cats(&v, "; auth=")) return 0;
   if (s->authenticated || s->auth_tried) {
     if (!stralloc_cats(&v, s->authenticated ? "pass (" : "fail (")

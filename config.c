@@ -107,5 +107,5 @@ void config_read(struct session *s)
   read_auth(s, c);
   /* the Authentication-Results id: me-auth-results, else me */
   if (!control_readline(s, "me-auth-results", &c->authres_id) || c->authres_id.len < 2)
-    if (!stralloc_copy(&c->authres_id, &c->me)) die_nomem(s);
+    c->authres_id.len = 0;
 }

@@ -132,21 +132,37 @@ static int control_find(struct session *s, const char *name, stralloc *path, int
   return r;
 }
 
-static void read_all(struct session *s, int fd, const char *path, stralloc *sa)
+/* reads the file: into small (*x set to it, the length returned) when it
+   fits, as control files mostly do, else into big */
+static size_t read_all(struct session *s, int fd, const char *path, char *small, size_t smallsize,
+                       stralloc *big, const char **x)
 {
-  sa->len = 0;
+  size_t n = 0;
+  for (;;) {                            /* the small buffer first: no allocation */
+    ssize_t r = read(fd, small + n, smallsize - n);
+    if (r == 0) { *x = small; return n; }
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die_control(s, path, strerror(errno));
+    }
+    n += (size_t)r;
+    if (n == smallsize) break;
+  }
+  if (!stralloc_copyb(big, small, n)) die_nomem(s);
   for (;;) {
     ssize_t r;
-    if (sa->len >= CONTROL_MAXSIZE) die_control(s, path, "file too large");
-    if (!stralloc_readyplus(sa, 8192)) die_nomem(s);
-    r = read(fd, sa->s + sa->len, 8192);
+    if (big->len >= CONTROL_MAXSIZE) die_control(s, path, "file too large");
+    if (!stralloc_readyplus(big, 8192)) die_nomem(s);
+    r = read(fd, big->s + big->len, 8192);
     if (r == 0) break;
     if (r < 0) {
       if (errno == EINTR) continue;
       die_control(s, path, strerror(errno));
     }
-    sa->len += (size_t)r;
+    big->len += (size_t)r;
   }
+  *x = big->s;
+  return big->len;
 }
 
 static void parse_into(struct session *s, const char *path, int fd, stralloc *out,
@@ -197,15 +213,18 @@ static void parse_into(struct session *s, const char *path, int fd, stralloc *ou
   stralloc raw = {0};
   struct include_ctx c = { s, path, out, at, depth, 0 };
   unsigned int file = 0;
+  char small[2048];
+  const char *x;
+  size_t len;
   int r;
-  read_all(s, fd, path, &raw);
+  len = read_all(s, fd, path, small, sizeof small, &raw, &x);
   close(fd);
   if (at) {
     if (at->files.len > UINT_MAX) die_control(s, path, "too many files");
     file = (unsigned int)at->files.len;
     if (!stralloc_cats(&at->files, path) || !stralloc_0(&at->files)) die_nomem(s);
   }
-  r = control_parse(raw.s, raw.len, out, at ? &at->lines : NULL, file, include_cb, &c);
+  r = control_parse(x, len, out, at ? &at->lines : NULL, file, include_cb, &c);
   if (r == CONTROL_PARSE_NUL) die_control(s, path, "NUL byte in file");
   if (r) die_nomem(s);
   stralloc_free(&raw);
@@ -213,16 +232,12 @@ static void parse_into(struct session *s, const char *path, int fd, stralloc *ou
 
 int control_readlist_at(struct session *s, const char *name, stralloc *sa, struct control_at *at)
 {
+  static stralloc path;                 /* not reentered: $include is parse_into's */
   int fd;
   sa->len = 0;
   if (at) at->files.len = at->lines.len = 0;
-  if (!control_find(s, name, &s->tmp, &fd)) return 0;
-  {
-    stralloc path = {0};
-    if (!stralloc_copy(&path, &s->tmp)) die_nomem(s);
-    parse_into(s, path.s, fd, sa, at, 0);
-    stralloc_free(&path);
-  }
+  if (!control_find(s, name, &path, &fd)) return 0;
+  parse_into(s, path.s, fd, sa, at, 0);
   return 1;
 }
 

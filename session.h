@@ -37,7 +37,7 @@ struct config {
   int tls_before_auth;
   unsigned long auth_delay_ms;  /* auth_failure_delay */
   unsigned long auth_limit;     /* auth_failure_limit */
-  stralloc authres_id;          /* me-auth-results, else me; "none": no header */
+  stralloc authres_id;          /* me-auth-results; empty: me; "none": no header */
 };
 
 struct notes { stralloc kv; };  /* "key\0value\0" ... (notes.h) */
