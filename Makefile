@@ -33,7 +33,7 @@ TAB = $(BIN)-plugintab
 # libqp.a: libowfat.a and libbearssl.a call them, and an archive is
 # searched only once (libqp.a is named once, before the libraries)
 FORTIFY ?= fortify.o qmalloc.o
-CORE = addr.o auth.o authres.o connection.o control.o data.o dns_query.o env.o hooks.o hookreply.o io.o karma.o line.o log.o \
+CORE = addr.o auth.o authres.o config.o connection.o control.o data.o dns_query.o env.o hooks.o hookreply.o io.o karma.o line.o log.o \
        message.o notes.o privdrop.o queue.o received.o regex.o reject.o reply.o sasl.o smtp.o smtp_disconnect.o spool.o starttls.o tls.o \
        tls_pem.o txn.o txn_header.o txn_rcpt.o ucspitls.o
 CORE += netio.o kvstore.o

@@ -74,30 +74,6 @@ static unsigned int mechs_in_chain(void)
   return m;
 }
 
-static struct {
-  int loaded;
-  int tls_before_auth;
-  unsigned long delay_ms;
-  unsigned long limit;
-} cfg;
-
-static void load(struct session *s)
-{
-  stralloc sa = {0};
-  unsigned long u;
-  if (cfg.loaded) return;
-  cfg.loaded = 1;
-  cfg.delay_ms = 3000;
-  cfg.limit = 3;
-  if (control_readline(s, "tls_before_auth", &sa)) cfg.tls_before_auth = note_true(sa.s);
-  stralloc_free(&sa);
-  if (control_readulong(s, "auth_failure_delay", &u, 600000)) cfg.delay_ms = u;
-  if (control_readulong(s, "auth_failure_limit", &u, 1000)) {
-    if (!u) die_control(s, "auth_failure_limit", "must be at least 1");
-    cfg.limit = u;
-  }
-}
-
 int auth_command_known(struct session *s)
 {
   (void)s;
@@ -109,8 +85,7 @@ void auth_ehlo(struct session *s, stralloc *r)
 {
   unsigned int m = mechs_in_chain(), k;
   if (!m) return;
-  load(s);
-  if (cfg.tls_before_auth && !s->tls) return;
+  if (s->conf.tls_before_auth && !s->tls) return;
   if (!stralloc_cats(r, "\nAUTH")) die_nomem(s);
   for (k = 0; k < NMECHS; ++k)
     if (m & mechs[k].bit)
@@ -167,7 +142,7 @@ static int challenge(struct session *s, const char *b64, size_t b64len, unsigned
   size_t len = 0;
   int rc;
   reply(s, 334, NULL, b64, b64len);
-  io_set_deadline(s, s->timeout);
+  io_set_deadline(s, s->conf.timeout);
   rc = line_read(s->in, rbuf, SASL_LINE_MAX, &len);
   switch (rc) {
   case LINE_OK:
@@ -200,7 +175,7 @@ static void make_ticket(struct session *s, stralloc *t)
   static const char hd[] = "0123456789abcdef";
   unsigned int i;
   char num[FMT_XLONG];
-  const char *me = s->me.s;
+  const char *me = s->conf.me.s;
   size_t ml = strlen(me);
   if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
     /* uniqueness is what matters here; the time and pid still give it */
@@ -232,7 +207,7 @@ static void result_text(struct session *s, stralloc *t, const struct mech *m, co
 /* counts a failed attempt; at the limit the reply is 421 and the session ends */
 static int failure_limit(struct session *s)
 {
-  if (++s->auth_failures < cfg.limit) return 0;
+  if (++s->auth_failures < s->conf.auth_limit) return 0;
   wipe_all(s);
   qlogm(s, LOGWARN, NULL, "too many failed AUTH attempts from ", s->remote_ip, ", closing connection");
   reply_send(s, R_AUTH_TOO_MANY);
@@ -282,7 +257,7 @@ static void check(struct session *s, const struct mech *m, struct auth_args *aa)
     }
     if (!stralloc_0(&t)) die_nomem(s);
     qlogm(s, LOGWARN, NULL, "AUTH ", m->name, " failed for ", user, " from ", s->remote_ip, t.s);
-    clock_sleep_ms(cfg.delay_ms);
+    clock_sleep_ms(s->conf.auth_delay_ms);
     if (!failure_limit(s)) reply_send(s, R_AUTH_FAILED);
     if (rc == DENY_DISCONNECT) smtp_disconnect(s, 0);
   }
@@ -299,7 +274,7 @@ static void refuse(struct session *s, int r)
   case AR_BADB64: reply_send(s, R_AUTH_BADB64); break;
   case AR_TOOLONG: reply_send(s, R_AUTH_TOOLONG); break;
   case AR_AUTHZID:
-    clock_sleep_ms(cfg.delay_ms);
+    clock_sleep_ms(s->conf.auth_delay_ms);
     reply_send(s, R_AUTH_FAILED);
     break;
   default: reply_send(s, R_AUTH_INVALID); break;
@@ -386,11 +361,10 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   unsigned int avail = mechs_in_chain();
   int rc;
 
-  load(s);
   if (!bufs && !(bufs = malloc(sizeof *bufs))) die_nomem(s);
   /* the states AUTH is allowed in: smtp.c's command table */
   if (s->authenticated) { reply_send(s, R_AUTH_AGAIN); goto done; }
-  if (cfg.tls_before_auth && !s->tls) { reply_send(s, R_AUTH_TLS_FIRST); goto done; }
+  if (s->conf.tls_before_auth && !s->tls) { reply_send(s, R_AUTH_TLS_FIRST); goto done; }
 
   a.line = arg;
   a.len = len;

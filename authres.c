@@ -11,7 +11,6 @@
 #include <string.h>
 #include "auth.h"
 #include "authres.h"
-#include "control.h"
 #include "notes.h"
 #include "received.h"
 #include "session.h"
@@ -19,20 +18,13 @@
 
 int auth_results_header(struct session *s)
 {
-  static stralloc id;
-  static int loaded;
   const char *more = notes_get(&s->notes, "authentication_results");
   stralloc v = {0};
   int ok;
   if (!auth_command_known(s) && !(more && *more)) return 1;
-  if (!loaded) {
-    loaded = 1;
-    if (!control_readline(s, "me-auth-results", &id) || id.len < 2) {
-      if (!stralloc_copys(&id, s->me.s) || !stralloc_0(&id)) return 0;
-    }
-  }
-  if (!strcmp(id.s, "none")) return 1;
-  safe_append(&v, id.s, strlen(id.s));
+  const char *id = s->conf.authres_id.len ? s->conf.authres_id.s : s->conf.me.s;
+  if (!strcmp(id, "none")) return 1;
+  safe_append(&v, id, strlen(id));
   if (!stralloc_cats(&v, "; auth=")) return 0;
   if (s->authenticated || s->auth_tried) {
     if (!stralloc_cats(&v, s->authenticated ? "pass (" : "fail (")

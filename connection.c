@@ -15,8 +15,8 @@
 #include <ip4.h>
 #include <ip6.h>
 #include "clock.h"
+#include "config.h"
 #include "connection.h"
-#include "control.h"
 #include "env.h"
 #include "hooks.h"
 #include "io.h"
@@ -99,10 +99,10 @@ void session_start(struct session *s)
   s->t.spool.fd = -1;
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN);     /* a file size limit is a write error (EFBIG), not death */
-  s->loglevel = LOGWARN;
+  s->conf.loglevel = LOGWARN;
   log_init(s);
   io_init(s);
-  s->timeout = 1200;
+  s->conf.timeout = 1200;
   priv_drop(s);                 /* as root: become UID/GID or refuse */
 
   s->remote_ip = env_get("TCPREMOTEIP");
@@ -121,7 +121,7 @@ void session_start(struct session *s)
   s->local_host = e && *e ? e : NULL;
   session_describe(s);
 
-  control_setup(s);
+  config_read(s);
 
   if (!hook_plugins_init(&err)) {
     log_line(s, LOGCRIT, NULL, NULL, err.s, err.len);
@@ -129,7 +129,7 @@ void session_start(struct session *s)
     reply_flush_exit(s, 100);
   }
   hook_route_logging();
-  if (s->loglevel >= LOGNOTICE) {
+  if (s->conf.loglevel >= LOGNOTICE) {
     stralloc m = {0};
     if (stralloc_copys(&m, "Connection from ") && stralloc_cat(&m, &s->remote_desc)
         && stralloc_cats(&m, " [") && stralloc_cats(&m, s->remote_ip) && stralloc_cats(&m, "]"))
@@ -139,7 +139,7 @@ void session_start(struct session *s)
 }
 
 /* plugin accessors for connection facts */
-const char *session_me(struct session *s) { return s->me.s; }
+const char *session_me(struct session *s) { return s->conf.me.s; }
 const char *session_remote_ip(struct session *s) { return s->remote_ip; }
 const char *session_remote_host(struct session *s) { return s->remote_host; }
 int session_relay_client(struct session *s) { return s->relay_client; }

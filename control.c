@@ -5,6 +5,7 @@
    a directory. A file that exists but cannot be read or parsed is fatal.
    The parsing of a file's bytes is control_parse.c. */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cdb.h>
+#include <fmt.h>
 #include "control.h"
 #include "control_parse.h"
 #include "env.h"
@@ -130,72 +132,146 @@ static int control_find(struct session *s, const char *name, stralloc *path, int
   return r;
 }
 
-static void read_all(struct session *s, int fd, const char *path, stralloc *sa)
+/* reads the file: into small (*x set to it, the length returned) when it
+   fits, as control files mostly do, else into big */
+static size_t read_all(struct session *s, int fd, const char *path, char *small, size_t smallsize,
+                       stralloc *big, const char **x)
 {
-  sa->len = 0;
+  size_t n = 0;
+  for (;;) {                            /* the small buffer first: no allocation */
+    ssize_t r = read(fd, small + n, smallsize - n);
+    if (r == 0) { *x = small; return n; }
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die_control(s, path, strerror(errno));
+    }
+    n += (size_t)r;
+    if (n == smallsize) break;
+  }
+  if (!stralloc_copyb(big, small, n)) die_nomem(s);
   for (;;) {
     ssize_t r;
-    if (sa->len >= CONTROL_MAXSIZE) die_control(s, path, "file too large");
-    if (!stralloc_readyplus(sa, 8192)) die_nomem(s);
-    r = read(fd, sa->s + sa->len, 8192);
+    if (big->len >= CONTROL_MAXSIZE) die_control(s, path, "file too large");
+    if (!stralloc_readyplus(big, 8192)) die_nomem(s);
+    r = read(fd, big->s + big->len, 8192);
     if (r == 0) break;
     if (r < 0) {
       if (errno == EINTR) continue;
       die_control(s, path, strerror(errno));
     }
-    sa->len += (size_t)r;
+    big->len += (size_t)r;
   }
+  *x = big->s;
+  return big->len;
 }
 
-static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth);
+static void parse_into(struct session *s, const char *path, int fd, stralloc *out,
+                       struct control_at *at, int depth);
 
-struct include_ctx { struct session *s; const char *path; stralloc *out; int depth; };
+struct include_ctx { struct session *s; const char *path; stralloc *out; struct control_at *at; int depth; unsigned int line; };
+
+/* "PATH line N" into where, \0-terminated; 0 out of memory */
+static int where_is(stralloc *where, const char *path, unsigned int line)
+{
+  char num[FMT_ULONG];
+  num[fmt_ulong(num, line)] = 0;
+  return stralloc_copys(where, path) && stralloc_cats(where, " line ") && stralloc_cats(where, num)
+         && stralloc_0(where);
+}
+
+static void die_line(struct session *s, const char *path, unsigned int line, const char *why)
+{
+  stralloc w = {0};
+  if (!where_is(&w, path, line)) die_nomem(s);
+  die_control(s, w.s, why);
+}
 
 static int include_file(void *ctx, const char *path, int err, int dir)
 {
   struct include_ctx *c = ctx;
   int fd;
   if (!path) die_nomem(c->s);
-  if (err && !dir) die_control(c->s, c->path, "$include names a file that cannot be read");
+  if (err && !dir) die_line(c->s, c->path, c->line, "$include names a file that cannot be read");
   if (err) die_control(c->s, path, strerror(err));
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die_control(c->s, path, strerror(errno));
-  parse_into(c->s, path, fd, c->out, c->depth + 1);
+  parse_into(c->s, path, fd, c->out, c->at, c->depth + 1);
   return 0;
 }
 
-static int include_cb(void *ctx, const char *arg)
+static int include_cb(void *ctx, const char *arg, unsigned int line)
 {
   struct include_ctx *c = ctx;
-  if (c->depth >= INCLUDE_DEPTH) die_control(c->s, c->path, "$include nested too deeply (a loop?)");
+  c->line = line;
+  if (c->depth >= INCLUDE_DEPTH) die_line(c->s, c->path, line, "$include nested too deeply (a loop?)");
   return include_walk(c->path, arg, "", include_file, c);
 }
 
-static void parse_into(struct session *s, const char *path, int fd, stralloc *out, int depth)
+static void parse_into(struct session *s, const char *path, int fd, stralloc *out,
+                       struct control_at *at, int depth)
 {
   stralloc raw = {0};
-  struct include_ctx c = { s, path, out, depth };
+  struct include_ctx c = { s, path, out, at, depth, 0 };
+  unsigned int file = 0;
+  char small[2048];
+  const char *x;
+  size_t len;
   int r;
-  read_all(s, fd, path, &raw);
+  len = read_all(s, fd, path, small, sizeof small, &raw, &x);
   close(fd);
-  r = control_parse(raw.s, raw.len, out, include_cb, &c);
+  if (at) {
+    if (at->files.len > UINT_MAX) die_control(s, path, "too many files");
+    file = (unsigned int)at->files.len;
+    if (!stralloc_cats(&at->files, path) || !stralloc_0(&at->files)) die_nomem(s);
+  }
+  r = control_parse(x, len, out, at ? &at->lines : NULL, file, include_cb, &c);
   if (r == CONTROL_PARSE_NUL) die_control(s, path, "NUL byte in file");
   if (r) die_nomem(s);
   stralloc_free(&raw);
 }
 
-int control_readlist(struct session *s, const char *name, stralloc *sa)
+int control_readlist_at(struct session *s, const char *name, stralloc *sa, struct control_at *at)
 {
+  static stralloc path;                 /* not reentered: $include is parse_into's */
   int fd;
   sa->len = 0;
-  if (!control_find(s, name, &s->tmp, &fd)) return 0;
-  {
-    stralloc path = {0};
-    if (!stralloc_copy(&path, &s->tmp)) die_nomem(s);
-    parse_into(s, path.s, fd, sa, 0);
-    stralloc_free(&path);
-  }
+  if (at) at->files.len = at->lines.len = 0;
+  if (!control_find(s, name, &path, &fd)) return 0;
+  parse_into(s, path.s, fd, sa, at, 0);
   return 1;
+}
+
+int control_readlist(struct session *s, const char *name, stralloc *sa)
+{
+  return control_readlist_at(s, name, sa, NULL);
+}
+
+/* the value's record: the last whose offset is at or before v, so that
+   a value a plugin split in place is still found */
+int control_where(const struct control_at *at, const stralloc *sa, const char *v, stralloc *where)
+{
+  size_t lo = 0, hi, off;
+  struct control_line l;
+  if (!at || !sa->s || v < sa->s || v >= sa->s + sa->len) return 0;
+  off = (size_t)(v - sa->s);
+  hi = at->lines.len / sizeof l;
+  if (!hi) return 0;
+  while (hi - lo > 1) {                 /* the records rise by offset */
+    size_t mid = lo + (hi - lo) / 2;
+    memcpy(&l, at->lines.s + mid * sizeof l, sizeof l);
+    if (l.off <= off) lo = mid; else hi = mid;
+  }
+  memcpy(&l, at->lines.s + lo * sizeof l, sizeof l);
+  if (l.off > off || l.file >= at->files.len) return 0;
+  return where_is(where, at->files.s + l.file, l.line);
+}
+
+void die_control_at(struct session *s, const struct control_at *at, const stralloc *sa,
+                    const char *v, const char *name, const char *why)
+{
+  stralloc w = {0};
+  if (!control_where(at, sa, v, &w)) die_control(s, name, why);
+  die_control(s, w.s, why);
 }
 
 int control_readline(struct session *s, const char *name, stralloc *sa)
@@ -208,13 +284,19 @@ int control_readline(struct session *s, const char *name, stralloc *sa)
   return 1;
 }
 
-int control_readulong(struct session *s, const char *name, unsigned long *u, unsigned long max)
+int control_readulong(struct session *s, const char *name, unsigned long *u,
+                      unsigned long min, unsigned long max)
 {
   stralloc sa = {0};
+  struct control_at at = { {0}, {0} };
   unsigned long v;
-  if (!control_readline(s, name, &sa)) return 0;
-  if (!control_scanulong(sa.s, max, &v)) die_control(s, name, "not a number in range");
+  if (!control_readlist_at(s, name, &sa, &at)) return 0;
+  if (!sa.len) die_control(s, at.files.s, "no value, not a number");
+  if (!control_scanulong(sa.s, max, &v)) die_control_at(s, &at, &sa, sa.s, name, "not a number in range");
+  if (v < min) die_control_at(s, &at, &sa, sa.s, name, min == 1 ? "must be at least 1" : "number too small");
   stralloc_free(&sa);
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
   *u = v;
   return 1;
 }
@@ -241,40 +323,4 @@ int control_cdb_has(struct session *s, const char *name, const char *key, size_t
   cdb_free(&c);
   if (r < 0) die_control(s, name, "cdb read error");
   return r > 0;
-}
-
-void control_setup(struct session *s)
-{
-  unsigned long u;
-  if (!control_readline(s, "me", &s->me)) {
-    char h[256];
-    if (gethostname(h, sizeof h - 1) == -1) die_control(s, "me", "no me and no host name");
-    h[sizeof h - 1] = 0;
-    if (!stralloc_copys(&s->me, h) || !stralloc_0(&s->me)) die_nomem(s);
-  }
-  s->timeout = 1200;
-  if (control_readulong(s, "timeoutsmtpd", &u, 86400)) {
-    if (!u) die_control(s, "timeoutsmtpd", "must be at least 1");
-    s->timeout = u;
-  }
-  s->databytes = 0;
-  if (control_readulong(s, "databytes", &u, (unsigned long)-1 >> 1)) s->databytes = u;
-  s->loglevel = LOGWARN;
-  if (control_readulong(s, "loglevel", &u, 7)) s->loglevel = (int)u;
-  s->size_threshold = 10000;
-  if (control_readulong(s, "size_threshold", &u, 1UL << 30)) s->size_threshold = u;
-}
-
-/* read at the first DATA of a session, as only a message needs them */
-void control_data_setup(struct session *s)
-{
-  unsigned long u;
-  if (s->data_conf) return;
-  s->data_conf = 1;
-  s->strict_lines = 0;
-  if (control_readulong(s, "strict_line_length", &u, 1)) s->strict_lines = (int)u;
-  s->data_min_rate = 500;
-  if (control_readulong(s, "data_min_rate", &u, 1000000000UL)) s->data_min_rate = u;
-  s->data_grace = 30;
-  if (control_readulong(s, "data_rate_grace", &u, 86400)) s->data_grace = u;
 }

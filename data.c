@@ -85,7 +85,7 @@ static void store(struct session *s, const char *x, size_t len)
   if (t->size + len < t->size) t->size = ~0ULL;
   else t->size += len;
   if (t->toobig || t->spoolerr) return;
-  if (s->databytes && t->size > s->databytes) { t->toobig = 1; return; }
+  if (s->conf.databytes && t->size > s->conf.databytes) { t->toobig = 1; return; }
   if (spool_put(&t->spool, x, len) == -1) t->spoolerr = errno ? errno : EIO;
 }
 

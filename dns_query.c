@@ -86,7 +86,7 @@ static int servers_setup(struct session *s)
   }
   seed();
   servers_state = 1;
-  if (s->loglevel >= LOGDEBUG) {
+  if (s->conf.loglevel >= LOGDEBUG) {
     stralloc m = {0};
     for (i = 0; i < 16; ++i) {
       char t[FMT_IP6];

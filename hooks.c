@@ -178,6 +178,19 @@ int hook_plugins_init(stralloc *err)
   return 1;
 }
 
+int hook_plugins_setup(struct session *s)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    struct plugin_inst *pi = &plugin_chain[i];
+    if (pi->p->setup && !pi->p->setup(s, pi->self)) {
+      qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ": setup failed");
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* after a plugin returned rc: the deny hook (rc a deny) or the ok hook
    (any other code), as in Perl qpsmtpd; the first plugin returning other
    than DECLINED ends it */
@@ -228,7 +241,7 @@ static void call_before(struct session *s, struct hook_call *c)
 {
   c->msg->len = 0;
   s->hookname = hook_names[c->h];
-  if (s->loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &c->t0);
+  if (s->conf.loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &c->t0);
 }
 
 /* after plugin pi returned rc: logs, runs deny or ok; 1 when rc decides
@@ -243,7 +256,7 @@ static int call_after(struct session *s, struct hook_call *c, const struct plugi
     qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", name, " returned ", num);
     return 0;
   }
-  if (s->loglevel >= LOGDEBUG) {
+  if (s->conf.loglevel >= LOGDEBUG) {
     /* with the time the plugin took, to see what each one costs */
     struct timespec t1;
     char us[24];

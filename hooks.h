@@ -188,6 +188,12 @@ struct plugin {
      the network: the build runs it to reject a bad plugins file. On error it
      puts a reason in err and returns 0. May be NULL. */
   int (*init)(void **self, int argc, const char *const *argv, stralloc *err);
+  /* Reads the plugin's control files, once per session, before the
+     greeting (after the connection facts are known and before the connect
+     hook), in chain order. A file that exists but does not parse is fatal:
+     die_control_at (control.h) names the file and the line; or return 0
+     after logging why, and the session answers 421 at connect. May be NULL. */
+  int (*setup)(struct session *s, void *self);
   int (*connect)(struct session *, void *self, struct msg_args *);
   int (*helo)(struct session *, void *self, struct helo_args *);
   int (*ehlo)(struct session *, void *self, struct helo_args *);
@@ -284,6 +290,8 @@ int hook_run_auth_login(struct session *s, struct auth_args *a);
 int hook_run_auth_cram_md5(struct session *s, struct auth_args *a);
 /* every plugin's init, in chain order; 0 with the reason in err */
 int hook_plugins_init(stralloc *err);
+/* every plugin's setup, in chain order; 0 when one failed (logged) */
+int hook_plugins_setup(struct session *s);
 /* 1 when some plugin of the chain has hook h */
 int hook_any(enum hook h);
 /* after the plugins' init: log lines go to the logging hook, when a plugin

@@ -45,11 +45,11 @@ void io_data_stop(struct session *s) { s->in_data = 0; }
    Postfix's smtpd_min_data_rate. Saturates instead of overflowing. */
 static long long rate_deadline(const struct session *s)
 {
-  unsigned long long bytes = io_rx_bytes - s->data_rx0, rate = s->data_min_rate, ms, part;
+  unsigned long long bytes = io_rx_bytes - s->data_rx0, rate = s->conf.data_min_rate, ms, part;
   if (__builtin_mul_overflow(bytes / rate, 1000ULL, &ms)) return LLONG_MAX;
   part = bytes % rate * 1000 / rate;    /* bytes % rate < rate <= 10^9: no overflow */
   if (__builtin_add_overflow(ms, part, &ms)) return LLONG_MAX;
-  if (__builtin_add_overflow(ms, (unsigned long long)s->data_grace * 1000, &ms)) return LLONG_MAX;
+  if (__builtin_add_overflow(ms, (unsigned long long)s->conf.data_grace * 1000, &ms)) return LLONG_MAX;
   if (ms > (unsigned long long)(LLONG_MAX - s->data_start)) return LLONG_MAX;
   return s->data_start + (long long)ms;
 }
@@ -61,7 +61,7 @@ static int io_wait(int fd, short ev)
   struct session *s = io_s;
   int capped;
   if (!s->in_data) return net_wait(fd, ev, s->deadline);
-  if (net_wait_for(fd, ev, s->timeout * 1000, ev == POLLIN && s->data_min_rate ? rate_deadline(s) : LLONG_MAX, &capped) == 0)
+  if (net_wait_for(fd, ev, s->conf.timeout * 1000, ev == POLLIN && s->conf.data_min_rate ? rate_deadline(s) : LLONG_MAX, &capped) == 0)
     return 0;
   if (capped && errno == ETIMEDOUT) s->data_slow = 1;
   return -1;
@@ -127,7 +127,7 @@ static ssize_t io_write(int fd, const char *buf, size_t len)
   ssize_t r;
   long long saved = io_s->deadline;
   /* a write gets its own deadline: the client must read our replies */
-  io_set_deadline(io_s, io_s->timeout);
+  io_set_deadline(io_s, io_s->conf.timeout);
   r = io_tls_write ? io_tls_write(buf, len) : io_raw_write(fd, buf, len);
   io_s->deadline = saved;
   return r;

@@ -36,7 +36,7 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
 {
   char buf[1024];
   size_t n = 0, i, t;
-  if (!sink && (!s->logok || level > s->loglevel)) return;
+  if (!sink && (!s->logok || level > s->conf.loglevel)) return;
   if (level < 0) level = 0;
   if (level > 7) level = 7;
   n += fmt_ulong(buf + n, (unsigned long)getpid());
@@ -67,7 +67,7 @@ void qlogm_internal(struct session *s, int level, const char *plugin, ...)
   size_t n = 0;
   const char *x;
   va_list ap;
-  if (!sink && (!s->logok || level > s->loglevel)) return;
+  if (!sink && (!s->logok || level > s->conf.loglevel)) return;
   va_start(ap, plugin);
   while ((x = va_arg(ap, const char *))) {
     while (*x && n < sizeof buf) buf[n++] = *x++;

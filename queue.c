@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "control.h"
 #include "queue.h"
+#include "session.h"
 #include "reply.h"
 
 /* The watchdog: SIGALRM kills the back end's process group (so a blocked
@@ -60,14 +60,5 @@ int watchdog_stop(void)
 
 unsigned long queue_timeout(struct session *s)
 {
-  static unsigned long t;
-  if (!t) {
-    unsigned long u;
-    t = 300;
-    if (control_readulong(s, "timeoutqueue", &u, 86400)) {
-      if (!u) die_control(s, "timeoutqueue", "must be at least 1");
-      t = u;
-    }
-  }
-  return t;
+  return s->conf.queue_timeout;
 }

@@ -72,7 +72,7 @@ int received_build(struct session *s, stralloc *sa)
   if (!stralloc_cats(sa, ") (")) return 0;
   safe_append(sa, s->remote_ip, strlen(s->remote_ip));
   if (!stralloc_cats(sa, ")\n\tby ")) return 0;
-  safe_append(sa, s->me.s, strlen(s->me.s));
+  safe_append(sa, s->conf.me.s, strlen(s->conf.me.s));
   if (!stralloc_cats(sa, " (qpsmtpd/" VERSION ") with ") || !stralloc_cats(sa, proto)) return 0;
   {
     const char *cipher = notes_get(&s->notes, "tls_cipher");

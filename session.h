@@ -17,6 +17,29 @@
 #define MAXHOPS       100
 #define ERRORS_MAX    50        /* failed commands before 421 */
 
+/* the core's control files, read before the greeting (config.c) */
+struct config {
+  stralloc me;                  /* me, else the host name; \0-terminated */
+  stralloc greeting;            /* smtpgreeting's first line, \0-terminated; empty: none */
+  unsigned long timeout;        /* timeoutsmtpd, seconds */
+  unsigned long databytes;      /* 0: no limit */
+  unsigned long size_threshold; /* bytes kept in memory before spooling */
+  int loglevel;
+  /* DATA (io.c): each wait for the client may last timeout seconds, and
+     past data_grace the client must keep data_min_rate bytes a second */
+  int strict_lines;             /* strict_line_length: refuse lines over 998 */
+  unsigned long data_min_rate;  /* bytes a second; 0 off */
+  unsigned long data_grace;     /* seconds */
+  unsigned long queue_timeout;  /* timeoutqueue, seconds */
+  stralloc spool_dir;           /* \0-terminated: spool_dir, else $TMPDIR or /tmp */
+  unsigned long spool_perms;    /* the spool directory's mode */
+  /* AUTH, read only when the chain offers it */
+  int tls_before_auth;
+  unsigned long auth_delay_ms;  /* auth_failure_delay */
+  unsigned long auth_limit;     /* auth_failure_limit */
+  stralloc authres_id;          /* me-auth-results; empty: me; "none": no header */
+};
+
 struct notes { stralloc kv; };  /* "key\0value\0" ... (notes.h) */
 
 struct txn {
@@ -54,7 +77,7 @@ struct session {
   const char *local_host;
   char peerbuf[2][64];
   stralloc remote_desc;         /* Perl's remote_info: ident@host, host or [ip] */
-  stralloc me;
+  struct config conf;           /* the core's control files (config.c) */
   int relay_client;
   int relay_at_connect;         /* relay_client after the connect hooks; STARTTLS goes back to it */
   int hello;                    /* 0, HELLO_HELO, HELLO_EHLO */
@@ -66,18 +89,9 @@ struct session {
   unsigned int auth_failures;
   stralloc auth_user;           /* of the last checked AUTH, \0-terminated */
   char auth_mech[12];           /* "plain", "login", "cram-md5" */
-  unsigned long databytes;      /* 0: no limit */
-  unsigned long timeout;        /* seconds */
-  unsigned long size_threshold;
-  int loglevel;
   int logok;                    /* fd 2 may be written */
   long long deadline;           /* monotonic ms; 0 none */
-  /* DATA (io.c): each wait for the client may last timeout seconds, and
-     past data_grace the client must keep data_min_rate bytes a second */
-  int strict_lines;             /* strict_line_length: refuse lines over 998 */
-  int data_conf;                /* the three DATA control files are read */
-  unsigned long data_min_rate;  /* bytes a second; 0 off */
-  unsigned long data_grace;     /* seconds */
+  /* DATA (io.c): the rate's state (conf holds its limits) */
   int in_data;                  /* between io_data_start and io_data_stop */
   int data_slow;                /* a wait ended at the rate's deadline */
   long long data_start;         /* monotonic ms at the 354 */

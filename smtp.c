@@ -11,7 +11,6 @@
 #include "addr.h"
 #include "auth.h"
 #include "authres.h"
-#include "control.h"
 #include "data.h"
 #include "hooks.h"
 #include "hookreply.h"
@@ -77,7 +76,8 @@ static const struct hook_reply connect_replies[] = {
 static void greet(struct session *s)
 {
   stralloc g = {0};
-  if (control_readline(s, "smtpgreeting", &g) && g.len > 1) {
+  if (s->conf.greeting.len > 1) {
+    if (!stralloc_copy(&g, &s->conf.greeting)) die_nomem(s);
     size_t i;
     int esmtp = 0;
     g.len--;
@@ -88,7 +88,7 @@ static void greet(struct session *s)
     reply(s, 220, NULL, g.s, g.len);
     notes_set(&s->notes, "smtpgreeting", "1");
   } else {
-    if (!stralloc_copys(&g, s->me.s) || !stralloc_cats(&g, " ESMTP qpsmtpd " VERSION
+    if (!stralloc_copys(&g, s->conf.me.s) || !stralloc_cats(&g, " ESMTP qpsmtpd " VERSION
         " ready; send us your mail, but not your spam.")) die_nomem(s);
     reply(s, 220, NULL, g.s, g.len);
   }
@@ -143,7 +143,7 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
   s->hello = ehlo ? HELLO_EHLO : HELLO_HELO;
   if (!stralloc_copyb(&s->hello_host, c->arg, c->len) || !stralloc_0(&s->hello_host)) die_nomem(s);
   s->hello_host.len--;
-  if (!stralloc_copys(r, s->me.s) || !stralloc_cats(r, " Hi ") || !stralloc_cat(r, &s->remote_desc)
+  if (!stralloc_copys(r, s->conf.me.s) || !stralloc_cats(r, " Hi ") || !stralloc_cat(r, &s->remote_desc)
       || !stralloc_cats(r, " [") || !stralloc_cats(r, s->remote_ip) || !stralloc_cats(r, "]")) die_nomem(s);
   if (!ehlo) {
     if (!stralloc_cats(r, "; I am so happy to meet you.")) die_nomem(s);
@@ -152,9 +152,9 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
     if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME")) die_nomem(s);
     /* RFC 1870 4: "SIZE" alone when there is no fixed maximum */
     if (!stralloc_cats(r, "\nSIZE")) die_nomem(s);
-    if (s->databytes) {
+    if (s->conf.databytes) {
       char num[24];
-      if (!stralloc_cats(r, " ") || !stralloc_catb(r, num, fmt_ulong(num, s->databytes))) die_nomem(s);
+      if (!stralloc_cats(r, " ") || !stralloc_catb(r, num, fmt_ulong(num, s->conf.databytes))) die_nomem(s);
     }
     if (!stralloc_cats(r, "\nENHANCEDSTATUSCODES")) die_nomem(s);
     if (caps && *caps && (!stralloc_cats(r, "\n") || !stralloc_cats(r, caps))) die_nomem(s);
@@ -254,7 +254,7 @@ static int mail_size_param(struct session *s, const char *eq, size_t vl)
     if (v > (~0ULL - d) / 10) goto bad;
     v = v * 10 + d;
   }
-  if (s->databytes && v > s->databytes) {
+  if (s->conf.databytes && v > s->conf.databytes) {
     reply_send(s, R_SIZE_EXCEEDED);
     return 0;
   }
@@ -485,8 +485,8 @@ static void log_slow(struct session *s)
   nb[fmt_ulonglong(nb, bytes)] = 0;
   nt[fmt_ulonglong(nt, ms)] = 0;
   nr[fmt_ulonglong(nr, rate)] = 0;
-  nm[fmt_ulong(nm, s->data_min_rate)] = 0;
-  ng[fmt_ulong(ng, s->data_grace)] = 0;
+  nm[fmt_ulong(nm, s->conf.data_min_rate)] = 0;
+  ng[fmt_ulong(ng, s->conf.data_grace)] = 0;
   qlogm(s, LOGNOTICE, NULL, "DATA too slow: ", nb, " bytes in ", nt, " ms (", nr, " bytes/s), below data_min_rate ",
         nm, " bytes/s after data_rate_grace ", ng, " s; nothing queued");
 }
@@ -501,7 +501,6 @@ static int data_hook(struct session *s, struct cmd *c)
 static int data_check(struct session *s, struct cmd *c)
 {
   if (c->len) { reply_send(s, R_NO_PARAMS); return 0; }
-  control_data_setup(s);
   return 1;
 }
 
@@ -543,7 +542,7 @@ static void data_proceed(struct session *s, struct cmd *c, int rc)
   }
   if (s->t.toobig) { reply_send(s, R_TOO_BIG); txn_reset(s); return; }
   if (s->t.hdr_toolarge) { reply_send(s, R_HEADER_TOO_LARGE); txn_reset(s); return; }
-  if (s->t.longline && s->strict_lines) { reply_send(s, R_LONG_LINE); txn_reset(s); return; }
+  if (s->t.longline && s->conf.strict_lines) { reply_send(s, R_LONG_LINE); txn_reset(s); return; }
   if (s->t.hops >= MAXHOPS) { reply_send(s, R_LOOPING); txn_reset(s); return; }
   if (s->t.spoolerr || spool_finish(&s->t.spool) == -1) {
     qlogm(s, LOGERROR, NULL, "cannot store the message: ", strerror(s->t.spoolerr ? s->t.spoolerr : errno));
@@ -636,7 +635,7 @@ static void quit_proceed(struct session *s, struct cmd *c, int rc)
   if (c->msg->len) reply(s, 221, "2.0.0", c->msg->s, c->msg->len);
   else {
     stralloc *t = &s->tmp;
-    if (!stralloc_copys(t, s->me.s) || !stralloc_cats(t, " closing connection. Have a wonderful day.")) die_nomem(s);
+    if (!stralloc_copys(t, s->conf.me.s) || !stralloc_cats(t, " closing connection. Have a wonderful day.")) die_nomem(s);
     reply(s, 221, "2.0.0", t->s, t->len);
   }
   smtp_disconnect(s, 0);
@@ -825,6 +824,8 @@ void smtp_run(struct session *s)
   txn_new(s);
   s->txn_exists = 0;
   tls_session_start(s);
+  /* the plugins' control files: a bad one is a 421 instead of the greeting */
+  if (!hook_plugins_setup(s)) { reply_send(s, R_CONTROL); reply_flush_exit(s, 111); }
   rc = hook_run_connect(s, &a);
   s->relay_at_connect = s->relay_client;
   if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
@@ -832,7 +833,7 @@ void smtp_run(struct session *s)
   for (;;) {
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);
-    io_set_deadline(s, s->timeout);
+    io_set_deadline(s, s->conf.timeout);
     /* RFC 4954 4: an AUTH line may be 12288 octets; others CMDLINE_MAX
        (dispatch checks which) */
     rc = line_read(s->in, line, SASL_LINE_MAX, &len);
@@ -840,7 +841,7 @@ void smtp_run(struct session *s)
     switch (rc) {
     case LINE_OK:
       line[len] = 0;
-      if (s->loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
+      if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
       dispatch(s, line, len);
       break;
     case LINE_EOF:

@@ -150,10 +150,7 @@ void tls_session_start(struct session *s)
   if (!smtps && e && strcmp(e, "-") && ucspitls_available()) ucspi = 1;
   else ready = load(s);
   if (!ready && !ucspi && !smtps) return;     /* no TLS: nothing more to read */
-  if (control_readulong(s, "tls_handshake_timeout", &u, 3600)) {
-    if (!u) die_control(s, "tls_handshake_timeout", "must be at least 1");
-    hs_timeout = u;
-  }
+  if (control_readulong(s, "tls_handshake_timeout", &u, 1, 3600)) hs_timeout = u;
   if (!smtps) return;
   if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
   if (!tls_engine_handshake(s, hs_timeout)) {

@@ -6,7 +6,6 @@
 #include <unistd.h>
 #include <case.h>
 #include <scan.h>
-#include "control.h"
 #include "env.h"
 #include "hooks.h"
 #include "log.h"
@@ -15,36 +14,6 @@
 #include "session.h"
 #include "spool.h"
 #include "txn.h"
-
-static const char *spool_dir(struct session *s)
-{
-  static stralloc dir;
-  static int done;
-  if (!done) {
-    unsigned long perms = 0700;
-    stralloc p = {0};
-    done = 1;
-    if (control_readline(s, "spool_perms", &p)) {
-      size_t n = scan_8long(p.s, &perms);
-      if (!n || n != p.len - 1 || perms > 07777) die_control(s, "spool_perms", "not an octal mode");
-    }
-    stralloc_free(&p);
-    if (control_readline(s, "spool_dir", &dir)) {
-      struct stat st;
-      while (dir.len > 2 && dir.s[dir.len - 2] == '/') { dir.s[dir.len - 2] = 0; dir.len--; }
-      if (stat(dir.s, &st) == -1) {
-        /* chmod: mkdir's mode went through the umask */
-        if (errno != ENOENT || mkdir(dir.s, (mode_t)perms) == -1 || chmod(dir.s, (mode_t)perms) == -1)
-          die_control(s, "spool_dir", "cannot create the spool directory");
-      } else if ((st.st_mode & 07777) != perms)
-        qlogm(s, LOGWARN, NULL, "Permissions on spool_dir ", dir.s, " are not as spool_perms says");
-    } else {
-      const char *t = env_get("TMPDIR");
-      if (!stralloc_copys(&dir, t && *t ? t : "/tmp") || !stralloc_0(&dir)) die_nomem(s);
-    }
-  }
-  return dir.s;
-}
 
 void txn_new(struct session *s)
 {
@@ -67,13 +36,13 @@ void txn_new(struct session *s)
   t->longline = 0;
   t->hops = 0;
   spool_free(&t->spool);
-  spool_init(&t->spool, NULL, s->size_threshold);
+  spool_init(&t->spool, NULL, s->conf.size_threshold);
   s->txn_exists = 1;
 }
 
 void txn_spool_prepare(struct session *s)
 {
-  spool_init(&s->t.spool, spool_dir(s), s->size_threshold);
+  spool_init(&s->t.spool, s->conf.spool_dir.s, s->conf.size_threshold);
 }
 
 void txn_reset(struct session *s)

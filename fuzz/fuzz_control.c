@@ -9,6 +9,7 @@
    control_readulong uses it and on the raw input, accepts exactly 1 to 19
    digits of a value at most max, and gives strtoul's value. The first
    byte of the input picks max. */
+#define _GNU_SOURCE
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,8 +66,9 @@ static int ref_parse(const uint8_t *x, size_t n, struct buf *out)
   return 0;
 }
 
-static int include(void *ctx, const char *arg)
+static int include(void *ctx, const char *arg, unsigned int line)
 {
+  (void)line;
   stralloc *out = ctx;
   if (!*arg) abort();                          /* never an empty argument */
   if (strchr(arg, '\n')) abort();
@@ -98,7 +100,7 @@ static void check_ulong(const char *x, size_t n, unsigned long max)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  stralloc out = {0};
+  stralloc out = {0}, lines = {0};
   struct buf want;
   const uint8_t *x = data + 1;
   size_t n = size ? size - 1 : 0, i;
@@ -109,10 +111,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   want.s = malloc(2 * n + 2);
   want.len = 0;
   if (!want.s) return 0;
-  r = control_parse((const char *)x, n, &out, include, &out);
+  r = control_parse((const char *)x, n, &out, &lines, 5, include, &out);
   w = ref_parse(x, n, &want);
   if (r != w) abort();
   if (out.len != want.len || (out.len && memcmp(out.s, want.s, out.len))) abort();
+
+  /* one line record per plain value: its offset, file 5, the value's
+     line (1 + the LFs before it), rising */
+  {
+    size_t k = 0, prev = 0;
+    for (i = 0; i < out.len; i += strlen(out.s + i) + 1) {
+      struct control_line l;
+      const char *v = out.s + i;
+      size_t j, nl = 1;
+      if (v[0] == '\n') continue;             /* an include's mark */
+      if ((k + 1) * sizeof l > lines.len) abort();
+      memcpy(&l, lines.s + k * sizeof l, sizeof l);
+      ++k;
+      if (l.file != 5 || l.line <= prev || l.off != i) abort();
+      prev = l.line;
+      for (j = 0; j < n && nl < l.line; ++j)
+        if (x[j] == '\n') ++nl;
+      /* the value is on that line */
+      {
+        const uint8_t *e = memchr(x + j, '\n', n - j);
+        size_t ll = e ? (size_t)(e - (x + j)) : n - j;
+        if (nl != l.line || !memmem(x + j, ll, v, strlen(v))) abort();
+      }
+    }
+    if (k * sizeof(struct control_line) != lines.len) abort();
+  }
 
   /* each value: non-empty, \0-terminated, no NUL, no LF but an include's
      mark, no white space at its ends, no leading # (an include's ARG may
@@ -143,5 +171,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   free(want.s);
   stralloc_free(&out);
+  stralloc_free(&lines);
   return 0;
 }

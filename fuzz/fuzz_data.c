@@ -55,10 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   want = malloc(fz_len + 1);
   if (!want) return 0;
   s.in = &b;
-  s.size_threshold = ~0UL;
-  s.databytes = 0;
+  s.conf.size_threshold = ~0UL;
+  s.conf.databytes = 0;
   s.disconnecting = 0;
-  s.loglevel = -1;
+  s.conf.loglevel = -1;
   s.deadline = 0;
   txn_new(&s);
   rst = ref(fz_data, fz_len, &end, want, &wantlen, &longline, &stuffed);

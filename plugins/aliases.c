@@ -47,7 +47,6 @@ struct entry {
 
 struct aliases {
   struct reject r;
-  int loaded;
   stralloc text;                /* the parsed file, strings \0-terminated */
   struct entry *e;
   size_t n, cap;
@@ -229,33 +228,33 @@ static int parse_line(struct aliases *al, const char *l, const char **why)
   return 1;
 }
 
-static void load(struct session *s, struct aliases *al)
+/* the aliases file, parsed before the greeting: a bad entry is a 421 at
+   connect naming its file and line */
+static int aliases_setup(struct session *s, void *self)
 {
+  struct aliases *al = self;
   stralloc lines = {0};
+  struct control_at at = { {0}, {0} };
   size_t i = 0;
-  unsigned long n = 0;
-  if (al->loaded) return;
-  al->loaded = 1;
-  if (control_readlist(s, "aliases", &lines)) {
+  if (control_readlist_at(s, "aliases", &lines, &at)) {
     while (i < lines.len) {
       const char *l = lines.s + i, *why = NULL;
       i += str_len(l) + 1;
-      ++n;
       if (!parse_line(al, l, &why)) {
         stralloc m = {0};
-        char num[24];
-        num[fmt_ulong(num, n)] = 0;
-        if (!stralloc_copys(&m, why) || !stralloc_cats(&m, " in entry ") || !stralloc_cats(&m, num)
-            || !stralloc_cats(&m, ": ") || !stralloc_cats(&m, l) || !stralloc_0(&m))
-          die_control(s, "aliases", why);
-        die_control(s, "aliases", m.s);
+        if (!stralloc_copys(&m, why) || !stralloc_cats(&m, ": ") || !stralloc_cats(&m, l) || !stralloc_0(&m))
+          die_control_at(s, &at, &lines, l, "aliases", why);
+        die_control_at(s, &at, &lines, l, "aliases", m.s);
       }
     }
   }
   stralloc_free(&lines);
-  if (!control_readline(s, "me", &al->me)) { if (!stralloc_copys(&al->me, session_me(s)) || !stralloc_0(&al->me)) die_control(s, "me", "out of memory"); }
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  if (!stralloc_copys(&al->me, session_me(s)) || !stralloc_0(&al->me)) return 0;
   case_lowerb(al->me.s, al->me.len);
   if (control_readlist(s, "rcpthosts", &al->rcpthosts)) case_lowerb(al->rcpthosts.s, al->rcpthosts.len);
+  return 1;
 }
 
 static int in_list(const stralloc *list, const char *x)
@@ -403,7 +402,6 @@ static int aliases_rcpt(struct session *s, void *self, struct addr_args *a)
   const struct entry *e;
   int rc = DECLINED;
   size_t i;
-  load(s, al);
   if (!al->n) return DECLINED;
   if (!stralloc_copyb(&addr, a->addr, a->addrlen) || !stralloc_0(&addr) || !split(al, addr.s, &local, &domain)) goto nomem;
   e = lookup(al, local.s, domain.s);
@@ -455,7 +453,6 @@ static int aliases_queue_pre(struct session *s, void *self, struct msg_args *a)
   const char **v = NULL;
   const char *why = NULL;
   int rc = DECLINED;
-  load(s, al);
   if (!al->n || !n) return DECLINED;
   cnt = calloc(n, sizeof *cnt);
   off = calloc(n, sizeof *off);
@@ -519,5 +516,6 @@ done:
 const struct plugin plugin_aliases = {
   .name = "aliases",
   .init = aliases_init,
+  .setup = aliases_setup,
   .rcpt = aliases_rcpt, .queue_pre = aliases_queue_pre,
 };

@@ -50,7 +50,6 @@ static int badmailfrom_mail(struct session *s, void *self, struct addr_args *a)
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at == 0 || at >= a->addrlen - 1) return DECLINED;   /* no user, or no host */
 
-  if (!badlist_load(s, &b->list, "badmailfrom", PLUGIN)) goto nomem;
   if (!b->list.n) return DECLINED;
 
   if (!stralloc_copyb(&b->from, a->addr, a->addrlen) || !stralloc_0(&b->from)) goto nomem;
@@ -75,8 +74,15 @@ nomem:
   return hook_nomem(a->msg);
 }
 
+static int badmailfrom_setup(struct session *s, void *self)
+{
+  struct badmailfrom *b = self;
+  return badlist_load(s, &b->list, "badmailfrom", PLUGIN);
+}
+
 const struct plugin plugin_badmailfrom = {
   .name = "badmailfrom",
   .init = badmailfrom_init,
+  .setup = badmailfrom_setup,
   .mail = badmailfrom_mail,
 };

@@ -49,9 +49,11 @@ static int from_match(const char *f, size_t flen, const stralloc *from, size_t a
   return f[0] == '@' && flen == from->len - at && case_equalb(f, flen, from->s + at);
 }
 
-static int load(struct session *s, struct bmft *b)
+static int bmft_setup(struct session *s, void *self)
 {
-  return control_readlist(s, "badmailfromto", &b->list) && b->list.len;
+  struct bmft *b = self;
+  control_readlist(s, "badmailfromto", &b->list);
+  return 1;
 }
 
 static int bmft_mail(struct session *s, void *self, struct addr_args *a)
@@ -62,7 +64,7 @@ static int bmft_mail(struct session *s, void *self, struct addr_args *a)
   if (!a->addrlen) return DECLINED;
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at == 0 || at + 1 >= a->addrlen) return DECLINED;
-  if (!load(s, b)) return DECLINED;
+  if (!b->list.len) return DECLINED;
   if (!stralloc_copyb(&b->from, a->addr, a->addrlen)) return DECLINED;
   for (i = 0; i < b->list.len; i += str_len(b->list.s + i) + 1) {
     const char *line = b->list.s + i, *t;
@@ -89,7 +91,7 @@ static int bmft_rcpt(struct session *s, void *self, struct addr_args *a)
   size_t i, at;
 
   if (!note_true(note_txn_get(s, "badmailfromto")) || !sender || !*sender) return DECLINED;
-  if (!load(s, b)) return DECLINED;
+  if (!b->list.len) return DECLINED;
   if (!stralloc_copys(&b->from, sender)) return DECLINED;
   at = byte_rchr(b->from.s, b->from.len, '@');
   for (i = 0; i < b->list.len; i += str_len(b->list.s + i) + 1) {
@@ -120,5 +122,6 @@ static int bmft_rcpt(struct session *s, void *self, struct addr_args *a)
 const struct plugin plugin_badmailfromto = {
   .name = "badmailfromto",
   .init = bmft_init,
+  .setup = bmft_setup,
   .mail = bmft_mail, .rcpt = bmft_rcpt,
 };

@@ -47,7 +47,6 @@ static int badrcptto_rcpt(struct session *s, void *self, struct addr_args *a)
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (!a->addrlen || at == 0 || at >= a->addrlen - 1) return DECLINED;
 
-  if (!badlist_load(s, &b->list, "badrcptto", PLUGIN)) goto nomem;
   if (!b->list.n) return DECLINED;
 
   if (!stralloc_copyb(&b->to, a->addr, a->addrlen) || !stralloc_0(&b->to)) goto nomem;
@@ -81,8 +80,15 @@ nomem:
   return hook_nomem(a->msg);
 }
 
+static int badrcptto_setup(struct session *s, void *self)
+{
+  struct badrcptto *b = self;
+  return badlist_load(s, &b->list, "badrcptto", PLUGIN);
+}
+
 const struct plugin plugin_badrcptto = {
   .name = "badrcptto",
   .init = badrcptto_init,
+  .setup = badrcptto_setup,
   .rcpt = badrcptto_rcpt,
 };

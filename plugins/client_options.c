@@ -111,44 +111,60 @@ bad:
   return 0;
 }
 
-static int co_connect(struct session *s, void *self, struct msg_args *a)
+/* the file, read and checked before the greeting */
+static stralloc lines;
+
+/* the key's length (without a ':') of the entry l of length ll */
+static size_t key_len(const char *l, size_t ll)
 {
-  stralloc lines = {0};
-  const char *ip = session_remote_ip(s);
+  size_t kl;
+  for (kl = 0; kl < ll && l[kl] != ' ' && l[kl] != '\t'; ++kl) ;
+  if (kl > 1 && l[kl - 1] == ':') --kl;
+  return kl;
+}
+
+static int co_setup(struct session *s, void *self)
+{
+  struct control_at at = { {0}, {0} };
   size_t i = 0;
-  unsigned long n = 0;
-  int matched = 0;
-  (void)self; (void)a;
-  if (!control_readlist(s, "client_options", &lines)) return DECLINED;
+  (void)self;
+  if (!control_readlist_at(s, "client_options", &lines, &at)) return 1;
   while (i < lines.len) {
     const char *l = lines.s + i;
-    size_t ll = str_len(l), kl;
-    int m;
+    size_t ll = str_len(l), kl = key_len(l, ll);
     i += ll + 1;
-    ++n;
-    for (kl = 0; kl < ll && l[kl] != ' ' && l[kl] != '\t'; ++kl) ;
-    if (kl > 1 && l[kl - 1] == ':') --kl;
-    m = key_match(l, kl, ip ? ip : "");
-    if (m < 0 || !options(s, l + kl + (l[kl] == ':'), ll - kl - (l[kl] == ':'), 0)) {
-      char num[24];
+    if (key_match(l, kl, "") < 0 || !options(s, l + kl + (l[kl] == ':'), ll - kl - (l[kl] == ':'), 0)) {
       stralloc why = {0};
-      num[fmt_ulong(num, n)] = 0;
-      if (!stralloc_copys(&why, "cannot parse entry ") || !stralloc_cats(&why, num) || !stralloc_cats(&why, ": ")
-          || !stralloc_cats(&why, l) || !stralloc_0(&why))
-        die_control(s, "client_options", "cannot parse an entry");
-      die_control(s, "client_options", why.s);
-    }
-    if (m && !matched) {
-      matched = 1;
-      qlogm(s, LOGINFO, PLUGIN, "client ", ip, " matches ", l);
-      options(s, l + kl + (l[kl] == ':'), ll - kl - (l[kl] == ':'), 1);
+      if (!stralloc_copys(&why, "cannot parse the entry: ") || !stralloc_cats(&why, l) || !stralloc_0(&why))
+        die_control_at(s, &at, &lines, l, "client_options", "cannot parse an entry");
+      die_control_at(s, &at, &lines, l, "client_options", why.s);
     }
   }
-  stralloc_free(&lines);
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
+}
+
+static int co_connect(struct session *s, void *self, struct msg_args *a)
+{
+  const char *ip = session_remote_ip(s);
+  size_t i = 0;
+  (void)self; (void)a;
+  while (i < lines.len) {
+    const char *l = lines.s + i;
+    size_t ll = str_len(l), kl = key_len(l, ll);
+    i += ll + 1;
+    if (key_match(l, kl, ip ? ip : "") > 0) {
+      qlogm(s, LOGINFO, PLUGIN, "client ", ip, " matches ", l);
+      options(s, l + kl + (l[kl] == ':'), ll - kl - (l[kl] == ':'), 1);
+      break;
+    }
+  }
   return DECLINED;
 }
 
 const struct plugin plugin_client_options = {
   .name = "client_options",
+  .setup = co_setup,
   .connect = co_connect,
 };

@@ -24,11 +24,11 @@
 
 #define PLUGIN "content_log"
 
-struct clog { unsigned long long max; };
+struct clog { unsigned long long max; int on; stralloc pat; };
 
 static int clog_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
-  struct clog *c = malloc(sizeof *c);
+  struct clog *c = calloc(1, sizeof *c);
   int i;
   if (!c) { stralloc_copys(err, "out of memory"); return 0; }
   c->max = 10485760;
@@ -52,24 +52,41 @@ static int clog_init(void **self, int argc, const char *const *argv, stralloc *e
   return 1;
 }
 
-static int enabled(struct session *s)
+/* content_log_enabled and content_log_file, before the greeting; a
+   pattern that gives no file name is a 421 at connect */
+static int clog_setup(struct session *s, void *self)
 {
+  struct clog *c = self;
   stralloc v = {0};
-  int on = 1;
+  struct control_at at = { {0}, {0} };
+  char path[4096];
+  time_t now = time(NULL);
+  struct tm *tm;
+  c->on = 1;
   if (control_readline(s, "content_log_enabled", &v) && v.len > 1) {
     const char *x = v.s;
     if (case_equals(x, "false") || case_equals(x, "no") || case_equals(x, "off") || str_equal(x, "0")
         || case_equals(x, "disabled"))
-      on = 0;
+      c->on = 0;
   }
   stralloc_free(&v);
-  return on;
+  if (!c->on) return 1;
+  if (!control_readlist_at(s, "content_log_file", &c->pat, &at) || !c->pat.len) {
+    if (!stralloc_copys(&c->pat, "mail/%Y%m%d") || !stralloc_0(&c->pat)) return 0;
+    return 1;
+  }
+  c->pat.len = str_len(c->pat.s) + 1;     /* the first line */
+  tm = localtime(&now);
+  if (!tm || !strftime(path, sizeof path, c->pat.s, tm))
+    die_control_at(s, &at, &c->pat, c->pat.s, "content_log_file", "the pattern gives an empty or over-long file name");
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
 }
 
 static int clog_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct clog *c = self;
-  stralloc pat = {0};
   char path[4096];
   char num[24];
   struct tm *tm;
@@ -77,21 +94,15 @@ static int clog_data_post(struct session *s, void *self, struct msg_args *a)
   size_t n;
   int fd;
   (void)a;
-  if (!enabled(s)) return DECLINED;
+  if (!c->on) return DECLINED;
   if (txn_data_size(s) > c->max) {
     num[fmt_ulonglong(num, txn_data_size(s))] = 0;
     qlogm(s, LOGNOTICE, PLUGIN, "skip, message of ", num, " bytes is larger than max_size");
     return DECLINED;
   }
-  if (!control_readline(s, "content_log_file", &pat) || pat.len <= 1) {
-    if (!stralloc_copys(&pat, "mail/%Y%m%d") || !stralloc_0(&pat)) goto nomem;
-  }
   tm = localtime(&now);
-  n = tm ? strftime(path, sizeof path, pat.s, tm) : 0;
-  if (!n) {
-    die_control(s, "content_log_file", "the pattern gives an empty or over-long file name");
-  }
-  stralloc_free(&pat);
+  n = tm ? strftime(path, sizeof path, c->pat.s, tm) : 0;
+  if (!n) die_control(s, "content_log_file", "the pattern gives an empty or over-long file name");
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     qlogm(s, LOGERROR, PLUGIN, "Could not open log file ", path, ": ", strerror(errno), "; continuing anyway");
@@ -108,14 +119,11 @@ static int clog_data_post(struct session *s, void *self, struct msg_args *a)
   }
   qlogm(s, LOGINFO, PLUGIN, "successfully saved message to ", path);
   return DECLINED;
-nomem:
-  stralloc_free(&pat);
-  qlog(s, LOGERROR, PLUGIN, "out of memory; message not logged");
-  return DECLINED;
 }
 
 const struct plugin plugin_content_log = {
   .name = "content_log",
   .init = clog_init,
+  .setup = clog_setup,
   .data_post = clog_data_post,
 };

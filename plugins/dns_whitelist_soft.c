@@ -44,7 +44,7 @@ static int wl_connect(struct session *s, void *self, struct msg_args *a)
   size_t i;
   int r;
 
-  if (!control_readlist(s, "whitelist_zones", &w->zones) || !w->zones.len) return DECLINED;
+  if (!w->zones.len) return DECLINED;
   r = dns_reverse_ip(&w->rev, ip);
   if (r < 0) goto nomem;
   if (!r) { qlogm(s, LOGINFO, PLUGIN, "skip, not an IP address: ", ip); return DECLINED; }
@@ -85,8 +85,16 @@ nomem:
   return DENYSOFT_DISCONNECT;
 }
 
+static int wl_setup(struct session *s, void *self)
+{
+  struct wl *w = self;
+  control_readlist(s, "whitelist_zones", &w->zones);
+  return 1;
+}
+
 const struct plugin plugin_dns_whitelist_soft = {
   .name = "dns_whitelist_soft",
   .init = wl_init,
+  .setup = wl_setup,
   .connect = wl_connect,
 };

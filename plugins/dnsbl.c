@@ -33,6 +33,7 @@ struct dnsbl {
   int temp;
   unsigned int nq;
   struct dns_query *q;
+  stralloc allow, zonelist, rejectmsg;   /* the control files, read at setup */
   stralloc zones;       /* "zone\0text\0" a zone; text "" for TXT zones */
   stralloc text;        /* the reply when listed */
   stralloc zone;        /* the zone that listed */
@@ -55,10 +56,9 @@ static int dnsbl_init(void **self, int argc, const char *const *argv, stralloc *
   return 1;
 }
 
-static int allowed(struct session *s, const char *ip, stralloc *list)
+static int allowed(const char *ip, const stralloc *list)
 {
   size_t i, iplen = strlen(ip);
-  if (!control_readlist(s, "dnsbl_allow", list)) return 0;
   for (i = 0; i < list->len; i += strlen(list->s + i) + 1) {
     const char *e = list->s + i;
     size_t l = strlen(e);
@@ -100,11 +100,11 @@ static int dnsbl_connect(struct session *s, void *self, struct msg_args *a)
     return DECLINED;
   }
   if (session_immune(s, PLUGIN)) return DECLINED;
-  if (allowed(s, ip, &b->tmp)) {
+  if (allowed(ip, &b->allow)) {
     qlogm(s, LOGINFO, PLUGIN, "skip, ", ip, " is in dnsbl_allow");
     return DECLINED;
   }
-  if (!control_readlist(s, "dnsbl_zones", &b->tmp) || !b->tmp.len) {
+  if (!b->zonelist.len) {
     qlog(s, LOGDEBUG, PLUGIN, "skip, no list configured");
     return DECLINED;
   }
@@ -116,8 +116,8 @@ static int dnsbl_connect(struct session *s, void *self, struct msg_args *a)
   }
   b->zones.len = 0;
   b->nq = 0;
-  for (i = 0; i < b->tmp.len; i += strlen(b->tmp.s + i) + 1) {
-    const char *l = b->tmp.s + i;
+  for (i = 0; i < b->zonelist.len; i += strlen(b->zonelist.s + i) + 1) {
+    const char *l = b->zonelist.s + i;
     size_t zl = str_chr(l, ':');
     if (!zl) continue;
     if (!stralloc_catb(&b->zones, l, zl) || !stralloc_0(&b->zones)
@@ -179,10 +179,10 @@ static int evaluate(struct session *s, struct dnsbl *b)
     b->listed = 1;
     if (!stralloc_copys(&b->zone, zone) || !stralloc_0(&b->zone)) return 0;
     b->text.len = 0;
-    if (control_readlist(s, "dnsbl_rejectmsg", &b->tmp) && b->tmp.len) {
+    {
       size_t j;
-      for (j = 0; j < b->tmp.len; ++j)
-        if (!stralloc_append(&b->text, b->tmp.s[j] ? &b->tmp.s[j] : "\n")) return 0;
+      for (j = 0; j < b->rejectmsg.len; ++j)
+        if (!stralloc_append(&b->text, b->rejectmsg.s[j] ? &b->rejectmsg.s[j] : "\n")) return 0;
     }
     if (*text) {
       if (!subst_ip(&b->text, text, ip)) return 0;
@@ -226,10 +226,10 @@ static int dnsbl_rcpt(struct session *s, void *self, struct addr_args *a)
     const char *ip = session_remote_ip(s);
     b->text.len = 0;
     if (*e == '-') { ++e; r.type = "perm"; }
-    if (control_readlist(s, "dnsbl_rejectmsg", &b->tmp) && b->tmp.len) {
+    {
       size_t j;
-      for (j = 0; j < b->tmp.len; ++j)
-        if (!stralloc_append(&b->text, b->tmp.s[j] ? &b->tmp.s[j] : " ")) goto nomem;
+      for (j = 0; j < b->rejectmsg.len; ++j)
+        if (!stralloc_append(&b->text, b->rejectmsg.s[j] ? &b->rejectmsg.s[j] : " ")) goto nomem;
     }
     if (!subst_ip(&b->text, e, ip) || !stralloc_0(&b->text)) goto nomem;
     if (r.mode == REJECT_NAUGHTY) r.mode = REJECT_YES;
@@ -256,8 +256,18 @@ nomem:
   return hook_nomem(a->msg);
 }
 
+static int dnsbl_setup(struct session *s, void *self)
+{
+  struct dnsbl *b = self;
+  control_readlist(s, "dnsbl_allow", &b->allow);
+  control_readlist(s, "dnsbl_zones", &b->zonelist);
+  control_readlist(s, "dnsbl_rejectmsg", &b->rejectmsg);
+  return 1;
+}
+
 const struct plugin plugin_dnsbl = {
   .name = "dnsbl",
   .init = dnsbl_init,
+  .setup = dnsbl_setup,
   .connect = dnsbl_connect, .rcpt = dnsbl_rcpt,
 };

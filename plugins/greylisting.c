@@ -70,7 +70,6 @@ struct grey {
   struct gcfg args;             /* what the plugins file said */
   unsigned int set;             /* which of them it said (bits) */
   struct gcfg cfg;              /* with the control file merged */
-  int loaded;
   struct kvstore kv;
   int kv_ready;
   int resolved, usable;         /* the directory store, looked for once */
@@ -169,18 +168,18 @@ static int grey_init(void **self, int argc, const char *const *argv, stralloc *e
   return 1;
 }
 
-/* the control file's settings under the arguments; strings live as long
-   as the process */
-static void load(struct session *s, struct grey *g)
+/* the control file's settings under the arguments, before the greeting;
+   strings live as long as the process */
+static int grey_setup(struct session *s, void *self)
 {
   static stralloc lines;
+  static struct control_at at;
+  struct grey *g = self;
   struct gcfg c = g->args, f;
   size_t i, next;
   stralloc err = {0};
-  if (g->loaded) return;
-  g->loaded = 1;
   defaults(&f);
-  if (control_readlist(s, "denysoft_greylist", &lines)) {
+  if (control_readlist_at(s, "denysoft_greylist", &lines, &at)) {
     for (i = 0; i < lines.len; i = next) {
       char *k = lines.s + i, *v = k;
       next = i + strlen(k) + 1;
@@ -191,7 +190,7 @@ static void load(struct session *s, struct grey *g)
       if (!grey_setkey(&f, k, v, &err, &bit)) {
         /* a file that cannot be parsed is an error, never a silent default */
         if (!stralloc_0(&err)) die_nomem(s);
-        die_control(s, "denysoft_greylist", err.s);
+        die_control_at(s, &at, &lines, k, "denysoft_greylist", err.s);
       }
       if (g->set & (1u << bit)) continue;
       switch (bit) {
@@ -214,6 +213,7 @@ static void load(struct session *s, struct grey *g)
   }
   stralloc_free(&err);
   g->cfg = c;
+  return 1;
 }
 
 struct verdict { struct grey *g; time_t now; int deny; char what[64]; };
@@ -389,7 +389,6 @@ static int grey_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct grey *g = self;
   const char *why;
-  load(s, g);
   if (str_equal(g->cfg.mode, "off") || g->cfg.redis) return DECLINED;
   if (resolve(g)) {
     qlogm(s, LOGDEBUG, PLUGIN, "store ", g->store.s);
@@ -421,7 +420,6 @@ static int defer(struct session *s, stralloc *msg)
 static int grey_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct grey *g = self;
-  load(s, g);
   if (rcpt_mode(&g->cfg)) return DECLINED;
   if (check(s, g, 0, a->msg) != DENYSOFT) return DECLINED;
   if (g->cfg.deny_late) return defer(s, a->msg);
@@ -433,7 +431,6 @@ static int grey_rcpt(struct session *s, void *self, struct addr_args *a)
   struct grey *g = self;
   const char *sender;
   char rcpt[1024];
-  load(s, g);
   if (!rcpt_mode(&g->cfg) || g->cfg.per_recipient) return DECLINED;
   if (a->addrlen >= sizeof rcpt) return DECLINED;
   memcpy(rcpt, a->addr, a->addrlen);
@@ -468,7 +465,6 @@ static int grey_data(struct session *s, void *self, struct msg_args *a)
   struct grey *g = self;
   const char *note = note_txn_get(s, "denysoft_greylist"), *w;
   unsigned long n = 0;
-  load(s, g);
   if (g->cfg.per_recipient) return per_rcpt(s, g, a->msg);
   if (!note_true(note)) return DECLINED;
   w = note_txn_get(s, "whitelistrcpt");
@@ -483,5 +479,6 @@ static int grey_data(struct session *s, void *self, struct msg_args *a)
 const struct plugin plugin_greylisting = {
   .name = PLUGIN,
   .init = grey_init,
+  .setup = grey_setup,
   .connect = grey_connect, .mail = grey_mail, .rcpt = grey_rcpt, .data = grey_data,
 };

@@ -146,26 +146,48 @@ static int localhost_ip(struct session *s)
   return byte_equal(ip, 16, V6loopback);
 }
 
+static int is_pattern(const char *line)
+{
+  return line[strcspn(line, "{}[]()^$|*+?\\!")] != 0;
+}
+
+/* badhelo, read before the greeting: a pattern that does not compile is a
+   421 at connect naming its file and line */
+static int helo_setup(struct session *s, void *self)
+{
+  struct helo *h = self;
+  struct control_at at = { {0}, {0} };
+  size_t i;
+  if (!control_readlist_at(s, "badhelo", &h->bad, &at)) return 1;
+  for (i = 0; i < h->bad.len; i += str_len(h->bad.s + i) + 1) {
+    const char *line = h->bad.s + i, *why = 0;
+    struct re re;
+    stralloc m = {0};
+    if (!is_pattern(line)) continue;
+    if (re_compile(&re, line + (line[0] == '!'), RE_ICASE, &why)) { re_free(&re); continue; }
+    if (!stralloc_copys(&m, "bad pattern ") || !stralloc_cats(&m, line) || !stralloc_cats(&m, " (")
+        || !stralloc_cats(&m, why ? why : "?") || !stralloc_cats(&m, ")") || !stralloc_0(&m))
+      return 0;
+    die_control_at(s, &at, &h->bad, line, "badhelo", m.s);
+  }
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
+}
+
 /* 1 fail (text, log set), 0 pass, -1 error (reply set) */
 static int in_badhelo(struct session *s, struct helo *h, stralloc *msg)
 {
   size_t i;
-  int n = 0;
 
-  h->bad.len = 0;
-  if (!control_readlist(s, "badhelo", &h->bad)) return 0;
   for (i = 0; i < h->bad.len; i += str_len(h->bad.s + i) + 1) {
     const char *line = h->bad.s + i;
-    ++n;
-    if (line[strcspn(line, "{}[]()^$|*+?\\!")]) {
+    if (is_pattern(line)) {
       struct re re;
       int neg = line[0] == '!';
       const char *why = 0;
       int m;
-      if (!re_compile(&re, line + neg, RE_ICASE, &why)) {
-        char num[FMT_ULONG];
-        num[fmt_ulong(num, (unsigned long)n)] = 0;
-        qlogm(s, LOGERROR, PLUGIN, "badhelo line ", num, ": bad pattern ", line, " (", why ? why : "?", ")");
+      if (!re_compile(&re, line + neg, RE_ICASE, &why)) {  /* checked at setup: out of memory */
         stralloc_copys(msg, "4.3.0 Local configuration error (badhelo); try again later");
         return -1;
       }
@@ -391,5 +413,6 @@ static int helo_data_post(struct session *s, void *self, struct msg_args *a)
 const struct plugin plugin_helo = {
   .name = "helo",
   .init = helo_init,
+  .setup = helo_setup,
   .helo = helo_check, .ehlo = helo_check, .data_post = helo_data_post,
 };

@@ -6,8 +6,8 @@
    refusal (DENY, DENYSOFT, DENY_DISCONNECT, DENYSOFT_DISCONNECT) is sent
    with the message and the connection closed; OK or DECLINED admits the
    client and lets the later connect plugins run (in Perl this ran at
-   pre-connection, before them). A line that does not parse is an error
-   naming the line: the client is told to come back later.
+   pre-connection, before them). A line that does not parse is a
+   configuration error naming the file and the line: 421 at connect.
 
    Perl's other half, the limit on connections per address (max_conn_ip),
    needs a view of all connections, which one process per connection does
@@ -61,59 +61,85 @@ static int in_block(const char *net, unsigned int bits, const char *ip)
   return ((unsigned char)net[full] & mask) == ((unsigned char)ip[full] & mask);
 }
 
+/* one line, parsed: the block, the code and the message; 0 when the line
+   does not parse */
+struct entry { char net[16]; unsigned int bits; int code; char name[32]; const char *msg; };
+
+static int entry_parse(const char *line, struct entry *e)
+{
+  size_t alen = 0, slash, cs, ce, ms;
+  unsigned long want;
+  while (line[alen] && line[alen] != ' ' && line[alen] != '\t') ++alen;
+  for (cs = alen; line[cs] == ' ' || line[cs] == '\t'; ++cs) ;
+  for (ce = cs; line[ce] && line[ce] != ' ' && line[ce] != '\t'; ++ce) ;
+  for (ms = ce; line[ms] == ' ' || line[ms] == '\t'; ++ms) ;
+  slash = byte_chr(line, alen, '/');
+  if (!parse_ip(line, slash, e->net, &e->bits)) return 0;
+  if (slash < alen) {
+    size_t bl = alen - slash - 1;
+    if (!bl || bl > 3 || scan_ulong(line + slash + 1, &want) != bl || want > e->bits) return 0;
+    e->bits = (unsigned int)want;
+  }
+  if (byte_chr(line, slash, ':') == slash) e->bits += 96;    /* IPv4, as v4-mapped */
+  if (ce == cs || ce - cs >= sizeof e->name) return 0;
+  byte_copy(e->name, ce - cs, line + cs);
+  e->name[ce - cs] = 0;
+  e->code = retcode_parse(e->name);
+  if (!e->code || e->code == DONE) return 0;
+  e->msg = line + ms;
+  return 1;
+}
+
+/* the file, before the greeting: a line that does not parse is a 421 at
+   connect naming the file and the line */
+static int ha_setup(struct session *s, void *self)
+{
+  struct ha *h = self;
+  struct control_at at = { {0}, {0} };
+  size_t i;
+  if (!control_readlist_at(s, "hosts_allow", &h->list, &at)) return 1;
+  for (i = 0; i < h->list.len; i += str_len(h->list.s + i) + 1) {
+    const char *line = h->list.s + i;
+    struct entry e;
+    if (!entry_parse(line, &e)) {
+      stralloc m = {0};
+      if (!stralloc_copys(&m, "does not parse: ") || !stralloc_cats(&m, line) || !stralloc_0(&m)) return 0;
+      die_control_at(s, &at, &h->list, line, "hosts_allow", m.s);
+    }
+  }
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
+}
+
 static int ha_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct ha *h = self;
   const char *rip = session_remote_ip(s);
-  char ip[16], net[16];
+  char ip[16];
   unsigned int ipbits;
   size_t i;
   unsigned long n = 0;
 
-  if (!control_readlist(s, "hosts_allow", &h->list)) return DECLINED;
+  if (!h->list.len) return DECLINED;
   if (!parse_ip(rip, str_len(rip), ip, &ipbits)) {
     qlogm(s, LOGWARN, PLUGIN, "skip, cannot parse the client's address ", rip);
     return DECLINED;
   }
   for (i = 0; i < h->list.len; i += str_len(h->list.s + i) + 1) {
     const char *line = h->list.s + i;
-    size_t alen = 0, slash, cs, ce, ms;
-    unsigned int bits;
-    unsigned long want;
-    char code[32], num[FMT_ULONG];
-    int c;
-
+    char num[FMT_ULONG];
+    struct entry e;
     ++n;
+    if (!entry_parse(line, &e) || !in_block(e.net, e.bits, ip)) continue;   /* checked at setup */
     num[fmt_ulong(num, n)] = 0;
-    while (line[alen] && line[alen] != ' ' && line[alen] != '\t') ++alen;
-    for (cs = alen; line[cs] == ' ' || line[cs] == '\t'; ++cs) ;
-    for (ce = cs; line[ce] && line[ce] != ' ' && line[ce] != '\t'; ++ce) ;
-    for (ms = ce; line[ms] == ' ' || line[ms] == '\t'; ++ms) ;
-    slash = byte_chr(line, alen, '/');
-    if (!parse_ip(line, slash, net, &bits)) goto bad;
-    if (slash < alen) {
-      size_t bl = alen - slash - 1;
-      if (!bl || bl > 3 || scan_ulong(line + slash + 1, &want) != bl || want > bits) goto bad;
-      bits = (unsigned int)want;
-    }
-    if (byte_chr(line, slash, ':') == slash) bits += 96;    /* IPv4, as v4-mapped */
-    if (ce == cs || ce - cs >= sizeof code) goto bad;
-    byte_copy(code, ce - cs, line + cs);
-    code[ce - cs] = 0;
-    c = retcode_parse(code);
-    if (!c || c == DONE) goto bad;
-    if (!in_block(net, bits, ip)) continue;
-    if (!retcode_deny(c)) {
-      qlogm(s, LOGINFO, PLUGIN, "pass, line ", num, ", ", code);
+    if (!retcode_deny(e.code)) {
+      qlogm(s, LOGINFO, PLUGIN, "pass, entry ", num, ", ", e.name);
       return DECLINED;
     }
-    qlogm(s, LOGINFO, PLUGIN, "fail, line ", num, ": ", line);
-    if (line[ms] && !stralloc_copys(a->msg, line + ms)) return DENYSOFT;
-    return c;
-bad:
-    qlogm(s, LOGERROR, PLUGIN, "hosts_allow line ", num, " does not parse: ", line);
-    stralloc_copys(a->msg, "4.3.0 Local configuration error (hosts_allow); try again later");
-    return DENYSOFT;
+    qlogm(s, LOGINFO, PLUGIN, "fail, entry ", num, ": ", line);
+    if (*e.msg && !stralloc_copys(a->msg, e.msg)) return DENYSOFT;
+    return e.code;
   }
   qlog(s, LOGDEBUG, PLUGIN, "pass");
   return DECLINED;
@@ -122,5 +148,6 @@ bad:
 const struct plugin plugin_hosts_allow = {
   .name = "hosts_allow",
   .init = ha_init,
+  .setup = ha_setup,
   .connect = ha_connect,
 };

@@ -17,7 +17,6 @@
 #define PLUGIN "rcpt_ok"
 
 struct rcpt_ok {
-  int loaded;
   int have_rcpthosts;
   stralloc rcpthosts;   /* "host\0" each, lower case */
   stralloc host;
@@ -52,15 +51,15 @@ static int host_match(const char *host, size_t len, const char *entry)
   return len == elen && byte_equal(host, len, entry);
 }
 
-static void load(struct session *s, struct rcpt_ok *r)
+static int rcpt_ok_setup(struct session *s, void *self)
 {
-  if (r->loaded) return;
+  struct rcpt_ok *r = self;
   r->have_rcpthosts = control_readlist(s, "rcpthosts", &r->rcpthosts);
   if (!r->have_rcpthosts)
     qlog(s, LOGWARN, PLUGIN, "no rcpthosts: only mail for me is accepted");
   else
     case_lowerb(r->rcpthosts.s, r->rcpthosts.len);
-  r->loaded = 1;
+  return 1;
 }
 
 static int rcpt_ok_rcpt(struct session *s, void *self, struct addr_args *a)
@@ -101,7 +100,6 @@ static int rcpt_ok_rcpt(struct session *s, void *self, struct addr_args *a)
     return OK;
   }
 
-  load(s, r);
   for (i = 0; i < r->rcpthosts.len; i += str_len(r->rcpthosts.s + i) + 1)
     if (host_match(h, len, r->rcpthosts.s + i)) {
       qlogm(s, LOGINFO, PLUGIN, "pass, ", h, " in rcpthosts as ", r->rcpthosts.s + i);
@@ -126,5 +124,6 @@ nomem:
 const struct plugin plugin_rcpt_ok = {
   .name = "rcpt_ok",
   .init = rcpt_ok_init,
+  .setup = rcpt_ok_setup,
   .rcpt = rcpt_ok_rcpt,
 };

@@ -34,8 +34,6 @@ struct net {
 
 struct iplist {
   const char *file;
-  int loaded;
-  int bad;              /* an entry could not be parsed */
   stralloc text;        /* as read: "entry\0" each */
   struct net *nets;
   size_t nnets;
@@ -162,33 +160,42 @@ static int net_match(const struct net *n, const char *ip)
   return ((unsigned char)n->ip[full] & mask) == ((unsigned char)ip[full] & mask);
 }
 
-/* 1 loaded, 0 a bad entry (logged), -1 out of memory */
+/* reads the list at setup: 1, or 0 out of memory; a bad entry is a 421
+   at connect naming its file and line */
 static int list_load(struct session *s, struct iplist *l)
 {
+  struct control_at at = { {0}, {0} };
   size_t i;
   size_t n;
 
-  if (l->loaded) return l->bad ? 0 : 1;
-  if (control_readlist(s, l->file, &l->text)) {
+  if (control_readlist_at(s, l->file, &l->text, &at)) {
     n = 0;
     for (i = 0; i < l->text.len; ++i)
       if (!l->text.s[i]) ++n;
     if (n) {
       l->nets = calloc(n, sizeof *l->nets);
-      if (!l->nets) return -1;
+      if (!l->nets) return 0;
     }
     for (i = 0; i < l->text.len && l->nnets < n; i += str_len(l->text.s + i) + 1) {
       const char *e = l->text.s + i;
       if (net_parse(e, str_len(e), &l->nets[l->nnets]))
         l->nets[l->nnets++].line = i;
       else {
-        qlogm(s, LOGERROR, PLUGIN, "bad entry in ", l->file, ": ", e);
-        l->bad = 1;
+        stralloc m = {0};
+        if (!stralloc_copys(&m, "bad entry: ") || !stralloc_cats(&m, e) || !stralloc_0(&m)) return 0;
+        die_control_at(s, &at, &l->text, e, l->file, m.s);
       }
     }
   }
-  l->loaded = 1;
-  return l->bad ? 0 : 1;
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
+}
+
+static int relay_setup(struct session *s, void *self)
+{
+  struct relay *r = self;
+  return list_load(s, &r->norelay) && list_load(s, &r->relay);
 }
 
 /* the entry that matches, or NULL */
@@ -302,12 +309,6 @@ static int relay_init(void **self, int argc, const char *const *argv, stralloc *
 
 /* a bad entry is logged with the file's name; the client only learns that
    it should come back later */
-static int config_error(stralloc *msg)
-{
-  stralloc_copys(msg, "4.3.0 Local configuration error, try again later");
-  return DENYSOFT_DISCONNECT;
-}
-
 static int relay_connect(struct session *s, void *self, struct msg_args *a)
 {
   struct relay *r = self;
@@ -315,14 +316,10 @@ static int relay_connect(struct session *s, void *self, struct msg_args *a)
   const char *m;
   struct client c;
   int known;
-  int rc;
 
   if (!ip) ip = "";
   known = client_parse(ip, &c);
 
-  rc = list_load(s, &r->norelay);
-  if (rc < 0) goto nomem;
-  if (!rc) return config_error(a->msg);
   if (known) {
     m = list_match(&r->norelay, &c);
     if (m) {
@@ -349,9 +346,6 @@ static int relay_connect(struct session *s, void *self, struct msg_args *a)
     return DECLINED;
   }
 
-  rc = list_load(s, &r->relay);
-  if (rc < 0) goto nomem;
-  if (!rc) return config_error(a->msg);
   m = list_match(&r->relay, &c);
   if (m) {
     session_set_relay_client(s, 1);
@@ -366,10 +360,6 @@ static int relay_connect(struct session *s, void *self, struct msg_args *a)
   }
   qlogm(s, LOGINFO, PLUGIN, "skip, no match for ", ip);
   return DECLINED;
-
-nomem:
-  hook_nomem(a->msg);
-  return DENYSOFT_DISCONNECT;
 }
 
 static int relay_rcpt(struct session *s, void *self, struct addr_args *a)
@@ -386,6 +376,7 @@ static int relay_rcpt(struct session *s, void *self, struct addr_args *a)
 const struct plugin plugin_relay = {
   .name = "relay",
   .init = relay_init,
+  .setup = relay_setup,
   .connect = relay_connect,
   .rcpt = relay_rcpt,
 };

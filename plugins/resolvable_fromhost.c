@@ -36,8 +36,6 @@ struct rfh {
   stralloc list;
   struct net *nets;
   size_t nnets;
-  int loaded;
-  int bad;
   struct dns_query first[3];
   struct dns_query mx[2 * MAXMX];
   stralloc host;
@@ -67,16 +65,17 @@ static int parse_ip(const char *x, size_t len, char ip[16], unsigned int *max)
   return len && scan_ip6(x, ip) == len;
 }
 
-/* 1 ok, 0 a bad line (logged), -1 out of memory */
-static int load(struct session *s, struct rfh *r)
+/* invalid_resolvable_fromhost, before the greeting: a bad entry is a 421
+   at connect naming its file and line */
+static int rfh_setup(struct session *s, void *self)
 {
+  struct rfh *r = self;
+  struct control_at at = { {0}, {0} };
   size_t i, n = 0;
-  if (r->loaded) return r->bad ? 0 : 1;
-  r->loaded = 1;
-  if (!control_readlist(s, "invalid_resolvable_fromhost", &r->list)) return 1;
+  if (!control_readlist_at(s, "invalid_resolvable_fromhost", &r->list, &at)) return 1;
   for (i = 0; i < r->list.len; ++i) if (!r->list.s[i]) ++n;
   r->nets = calloc(n + 1, sizeof *r->nets);
-  if (!r->nets) return -1;
+  if (!r->nets) return 0;
   for (i = 0; i < r->list.len; i += strlen(r->list.s + i) + 1) {
     const char *e = r->list.s + i;
     size_t len = strcspn(e, " \t#");
@@ -94,10 +93,15 @@ static int load(struct session *s, struct rfh *r)
     r->nnets++;
     continue;
 bad:
-    qlogm(s, LOGERROR, PLUGIN, "bad entry in invalid_resolvable_fromhost: ", e);
-    r->bad = 1;
+    {
+      stralloc m = {0};
+      if (!stralloc_copys(&m, "bad entry: ") || !stralloc_cats(&m, e) || !stralloc_0(&m)) return 0;
+      die_control_at(s, &at, &r->list, e, "invalid_resolvable_fromhost", m.s);
+    }
   }
-  return r->bad ? 0 : 1;
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
 }
 
 /* 1 when the address (text) is usable, 0 when in an invalid network */
@@ -145,7 +149,6 @@ static int rfh_mail(struct session *s, void *self, struct addr_args *a)
   const char *result;
   const char *host;
   size_t at, hl;
-  int rc;
   unsigned int nmx = 0;
 
   if (session_immune(s, PLUGIN)) return DECLINED;
@@ -153,12 +156,6 @@ static int rfh_mail(struct session *s, void *self, struct addr_args *a)
     note_txn_set(s, PLUGIN, "null");
     qlog(s, LOGINFO, PLUGIN, "pass, null sender");
     return DECLINED;
-  }
-  rc = load(s, r);
-  if (rc < 0) goto nomem;
-  if (!rc) {
-    stralloc_copys(a->msg, "4.3.0 Local configuration error, try again later");
-    return DENYSOFT;
   }
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at >= a->addrlen || at + 1 == a->addrlen) { result = "unparsable host"; goto fail; }
@@ -241,5 +238,6 @@ nomem:
 const struct plugin plugin_resolvable_fromhost = {
   .name = "resolvable_fromhost",
   .init = rfh_init,
+  .setup = rfh_setup,
   .mail = rfh_mail,
 };

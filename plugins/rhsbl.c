@@ -49,7 +49,7 @@ static int rhsbl_mail(struct session *s, void *self, struct addr_args *a)
 
   if (session_immune(s, PLUGIN)) return DECLINED;
   if (!a->addrlen) { qlog(s, LOGINFO, PLUGIN, "skip, null sender"); return DECLINED; }
-  if (!control_readlist(s, "rhsbl_zones", &b->zones) || !b->zones.len) return DECLINED;
+  if (!b->zones.len) return DECLINED;
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at < a->addrlen && at + 1 < a->addrlen) {
     hosts[nh] = a->addr + at + 1;
@@ -108,8 +108,16 @@ nomem:
   return hook_nomem(a->msg);
 }
 
+static int rhsbl_setup(struct session *s, void *self)
+{
+  struct rhsbl *b = self;
+  control_readlist(s, "rhsbl_zones", &b->zones);
+  return 1;
+}
+
 const struct plugin plugin_rhsbl = {
   .name = "rhsbl",
   .init = rhsbl_init,
+  .setup = rhsbl_setup,
   .mail = rhsbl_mail,
 };

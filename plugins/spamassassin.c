@@ -385,15 +385,23 @@ static const char *sa_threshold(struct session *s, const struct sa *c, unsigned 
   return note;
 }
 
+/* subject_prefix, read before the greeting */
+static stralloc prefix;
+
+static int sa_setup(struct session *s, void *self)
+{
+  (void)self;
+  if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1)
+    if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) return 0;
+  return 1;
+}
+
 /* subject_prefix (default "*** SPAM ***") before the Subject; 1 ok, 0 out
    of memory */
 static int sa_munge(struct session *s)
 {
-  stralloc prefix = {0}, f = {0}, v = {0};
+  stralloc f = {0}, v = {0};
   int ok = 0;
-  if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1) {
-    if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) goto out;
-  }
   if (!stralloc_copyb(&f, prefix.s, prefix.len - 1) || !stralloc_cats(&f, " ")) goto out;
   if (txn_header_get(s, "Subject", &v) == 1 && !stralloc_cat(&f, &v)) goto out;
   if (!stralloc_0(&f)) goto out;
@@ -403,7 +411,6 @@ static int sa_munge(struct session *s)
     qlog(s, LOGWARN, PLUGIN, "header section too large to munge the Subject");
   ok = 1;
 out:
-  stralloc_free(&prefix);
   stralloc_free(&f);
   stralloc_free(&v);
   return ok;
@@ -464,5 +471,6 @@ out:
 const struct plugin plugin_spamassassin = {
   .name = PLUGIN,
   .init = sa_init,
+  .setup = sa_setup,
   .data_post = sa_data_post,
 };

@@ -26,7 +26,7 @@
 
 #define PLUGIN "whitelist"
 
-struct wl { stralloc list, addr; };
+struct wl { stralloc hosts, helo, senders, rcpts, addr; };
 
 static int wl_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
@@ -56,9 +56,8 @@ static int wl_connect(struct session *s, void *self, struct msg_args *a)
     qlog(s, LOGINFO, PLUGIN, "pass, is whitelisted client");
     return OK;
   }
-  if (!control_readlist(s, "whitelisthosts", &w->list)) return DECLINED;
-  for (i = 0; i < w->list.len; i += str_len(w->list.s + i) + 1) {
-    const char *h = w->list.s + i;
+  for (i = 0; i < w->hosts.len; i += str_len(w->hosts.s + i) + 1) {
+    const char *h = w->hosts.s + i;
     size_t hl = str_len(h);
     if (hl && hl <= iplen && byte_equal(h, hl, ip)) {
       note_conn_set(s, "whitelisthost", "1");
@@ -75,9 +74,8 @@ static int wl_helo(struct session *s, void *self, struct helo_args *a)
   struct wl *w = self;
   size_t i;
 
-  if (!control_readlist(s, "whitelisthelo", &w->list)) return DECLINED;
-  for (i = 0; i < w->list.len; i += str_len(w->list.s + i) + 1) {
-    const char *h = w->list.s + i;
+  for (i = 0; i < w->helo.len; i += str_len(w->helo.s + i) + 1) {
+    const char *h = w->helo.s + i;
     if (str_len(h) == a->hostlen && case_equalb(h, a->hostlen, a->host)) {
       note_conn_set(s, "whitelisthelo", "1");
       qlogm(s, LOGINFO, PLUGIN, "helo host ", h, " in whitelisthelo");
@@ -87,16 +85,15 @@ static int wl_helo(struct session *s, void *self, struct helo_args *a)
   return DECLINED;
 }
 
-/* the line of file matching the address or its domain, or NULL */
-static const char *match_addr(struct session *s, struct wl *w, const char *file, struct addr_args *a)
+/* the line of the list matching the address or its domain, or NULL */
+static const char *match_addr(const stralloc *list, struct addr_args *a)
 {
   size_t at = byte_rchr(a->addr, a->addrlen, '@');
   size_t i;
 
   if (!a->addrlen || at == 0 || at + 1 >= a->addrlen) return 0;
-  if (!control_readlist(s, file, &w->list)) return 0;
-  for (i = 0; i < w->list.len; i += str_len(w->list.s + i) + 1) {
-    const char *h = w->list.s + i;
+  for (i = 0; i < list->len; i += str_len(list->s + i) + 1) {
+    const char *h = list->s + i;
     size_t hl = str_len(h);
     if ((hl == a->addrlen && case_equalb(h, hl, a->addr))
         || (hl == a->addrlen - at - 1 && case_equalb(h, hl, a->addr + at + 1)))
@@ -107,7 +104,7 @@ static const char *match_addr(struct session *s, struct wl *w, const char *file,
 
 static int wl_mail(struct session *s, void *self, struct addr_args *a)
 {
-  const char *h = match_addr(s, self, "whitelistsenders", a);
+  const char *h = match_addr(&((struct wl *)self)->senders, a);
   if (!h) return DECLINED;
   note_txn_set(s, "whitelistsender", "1");
   qlogm(s, LOGINFO, PLUGIN, "envelope sender in whitelistsenders (", h, ")");
@@ -116,7 +113,7 @@ static int wl_mail(struct session *s, void *self, struct addr_args *a)
 
 static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
 {
-  const char *h = match_addr(s, self, "whitelistrcpt", a);
+  const char *h = match_addr(&((struct wl *)self)->rcpts, a);
   const char *n;
   unsigned long count = 0;
   char num[FMT_ULONG];
@@ -130,9 +127,20 @@ static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
   return OK;
 }
 
+static int wl_setup(struct session *s, void *self)
+{
+  struct wl *w = self;
+  control_readlist(s, "whitelisthosts", &w->hosts);
+  control_readlist(s, "whitelisthelo", &w->helo);
+  control_readlist(s, "whitelistsenders", &w->senders);
+  control_readlist(s, "whitelistrcpt", &w->rcpts);
+  return 1;
+}
+
 const struct plugin plugin_whitelist = {
   .name = "whitelist",
   .init = wl_init,
+  .setup = wl_setup,
   .connect = wl_connect, .helo = wl_helo, .ehlo = wl_helo,
   .mail = wl_mail, .rcpt = wl_rcpt,
 };

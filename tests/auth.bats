@@ -390,6 +390,21 @@ EOF
   [ "$(codes)" = '220 250 421' ]
 }
 
+@test "a bad auth_failure_limit or smtpauth-checkpassword is a 421 at connect naming the file and line, not at AUTH" {
+  QP=$(flat_chain)
+  printf '# at most\n0\n' > "$CFG/auth_failure_limit"
+  printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' alice@example.com wrong)" > "$IN"
+  smtp "$QP"
+  [ "$(codes)" = '421' ]
+  grep -q "control file $CFG/auth_failure_limit line 2: must be at least 1" "$ERR"
+  rm "$CFG/auth_failure_limit"
+  QP=$(cpw_ctl_chain)
+  echo 'relative/checkpassword /bin/true' > "$CFG/smtpauth-checkpassword"
+  smtp "$QP"
+  [ "$(codes)" = '421' ]
+  grep -q "control file $CFG/smtpauth-checkpassword line 1: the programs must be absolute paths" "$ERR"
+}
+
 @test "each wrong password waits auth_failure_delay before 535; a right one does not wait" {
   QP=$(flat_chain)
   echo 400 > "$CFG/auth_failure_delay"
@@ -652,14 +667,14 @@ EOF
   assert_equal "$(nth 3)" '555 5.5.4 Unsupported parameter auth'
 }
 
-@test "a flat_auth_pw line without ':' is a configuration error: 421, naming the file" {
+@test "a flat_auth_pw line without ':' is a configuration error at AUTH: 421, naming the file and the line" {
   QP=$(flat_chain)
-  echo 'no-colon-here' >> "$CFG/flat_auth_pw"
+  printf '# third line\nno-colon-here\n' >> "$CFG/flat_auth_pw"
   printf 'EHLO c.example\r\nAUTH PLAIN %s\r\nQUIT\r\n' "$(plain '' alice@example.com secret)" > "$IN"
   smtp "$QP"
   [ "$(codes)" = '220 250 421' ]
-  grep -q 'entry 3 of flat_auth_pw has no' "$ERR"
-  grep -q 'control file flat_auth_pw: ' "$ERR"
+  grep -q "control file $CFG/flat_auth_pw line 4: an entry has no ':' between user and password" "$ERR"
+  ! grep -q 'no-colon-here' "$ERR"
 }
 
 # ------------------------------------------------------------ checkpassword
@@ -742,8 +757,8 @@ EOF
   grep -q '/nonexistent/checkpassword failed temporarily (exit 111[,)]' "$ERR"
   echo "$FAKECP" > "$CFG/smtpauth-checkpassword"
   smtp_cp "$QP"
-  [ "$(codes)" = '220 250 421' ]
-  grep -q 'control file smtpauth-checkpassword: needs the checkpassword program' "$ERR"
+  [ "$(codes)" = '421' ]
+  grep -q "control file $CFG/smtpauth-checkpassword line 1: needs the checkpassword program" "$ERR"
 }
 
 @test "bad auth_checkpassword arguments fail the build" {

@@ -59,19 +59,19 @@ run_in_wd() {
   assert_equal "$(codes)" "220 250 250 250 250 250 550 221"
 }
 
-@test "an \$include loop is 421, naming the file" {
-  printf '$include rcpthosts\n' > "$CFG/rcpthosts"
+@test "an \$include loop is 421 at connect, naming the file and the line" {
+  printf 'example.org\n$include rcpthosts\n' > "$CFG/rcpthosts"
   printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 421"
-  grep -q 'rcpthosts' "$ERR"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/rcpthosts line 2: \\\$include nested too deeply" "$ERR"
 }
 
-@test "a control file that cannot be read is 421 with a log line naming it" {
+@test "a control file that cannot be read is 421 at connect with a log line naming it" {
   mkdir "$CFG/rcpthosts.new" && rm -f "$CFG/rcpthosts" && mv "$CFG/rcpthosts.new" "$CFG/rcpthosts"
   printf 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 421"
+  assert_equal "$(codes)" "421"
   grep -q "control file .*rcpthosts" "$ERR"
   [ "$RC" -eq 111 ]
 }
@@ -97,11 +97,54 @@ run_in_wd() {
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/spool")" = 750 ]
 }
 
-@test "a bad spool_perms is 421 at DATA" {
+@test "a bad spool_perms is 421 at connect, naming the file and the line" {
   echo 0999 > "$CFG/spool_perms"
   { envelope; printf 'Subject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n'; } > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 421"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/spool_perms line 1: not an octal mode" "$ERR"
+  nothing_queued
+}
+
+@test "a bad timeoutqueue is 421 at connect, naming the file and line 1, not after the final dot" {
+  echo soon > "$CFG/timeoutqueue"
+  { envelope; printf 'Subject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n'; } > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "421"
+  assert_equal "$(tr -d '\r' < "$OUT")" "421 4.3.0 unable to read controls, closing connection"
+  grep -q "control file $CFG/timeoutqueue line 1: not a number in range" "$ERR"
+  nothing_queued
+  [ "$RC" -eq 111 ]
+  echo 0 > "$CFG/timeoutqueue"
+  smtp "$QP"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/timeoutqueue line 1: must be at least 1" "$ERR"
+}
+
+@test "an error on line N of a control file names line N, of the included file when it is there" {
+  printf '# the SMTP timeout\n\n   soon\n' > "$CFG/timeoutsmtpd"
+  printf 'QUIT\r\n' > "$IN"
+  smtp "$QP"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/timeoutsmtpd line 3: not a number in range" "$ERR"
+  printf '# more\n$include data.d\n' > "$CFG/data_min_rate"
+  rm "$CFG/timeoutsmtpd"
+  mkdir "$CFG/data.d"
+  printf '\n\nfast\n' > "$CFG/data.d/rate"
+  smtp "$QP"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/data.d/rate line 3: not a number in range" "$ERR"
+}
+
+@test "the DATA files (strict_line_length, data_min_rate, data_rate_grace) are read at connect" {
+  for f in strict_line_length data_min_rate data_rate_grace; do
+    echo x > "$CFG/$f"
+    printf 'QUIT\r\n' > "$IN"
+    smtp "$QP"
+    assert_equal "$(codes)" "421"
+    grep -q "control file $CFG/$f line 1: not a number in range" "$ERR"
+    rm "$CFG/$f"
+  done
 }
 
 @test "a config directory that cannot be listed (mode 0711) is still read, name by name" {

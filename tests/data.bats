@@ -136,7 +136,7 @@ EOF
   grep -q 'Subject: x' "$FAKEQ_DIR/1.msg"
 }
 
-@test "strict_line_length 0 accepts long lines; a value that does not parse is 421 at DATA naming the file" {
+@test "strict_line_length 0 accepts long lines; a value that does not parse is 421 at connect naming the file and line" {
   long=$(head -c 2000 /dev/zero | tr '\0' a)
   echo 0 > "$CFG/strict_line_length"
   { envelope; printf 'Subject: x\r\n\r\n%s\r\n.\r\nQUIT\r\n' "$long"; } > "$IN"
@@ -146,9 +146,9 @@ EOF
     echo "$v" > "$CFG/strict_line_length"
     rm -f "$FAKEQ_DIR"/*
     smtp "$QP"
-    assert_equal "$(codes)" "220 250 250 250 421"
+    assert_equal "$(codes)" "421"
     grep -q '^421 4.3.0 ' "$OUT"
-    grep -q 'control file strict_line_length' "$ERR"
+    grep -q "control file $CFG/strict_line_length line 1: " "$ERR"
     [ "$RC" -eq 111 ]
     nothing_queued
   done
@@ -382,23 +382,23 @@ PY
   grep -qx '12345' "$FAKEQ_DIR/1.msg"
 }
 
-@test "data_min_rate and data_rate_grace that do not parse are 421 at DATA naming the file" {
+@test "data_min_rate and data_rate_grace that do not parse are 421 at connect naming the file and line" {
   for f in data_min_rate data_rate_grace; do
     for v in fast -1 1.5 99999999999999999999 '500 30'; do
       rm -f "$CFG/data_min_rate" "$CFG/data_rate_grace" "$FAKEQ_DIR"/*
       echo "$v" > "$CFG/$f"
       { envelope; printf 'Subject: x\r\n\r\nx\r\n.\r\nQUIT\r\n'; } > "$IN"
       smtp "$QP"
-      assert_equal "$(codes)" "220 250 250 250 421"
+      assert_equal "$(codes)" "421"
       grep -q '^421 4.3.0 unable to read controls' "$OUT"
-      grep -q "control file $f" "$ERR"
+      grep -q "control file $CFG/$f line 1: " "$ERR"
       [ "$RC" -eq 111 ]
       nothing_queued
     done
   done
   echo 86401 > "$CFG/data_rate_grace"
   smtp "$QP"
-  assert_equal "$(codes)" "220 250 250 250 421"
+  assert_equal "$(codes)" "421"
 }
 
 @test "a big message spools to disk and arrives complete" {

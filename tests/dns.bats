@@ -289,13 +289,13 @@ sender_ok() { assert_equal "$(nth 2)" "250 2.1.0 <$1>, sender OK - how exciting 
   sender_ok x@mx.test
 }
 
-@test "resolvable_fromhost: a bad line in invalid_resolvable_fromhost is a configuration error" {
+@test "resolvable_fromhost: a bad line in invalid_resolvable_fromhost is a 421 at connect naming the file and line" {
   QP=$(rfh_chain)
-  echo '10.0.0.0/99' > "$CFG/invalid_resolvable_fromhost"
+  printf '10.0.0.0/8\n10.0.0.0/99\n' > "$CFG/invalid_resolvable_fromhost"
   mail_session x@mx.test
   dsmtp "$QP"
-  assert_equal "$(nth 2)" "450 4.3.0 Local configuration error, try again later"
-  grep -q 'bad entry in invalid_resolvable_fromhost: 10.0.0.0/99' "$ERR"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/invalid_resolvable_fromhost line 2: bad entry: 10.0.0.0/99" "$ERR"
 }
 
 @test "resolvable_fromhost: a temporary DNS failure is 450 4.4.3 within the deadline, even with reject_type perm" {

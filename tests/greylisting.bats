@@ -154,12 +154,25 @@ EOF2
   grep -q 'pass, testonly, key 203.0.113.12 unknown' "$ERR"
 }
 
-@test "greylisting: a bad line in denysoft_greylist is a 421 naming the file" {
+@test "greylisting: a bad line in denysoft_greylist is a 421 at connect naming the file and the line" {
+  printf '# greylisting\n\nblack_timeout soon\n' > "$CFG/denysoft_greylist"
+  send
+  assert_equal "$(tr -d '\r' < "$OUT")" '421 4.3.0 unable to read controls, closing connection'
+  grep -q "control file $CFG/denysoft_greylist line 3: " "$ERR"
+  [ "$(queued)" = 0 ]
+}
+
+@test "greylisting: a bad denysoft_greylist is found at connect even when another connect plugin decides first" {
+  QP=$(build_chain greylisting-after-ok <<'EOF2'
+tests/return_code connect OK
+greylisting
+rcpt_ok
+EOF2
+)
   echo 'black_timeout soon' > "$CFG/denysoft_greylist"
   send
-  tr -d '\r' < "$OUT" | grep -q '^421 '
-  grep -q 'denysoft_greylist' "$ERR"
-  [ "$(queued)" = 0 ]
+  assert_equal "$(tr -d '\r' < "$OUT")" '421 4.3.0 unable to read controls, closing connection'
+  grep -q "control file $CFG/denysoft_greylist line 1: " "$ERR"
 }
 
 # a store that cannot be used at all would let every message pass: the

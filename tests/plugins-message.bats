@@ -245,13 +245,13 @@ hops() {
   assert_equal "$(final)" "552 5.6.0 We require a valid From header"
 }
 
-@test "client_options: a line that cannot be parsed is a 421 naming the file" {
+@test "client_options: a line that cannot be parsed is a 421 at connect naming the file and line" {
   QP=$(chain copt client_options headers)
   printf '192.0.2.9 ok\nnot-an-ip whitelisthost\n' > "$CFG/client_options"
   good_msg | transaction a@b.example bob@example.com
   smtp "$QP"
   assert_equal "$(head -1 "$OUT" | tr -d '\r')" "421 4.3.0 unable to read controls, closing connection"
-  grep -q 'control file client_options: cannot parse entry 2: not-an-ip whitelisthost' "$ERR"
+  grep -q "control file $CFG/client_options line 2: cannot parse the entry: not-an-ip whitelisthost" "$ERR"
   printf '192.0.2.1 (a=1, b\n' > "$CFG/client_options"
   smtp "$QP"
   assert_equal "$(head -1 "$OUT" | tr -d '\r')" "421 4.3.0 unable to read controls, closing connection"
@@ -342,7 +342,8 @@ EOF2
   printf 'EHLO c\r\nMAIL FROM:<s@b.example>\r\nRCPT TO:<ok@example.com>\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
   replies | grep -qx '421 4.3.0 unable to read controls, closing connection'
-  grep -q 'control file aliases: bad target (programs and files are not supported) in entry 2: bad@example.com: |/bin/sh' "$ERR"
+  assert_equal "$(codes)" "421"
+  grep -q "control file $CFG/aliases line 2: bad target (programs and files are not supported): bad@example.com: |/bin/sh" "$ERR"
   printf 'x@example.com: y@z.example (opt\n' > "$CFG/aliases"
   smtp "$QP"
   replies | grep -qx '421 4.3.0 unable to read controls, closing connection'

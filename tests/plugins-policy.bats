@@ -134,13 +134,13 @@ EOF
   denied
 }
 
-@test "relay: a relayclients entry that is no address is 450 at connect and logged" {
+@test "relay: a relayclients entry that is no address is 421 at connect, logged with its file and line" {
   QP=$(relay_chain)
-  printf '192.0.2.1\n192.168.1.*\n' > "$CFG/relayclients"
+  printf '192.0.2.1\n\n192.168.1.*\n' > "$CFG/relayclients"
   printf 'EHLO c.example\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(replies)" "450 4.3.0 Local configuration error, try again later"
-  grep -q 'relay: bad entry in relayclients: 192.168.1.\*' "$ERR"
+  assert_equal "$(replies)" "421 4.3.0 unable to read controls, closing connection"
+  grep -q "control file $CFG/relayclients line 3: bad entry: 192.168.1.\\*" "$ERR"
 }
 
 @test "relay only 1: a client that may not relay is refused even for our domains" {
@@ -275,13 +275,13 @@ EOF
   assert_equal "$REPLY" "250 2.1.0 <>, sender OK - how exciting to get mail from you!"
 }
 
-@test "badmailfrom: entries without @ and bad patterns are logged and skipped" {
+@test "badmailfrom: entries without @ and bad patterns are logged with their file and line, and skipped" {
   QP=$(bmf_chain)
   bmf_config
   try_mail "$QP" nodomain@x.example
   assert_equal "$REPLY" "250 2.1.0 <nodomain@x.example>, sender OK - how exciting to get mail from you!"
-  grep -q 'badmailfrom: entry without @ in badmailfrom: nodomain, ignored' "$ERR"
-  grep -q 'badmailfrom: bad pattern in badmailfrom: ^(broken' "$ERR"
+  grep -q "badmailfrom: entry without @ in $CFG/badmailfrom line 5: nodomain, ignored" "$ERR"
+  grep -q "badmailfrom: bad pattern in $CFG/badmailfrom line 6: ^(broken" "$ERR"
   try_mail "$QP" spammer@example.net
   assert_equal "$REPLY" '550 5.7.1 Your envelope sender is in my badmailfrom list'
 }

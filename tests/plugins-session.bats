@@ -75,12 +75,13 @@ EOF
   assert_equal "$(codes)" '220 250 221'
 }
 
-@test "helo: a badhelo pattern that does not compile is a 450 naming the line" {
+@test "helo: a badhelo pattern that does not compile is a 421 at connect naming the file and line" {
   QP=$(helo_chain)
-  printf 'ok.example\n(unclosed\n' > "$CFG/badhelo"
+  printf 'ok.example\n# a comment\n(unclosed\n' > "$CFG/badhelo"
   say "$QP" 'HELO mx.good.example\r\nQUIT\r\n'
-  assert_equal "$(nth 2)" '450 4.3.0 Local configuration error (badhelo); try again later'
-  grep -q 'badhelo line 2: bad pattern (unclosed' "$ERR"
+  assert_equal "$(codes)" '421'
+  assert_equal "$(nth 1)" '421 4.3.0 unable to read controls, closing connection'
+  grep -q "control file $CFG/badhelo line 3: bad pattern (unclosed" "$ERR"
 }
 
 @test "helo lenient: localhost, forged literals and plain IPs" {
@@ -273,8 +274,8 @@ EOF
   echo '/^x(/ DENY broken' >> "$CFG/rcpt_regexp"
   sed -i '/DECLINED/d' "$CFG/rcpt_regexp"
   say "$QP" 'HELO x.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<zz@example.com>\r\nQUIT\r\n'
-  assert_equal "$(nth 4)" '450 4.3.0 Local configuration error (rcpt_regexp); try again later'
-  grep -q 'rcpt_regexp line 5: pattern does not compile' "$ERR"
+  assert_equal "$(codes)" '421'
+  grep -q "control file $CFG/rcpt_regexp line 6: pattern does not compile: /^x(/ DENY broken" "$ERR"
 }
 
 # ---------------------------------------------------------------- noop_counter
@@ -495,10 +496,10 @@ EOF
   assert_equal "$(codes)" '220 221'
   say "$QP" 'QUIT\r\n' TCPREMOTEIP=2001:db8:1::5
   assert_equal "$(replies)" '550 5.7.1 no v6 from you'
-  echo '10.0.0.0/99 DENY' >> "$CFG/hosts_allow"
-  say "$QP" 'QUIT\r\n' TCPREMOTEIP=10.1.1.1
-  assert_equal "$(replies)" '450 4.3.0 Local configuration error (hosts_allow); try again later'
-  grep -q 'hosts_allow line 5 does not parse' "$ERR"
+  printf '# a comment\n10.0.0.0/99 DENY\n' >> "$CFG/hosts_allow"
+  say "$QP" 'QUIT\r\n' TCPREMOTEIP=192.0.2.1
+  assert_equal "$(replies)" '421 4.3.0 unable to read controls, closing connection'
+  grep -q "control file $CFG/hosts_allow line 6: does not parse: 10.0.0.0/99 DENY" "$ERR"
 }
 
 # ---------------------------------------------------------------- logging/syslog

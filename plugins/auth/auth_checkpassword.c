@@ -43,6 +43,8 @@
 
 struct cpw {
   const char *argv[ARGV_MAX + 1];   /* from the plugin arguments; argv[0] NULL: use the control file */
+  const char *cargv[ARGV_MAX + 1];  /* from the control file (setup); cargv[0] NULL: none */
+  stralloc ctl;
   unsigned long timeout;
 };
 
@@ -79,22 +81,34 @@ static int cpw_init(void **self, int argc, const char *const *argv, stralloc *er
   return 1;
 }
 
-/* argv from the control file, split on white space, into sa and av */
+/* argv from the control file, split on white space, into sa and av; a
+   bad file is a 421 at connect naming its file and line */
 static int from_control(struct session *s, stralloc *sa, const char **av)
 {
+  struct control_at at = { {0}, {0} };
   size_t i = 0;
   int n = 0;
-  if (!control_readline(s, CONTROL, sa) || sa->len < 2) return 0;
+  if (!control_readlist_at(s, CONTROL, sa, &at) || !sa->len) return 0;
+  sa->len = strlen(sa->s) + 1;        /* the first line */
   while (i < sa->len - 1) {
     while (i < sa->len - 1 && (sa->s[i] == ' ' || sa->s[i] == '\t')) sa->s[i++] = 0;
     if (i >= sa->len - 1) break;
-    if (n == ARGV_MAX) die_control(s, CONTROL, "too many words");
+    if (n == ARGV_MAX) die_control_at(s, &at, sa, sa->s, CONTROL, "too many words");
     av[n++] = sa->s + i;
     while (i < sa->len - 1 && sa->s[i] != ' ' && sa->s[i] != '\t') ++i;
   }
   av[n] = NULL;
-  if (n < 2) die_control(s, CONTROL, "needs the checkpassword program and the program it runs");
-  if (av[0][0] != '/' || av[1][0] != '/') die_control(s, CONTROL, "the programs must be absolute paths");
+  if (n < 2) die_control_at(s, &at, sa, sa->s, CONTROL, "needs the checkpassword program and the program it runs");
+  if (av[0][0] != '/' || av[1][0] != '/') die_control_at(s, &at, sa, sa->s, CONTROL, "the programs must be absolute paths");
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return 1;
+}
+
+static int cpw_setup(struct session *s, void *self)
+{
+  struct cpw *c = self;
+  if (!c->argv[0]) from_control(s, &c->ctl, c->cargv);
   return 1;
 }
 
@@ -102,7 +116,6 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
 {
   struct cpw *c = self;
   const char *av[ARGV_MAX + 1];
-  stralloc ctl = {0};
   char data[DATA_MAX];
   size_t ul = strlen(a->user), dl;
   int p[2], wstat = 0, rc, shortwrite;
@@ -115,14 +128,14 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
 
   if (!a->pass) return DECLINED;
   if (c->argv[0]) memcpy(av, c->argv, sizeof av);
-  else if (!from_control(s, &ctl, av)) {
+  else if (c->cargv[0]) memcpy(av, c->cargv, sizeof av);
+  else {
     qlog(s, LOGERROR, NAME, "disabled: no checkpw/true arguments and no " CONTROL " file");
     return DECLINED;
   }
   /* user \0 password \0 timestamp \0 */
   if (ul + a->passlen + 3 > DATA_MAX) {
     qlogm(s, LOGINFO, NAME, "fail: user name and password too long for checkpassword");
-    stralloc_free(&ctl);
     return DECLINED;
   }
   memcpy(data, a->user, ul + 1);
@@ -135,7 +148,6 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
     wipe(data, sizeof data);
     qlogm(s, LOGERROR, NAME, "cannot create a pipe: ", strerror(errno));
     stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
-    stralloc_free(&ctl);
     return DENYSOFT;
   }
   ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
@@ -156,7 +168,6 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
     sigaction(SIGPIPE, &oldpipe, NULL);
     qlogm(s, LOGERROR, NAME, "cannot start ", av[0], ": ", strerror(e));
     stralloc_copys(a->msg, "auth_checkpassword - temporary failure");
-    stralloc_free(&ctl);
     return DENYSOFT;
   }
   /* at most 512 bytes: the pipe takes them without blocking */
@@ -206,7 +217,6 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
       rc = DENYSOFT;
     }
   }
-  stralloc_free(&ctl);
   if (rc == OK) {
     note_conn_set(s, "authuser", a->user);
     stralloc_copys(a->msg, "auth_checkpassword");
@@ -217,6 +227,7 @@ static int cpw_auth(struct session *s, void *self, struct auth_args *a)
 const struct plugin plugin_auth_auth_checkpassword = {
   .name = NAME,
   .init = cpw_init,
+  .setup = cpw_setup,
   .auth_plain = cpw_auth,
   .auth_login = cpw_auth,
 };

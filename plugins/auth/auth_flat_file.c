@@ -46,7 +46,7 @@ static int flat_auth(struct session *s, void *self, struct auth_args *a)
   stralloc pw = {0};
   const char *secret = NULL;
   size_t secretlen = 0, ul = strlen(a->user), i = 0;
-  unsigned long lineno = 0;
+  struct control_at at = { {0}, {0} };
   int rc;
   (void)self;
 
@@ -54,7 +54,7 @@ static int flat_auth(struct session *s, void *self, struct auth_args *a)
     qlog(s, LOGINFO, NAME, "fail: missing domain");
     return DECLINED;
   }
-  if (!control_readlist(s, FILE_, &pw)) {
+  if (!control_readlist_at(s, FILE_, &pw, &at)) {
     qlog(s, LOGWARN, NAME, "fail: no " FILE_ " file");
     return DECLINED;
   }
@@ -62,21 +62,21 @@ static int flat_auth(struct session *s, void *self, struct auth_args *a)
     const char *l = pw.s + i;
     size_t n = strlen(l);
     const char *colon = memchr(l, ':', n);
-    ++lineno;
     i += n + 1;
     if (!colon) {
-      char num[FMT_ULONG];
+      stralloc where = {0};
+      int known = control_where(&at, &pw, l, &where);
       wipe(pw.s, pw.len);
       stralloc_free(&pw);
-      num[fmt_ulong(num, lineno)] = 0;
-      qlogm(s, LOGERROR, NAME, "entry ", num, " of " FILE_ " has no ':' between user and password");
-      die_control(s, FILE_, "an entry has no ':' between user and password");
+      die_control(s, known ? where.s : FILE_, "an entry has no ':' between user and password");
     }
     if (!secret && user_equal(l, (size_t)(colon - l), a->user, ul)) {
       secret = colon + 1;
       secretlen = n - (size_t)(colon - l) - 1;
     }
   }
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
   if (!secret) {
     wipe(pw.s, pw.len);
     stralloc_free(&pw);

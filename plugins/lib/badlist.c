@@ -15,15 +15,17 @@ int badlist_load(struct session *s, struct badlist *l, const char *file, const c
 {
   size_t i;
   size_t max;
+  struct control_at at = { {0}, {0} };
+  stralloc where = {0};
+  int ok = 0;
 
-  if (l->loaded) return 1;
-  if (control_readlist(s, file, &l->text)) {
+  if (control_readlist_at(s, file, &l->text, &at)) {
     max = 0;
     for (i = 0; i < l->text.len; ++i)
       if (!l->text.s[i]) ++max;
     if (max) {
       l->e = calloc(max, sizeof *l->e);
-      if (!l->e) return 0;
+      if (!l->e) goto done;
     }
     for (i = 0; i < l->text.len && l->n < max; ) {
       char *line = l->text.s + i;
@@ -32,6 +34,7 @@ int badlist_load(struct session *s, struct badlist *l, const char *file, const c
       struct badentry *e = &l->e[l->n];
 
       i += len + 1;
+      if (!control_where(&at, &l->text, line, &where)) goto done;
       e->bad = line;
       e->reason = 0;
       if (sp < len) {
@@ -45,16 +48,16 @@ int badlist_load(struct session *s, struct badlist *l, const char *file, const c
       if (badlist_is_pattern(line)) {
         const char *why;
         e->re = malloc(sizeof *e->re);
-        if (!e->re) return 0;
+        if (!e->re) goto done;
         if (!re_compile(e->re, line, RE_ICASE, &why)) {
-          qlogm(s, LOGERROR, plugin, "bad pattern in ", file, ": ", line, " (", why, "), ignored");
+          qlogm(s, LOGERROR, plugin, "bad pattern in ", where.s, ": ", line, " (", why, "), ignored");
           free(e->re);
           e->re = 0;
           continue;
         }
       } else {
         if (byte_chr(line, e->badlen, '@') == e->badlen) {
-          qlogm(s, LOGERROR, plugin, "entry without @ in ", file, ": ", line, ", ignored");
+          qlogm(s, LOGERROR, plugin, "entry without @ in ", where.s, ": ", line, ", ignored");
           continue;
         }
         case_lowerb(line, e->badlen);
@@ -62,8 +65,12 @@ int badlist_load(struct session *s, struct badlist *l, const char *file, const c
       ++l->n;
     }
   }
-  l->loaded = 1;
-  return 1;
+  ok = 1;
+done:
+  stralloc_free(&where);
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+  return ok;
 }
 
 const struct badentry *badlist_match(const struct badlist *l, const char *addr,

@@ -20,13 +20,14 @@ struct badentry {
 };
 
 struct badlist {
-  int loaded;
   stralloc text;        /* the file as read; split in place */
   struct badentry *e;
   size_t n;
 };
 
-/* 1 loaded (an absent file is an empty list), 0 out of memory */
+/* reads the list once, at setup: 1 loaded (an absent file is an empty
+   list), 0 out of memory. Entries that cannot match are logged, naming
+   the file and line, and skipped */
 int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin);
 
 /* addr is the lower-cased address, \0-terminated, with its last '@' at
