@@ -135,7 +135,8 @@ static int in_net(const unsigned char *ip, const unsigned char *net, unsigned in
 static int domain_ok(const char *s, size_t len, int strict)
 {
   size_t i, label = 0, labels = 0;
-  if (len && s[len - 1] == '.') --len;
+  /* the caller has cut one trailing dot: a second is an empty label, and
+     len is what it copies into 254 octets */
   if (!len || len > 253) return 0;
   for (i = 0; i < len; ++i) {
     unsigned char ch = (unsigned char)s[i];
@@ -150,6 +151,7 @@ static int domain_ok(const char *s, size_t len, int strict)
     if (!label++) ++labels;
     if (label > 63) return 0;
   }
+  if (!label) return 0;
   return labels >= 2 || !strict ? 1 : 0;
 }
 
