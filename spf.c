@@ -27,6 +27,7 @@ struct check {
   const char *sender, *local, *sdomain;
   unsigned int voids;
   int depth;
+  int includes;                 /* inside an include: no exp= lookups (6.2) */
   int pdone;                    /* %{p}: the validated names, found once */
   unsigned int np;
   char pnames[PTR_MAX][254];
@@ -507,9 +508,10 @@ static int mech_eval(struct check *c, const struct term *t, const char *domain)
   case T_INCLUDE: {
     enum spf_result ir;
     ++c->depth;
+    ++c->includes;
     ir = check_host(c, target);
+    --c->includes;
     --c->depth;
-    c->a->explanation[0] = 0;
     switch (ir) {
     case SPF_PASS: return 1;
     case SPF_FAIL: case SPF_SOFTFAIL: case SPF_NEUTRAL: return 0;
@@ -664,7 +666,8 @@ static enum spf_result record_eval(struct check *c, const char *domain, const ch
     res = qual_result(t.qual);
     setstr(c->a->mechanism, sizeof c->a->mechanism, s + b, k - b);
     setstr(c->a->domain, sizeof c->a->domain, domain, strlen(domain));
-    if (res == SPF_FAIL && exp_at) explain(c, &exp, domain);
+    /* an included record's explanation is never used: not looked up */
+    if (res == SPF_FAIL && exp_at && !c->includes) explain(c, &exp, domain);
     return res;
   }
   if (redir_at && !has_all) {   /* 6.1 */

@@ -7,7 +7,9 @@ outside 0x21-0x7e (and '\\') written as \\xHH:
   Z  name  TYPE  value        A AAAA MX ("pref host") PTR TXT CNAME
   Z  name  NONE               the name exists (no record of that kind)
   Z  name  TIMEOUT  TYPE|*    a query for TYPE (any type) times out
-  T  id  host  helo  mailfrom  result[,result...]  explanation|-
+  T  id  host  helo  mailfrom  result[,result...]  explanation|-  [queries]
+(queries: our own key, tests/data/spf-local-tests.yml only: how many DNS
+queries the check makes)
 As the suite's own driver does (pyspf's testspf.py), SPF-type records
 stand for TXT records at a name that has no TXT entry of its own."""
 import sys, yaml
@@ -60,6 +62,9 @@ for doc in yaml.safe_load_all(open(sys.argv[1], 'rb')):
         res = t['result']
         res = ','.join(res) if isinstance(res, list) else res
         exp = t.get('explanation')
-        out.append('\t'.join(['T', esc(tid), esc(t['host']), esc(t.get('helo', '')),
-                              esc(t.get('mailfrom', '')), res, '-' if exp is None else esc(exp)]))
+        f = ['T', esc(tid), esc(t['host']), esc(t.get('helo', '')),
+             esc(t.get('mailfrom', '')), res, '-' if exp is None else esc(exp)]
+        if 'queries' in t:
+            f.append(str(int(t['queries'])))
+        out.append('\t'.join(f))
 sys.stdout.write('\n'.join(out) + '\n')
