@@ -6,7 +6,9 @@
 # into lines; tests/unit/spf-check.c, built here with ASan and UBSan,
 # answers the engine's DNS from each scenario's zone data the way the
 # suite's own driver does and prints "ok ID", "FAIL ID ..." and
-# "N of M passed".
+# "N of M passed". The last tests run the engine through spf_dns.c and the
+# project's resolver against a dnsmasq on loopback (tests/dns/spf.conf,
+# tests/unit/spf-dns-check.c), with a server that never answers.
 #
 # Where the suite allows several results, the engine's choice is listed in
 # the last test. The one scenario we fail on purpose:
@@ -19,18 +21,38 @@
 #                is the suite's.
 
 load helper
+load dnsservers
+
+DNSMASQ_IP=127.$QPT_NET.72.1
+SILENT_IP=127.$QPT_NET.72.3
 
 setup_file() {
+  # tests/dns/spf.conf on loopback; names under slow.spf.test go to a
+  # server that never answers
+  start_silent $SILENT_IP
+  start_dnsmasq $DNSMASQ_IP "$ROOT/tests/dns/spf.conf" --server=/slow.spf.test/$SILENT_IP
   mkdir -p "$TB"
   # the unit helpers are built as tests/run builds its others, with the
   # sanitizers on: an overread in the engine fails the run
   cc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
     -Wall -Wextra -Wstrict-prototypes -Werror -I"$ROOT" -o "$TB/spf-check" \
     "$ROOT/tests/unit/spf-check.c" "$ROOT/spf.c" "$ROOT/spf_macro.c" -l:libowfat.a
+  # the engine on the project's resolver (spf_dns.c), linked as the daemon
+  # is from the objects make built (tests/run runs make first)
+  (cd "$ROOT" && flock "$TB/.lock" make -s libqp.a fortify.o qmalloc.o)
+  $(head -n 1 "$ROOT/conf-cc") -Werror -I"$ROOT" -c "$ROOT/tests/unit/spf-dns-check.c" \
+    -o "$BATS_FILE_TMPDIR/spf-dns-check.o"
+  musl-gcc -static -o "$TB/spf-dns-check" "$BATS_FILE_TMPDIR/spf-dns-check.o" \
+    "$ROOT/libqp.a" "$ROOT/fortify.o" "$ROOT/qmalloc.o" /usr/lib/libowfat.a \
+    $(ls /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a 2> /dev/null | head -n 1)
   local f
   for f in rfc7208-tests rfc4408-tests spf-local-tests; do
     python3 "$ROOT/tests/spf-yaml2zone.py" "$ROOT/tests/data/$f.yml" > "$BATS_FILE_TMPDIR/$f.txt"
   done
+}
+
+teardown_file() {
+  stop_dns_servers
 }
 
 # the ids of the failed scenarios, one a line
@@ -100,4 +122,45 @@ EOF
 )" ]
   run "$TB/spf-check" "$BATS_FILE_TMPDIR/rfc7208-tests.txt"
   refute_output --partial "the suite prefers"
+}
+
+# The engine through spf_dns.c and dns_query.c against the dnsmasq.
+# spfq SECONDS IP MAILFROM [HELO]: the check through the resolver
+spfq() {
+  run env -i DNSCACHEIP=$DNSMASQ_IP "$TB/spf-dns-check" "$1" "$2" "$3" "${4:-helo.spf.test}"
+}
+
+@test "through the resolver and a DNS server on loopback: pass, fail, exp=, include, mx, ptr, none" {
+  spfq 5 192.0.2.1 u@a.spf.test
+  assert_output "pass 1 2 "
+  spfq 5 192.0.2.2 u@a.spf.test
+  assert_output "fail 1 2 "
+  spfq 5 192.0.2.1 u@mx.spf.test
+  assert_output "pass 1 3 "
+  spfq 5 192.0.2.2 u@inc.spf.test
+  assert_output "fail 2 4 192.0.2.2 may not send for inc.spf.test"
+  spfq 5 192.0.2.1 u@ptr.spf.test
+  assert_output "pass 1 3 "
+  spfq 5 192.0.2.1 u@none.spf.test
+  assert_output "none 0 1 "
+  spfq 5 192.0.2.1 u@nosuch.spf.test
+  assert_output "none 0 1 "
+  spfq 5 192.0.2.1 "" a.spf.test
+  assert_output "pass 1 2 "
+  spfq 5 192.0.2.1 u@void2.spf.test
+  assert_output "neutral 2 3 "
+  spfq 5 192.0.2.1 u@void3.spf.test
+  assert_output "permerror 3 4 "
+}
+
+@test "through the resolver: a server that never answers gives temperror by the deadline, never a permanent result" {
+  local t0=$SECONDS
+  spfq 2 192.0.2.1 u@timeout.spf.test
+  assert_output "temperror 1 2 "
+  [ $((SECONDS - t0)) -le 4 ]
+  # the whole check has the one deadline
+  t0=$SECONDS
+  run env -i DNSCACHEIP=$SILENT_IP "$TB/spf-dns-check" 2 192.0.2.1 u@a.spf.test helo.spf.test
+  assert_output "temperror 0 1 "
+  [ $((SECONDS - t0)) -le 4 ]
 }
