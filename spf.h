@@ -1,5 +1,5 @@
 /* SPF, RFC 7208: check_host() as a pure function over a DNS interface
-   (spf_dns_query.c puts that interface on dns_query.c). */
+   (spf_dns.c puts that interface on dns_query.c). */
 #ifndef SPF_H
 #define SPF_H
 
