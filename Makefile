@@ -38,6 +38,8 @@ CORE = addr.o auth.o authres.o config.o connection.o control.o data.o dns_query.
        tls_pem.o txn.o txn_header.o txn_rcpt.o ucspitls.o
 CORE += netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
+# SPF (RFC 7208): the engine and its DNS on dns_query.c
+CORE += spf.o spf_macro.o spf_dns.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
