@@ -39,11 +39,15 @@ setup_file() {
     "$ROOT/tests/unit/spf-check.c" "$ROOT/spf.c" "$ROOT/spf_macro.c" -l:libowfat.a
   # the engine on the project's resolver (spf_dns.c), linked as the daemon
   # is from the objects make built (tests/run runs make first)
-  (cd "$ROOT" && flock "$TB/.lock" make -s libqp.a fortify.o qmalloc.o)
-  $(head -n 1 "$ROOT/conf-cc") -Werror -I"$ROOT" -c "$ROOT/tests/unit/spf-dns-check.c" \
+  # with the compile and link commands of this run (make sanitize and make
+  # hardened set CC_CMD, LD_CMD and an empty FORTIFY)
+  local fort=${FORTIFY-fortify.o qmalloc.o} o objs=()
+  (cd "$ROOT" && flock "$TB/.lock" make -s libqp.a $fort)
+  for o in $fort; do objs+=("$ROOT/$o"); done
+  ${CC_CMD:-$(head -n 1 "$ROOT/conf-cc") -Werror} -I"$ROOT" -c "$ROOT/tests/unit/spf-dns-check.c" \
     -o "$BATS_FILE_TMPDIR/spf-dns-check.o"
-  musl-gcc -static -o "$TB/spf-dns-check" "$BATS_FILE_TMPDIR/spf-dns-check.o" \
-    "$ROOT/libqp.a" "$ROOT/fortify.o" "$ROOT/qmalloc.o" /usr/lib/libowfat.a \
+  ${LD_CMD:-musl-gcc -static} -o "$TB/spf-dns-check" "$BATS_FILE_TMPDIR/spf-dns-check.o" \
+    "$ROOT/libqp.a" "${objs[@]}" /usr/lib/libowfat.a \
     $(ls /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a 2> /dev/null | head -n 1)
   local f
   for f in rfc7208-tests rfc4408-tests spf-local-tests; do
