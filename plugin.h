@@ -4,6 +4,7 @@
 #ifndef PLUGIN_H
 #define PLUGIN_H
 
+#include "authres.h"
 #include "clock.h"
 #include "connection.h"
 #include "control.h"

@@ -435,7 +435,11 @@ static void smtp_queue(struct session *s)
   /* Received goes first, above what plugins added */
   if (!stralloc_copy(&hdr, &s->t.newhdrs)) die_nomem(s);
   s->t.newhdrs.len = 0;
-  /* Authentication-Results above Received, as Perl qpsmtpd 1.0 */
+  /* Authentication-Results above Received, as Perl qpsmtpd 1.0; the
+     client's that claim to be ours are removed first (a header section too
+     large to edit never gets here: R_HEADER_TOO_LARGE) */
+  if (authres_remove_claims(s) > 0)
+    qlog(s, LOGINFO, NULL, "removed the client's Authentication-Results claiming our authserv-id");
   if (!auth_results_header(s)) die_nomem(s);
   if (!txn_add_header(s, "Received", rl.s) || !stralloc_cat(&s->t.newhdrs, &hdr)) die_nomem(s);
   stralloc_free(&rl);

@@ -34,5 +34,9 @@ int txn_rcpt_replace(struct session *s, unsigned int i, const char *const *addrs
    header section (data_post and later): the number removed, -1 when the
    header section is too large to edit */
 int txn_header_delete(struct session *s, const char *name);
+/* the same for the fields whose raw value (after the colon, folded, with
+   its line ends) pred says yes to */
+int txn_header_delete_if(struct session *s, const char *name,
+                         int (*pred)(const char *value, size_t len, void *ctx), void *ctx);
 
 #endif

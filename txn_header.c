@@ -82,24 +82,27 @@ int txn_header_get(struct session *s, const char *name, stralloc *sa)
   return 0;
 }
 
-int txn_header_delete(struct session *s, const char *name)
+int txn_header_delete_if(struct session *s, const char *name,
+                         int (*pred)(const char *value, size_t len, void *ctx), void *ctx)
 {
   struct txn *t = &s->t;
   size_t nl = strlen(name), i = 0, o = 0;
-  int removed = 0, dropping = 0;
+  int removed = 0;
   if (t->hdr_toolarge || t->in_headers) return -1;
   if (!t->hdr_edited) { t->hdr_spoollen = t->hdr.len; }
   while (i < t->hdr.len) {
+    /* one field: its first line and every continuation line under it */
     const char *x = t->hdr.s + i;
-    const char *e = memchr(x, '\n', t->hdr.len - i);
-    size_t l = e ? (size_t)(e - x) + 1 : t->hdr.len - i;
-    if (x[0] == ' ' || x[0] == '\t') {
-      /* a continuation belongs to the field above */
-    } else {
-      dropping = l > nl && x[nl] == ':' && !case_diffb(x, nl, name);
-      if (dropping) ++removed;
-    }
-    if (!dropping) {
+    size_t l = 0;
+    int drop;
+    do {
+      const char *e = memchr(x + l, '\n', t->hdr.len - i - l);
+      l = e ? (size_t)(e - x) + 1 : t->hdr.len - i;
+    } while (i + l < t->hdr.len && (x[l] == ' ' || x[l] == '\t'));
+    drop = x[0] != ' ' && x[0] != '\t' && l > nl && x[nl] == ':' && !case_diffb(x, nl, name)
+           && (!pred || pred(x + nl + 1, l - nl - 1, ctx));
+    if (drop) ++removed;
+    else {
       if (o != i) memmove(t->hdr.s + o, x, l);
       o += l;
     }
@@ -108,4 +111,9 @@ int txn_header_delete(struct session *s, const char *name)
   t->hdr.len = o;
   if (removed) t->hdr_edited = 1;
   return removed;
+}
+
+int txn_header_delete(struct session *s, const char *name)
+{
+  return txn_header_delete_if(s, name, NULL, NULL);
 }

@@ -67,12 +67,10 @@ static int match(const char *client, const char *addr)
 static int result(struct session *s, struct fcrdns *f, const char *res, const char *why,
                   stralloc *msg)
 {
-  const char *prev = note_conn_get(s, "authentication_results");
   stralloc *t = &f->name;
   t->len = 0;
-  if (prev && *prev && (!stralloc_cats(t, prev) || !stralloc_cats(t, "; "))) goto nomem;
   if (!stralloc_cats(t, "iprev=") || !stralloc_cats(t, res) || !stralloc_0(t)) goto nomem;
-  if (!note_conn_set(s, "authentication_results", t->s) || !note_conn_set(s, "iprev", res)) goto nomem;
+  if (!authres_add_conn(s, t->s) || !note_conn_set(s, "iprev", res)) goto nomem;
   if (!strcmp(res, "temperror")) {
     if (f->d.r.mode != REJECT_YES) {
       qlogm(s, LOGINFO, PLUGIN, "fail, tolerated, ", why);
@@ -144,13 +142,7 @@ static int fc_connect(struct session *s, void *self, struct msg_args *a)
       qlogm(s, LOGINFO, PLUGIN, "pass, ", best, bestm == 2 ? " resolves to " : " is in the network of ", ip);
       if (!note_conn_set(s, "fcrdns", best)) goto nomem;
       if (!session_remote_host(s) && !session_set_remote_host(s, best)) goto nomem;
-      {
-        const char *prev = note_conn_get(s, "authentication_results");
-        f->name.len = 0;
-        if (prev && *prev && (!stralloc_cats(&f->name, prev) || !stralloc_cats(&f->name, "; "))) goto nomem;
-        if (!stralloc_cats(&f->name, "iprev=pass") || !stralloc_0(&f->name)) goto nomem;
-        if (!note_conn_set(s, "authentication_results", f->name.s) || !note_conn_set(s, "iprev", "pass")) goto nomem;
-      }
+      if (!authres_add_conn(s, "iprev=pass") || !note_conn_set(s, "iprev", "pass")) goto nomem;
       return DECLINED;
     }
     if (temp) return result(s, f, "temperror", "error getting forward DNS", a->msg);

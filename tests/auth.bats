@@ -561,6 +561,30 @@ send_one() {
   head -1 "$MSGFILE" | grep -q '^Received: '
 }
 
+@test "the client's Authentication-Results claiming our authserv-id are removed (folded, quoted, any case); others stay" {
+  QP=$(flat_chain)
+  {
+    printf 'EHLO c.example\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n'
+    printf 'Authentication-Results: test.example; spf=pass smtp.mailfrom=forged.example\r\n'
+    printf 'Authentication-Results: other.example; dkim=pass header.d=other.example\r\n'
+    printf 'Authentication-Results: (a comment)\r\n TEST.Example 1;\r\n\tdkim=pass header.d=forged.example\r\n'
+    printf 'Authentication-Results: "test.example"; dmarc=pass\r\n'
+    printf 'Authentication-Results: test.example.evil; dmarc=pass\r\n'
+    printf 'Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+  smtp "$QP"
+  MSGFILE=$FAKEQ_DIR/$(ls "$FAKEQ_DIR" | grep '\.msg$' | tail -1)
+  run grep -c '^Authentication-Results:' "$MSGFILE"
+  assert_output 3
+  head -1 "$MSGFILE" | grep -qx 'Authentication-Results: test.example; auth=none'
+  grep -qx 'Authentication-Results: other.example; dkim=pass header.d=other.example' "$MSGFILE"
+  grep -qx 'Authentication-Results: test.example.evil; dmarc=pass' "$MSGFILE"
+  refute grep -q 'forged' "$MSGFILE"
+  refute grep -q 'dmarc=pass$' <(grep -v evil "$MSGFILE")
+  grep -q '^Subject: t$' "$MSGFILE"
+  grep -q "removed the client's Authentication-Results claiming our authserv-id" "$ERR"
+}
+
 # ------------------------------------------------------------ tls_before_auth
 
 @test "tls_before_auth: no AUTH in clear text (538); on an encrypted channel AUTH works" {
