@@ -93,7 +93,7 @@ static int claims_our_id(const char *v, size_t len, void *ctx)
 int authres_remove_claims(struct session *s)
 {
   const char *id = authres_id(s);
-  if (!strcmp(id, "none")) return 0;
+  if (!s->t.authres_seen || !strcmp(id, "none")) return 0;
   return txn_header_delete_if(s, "Authentication-Results", claims_our_id, (void *)id);
 }
 

@@ -35,6 +35,7 @@ static void headers_end(struct session *s)
     size_t l = e ? (size_t)(e - x) : t->hdr.len - i;
     if ((l >= 9 && case_equalb(x, 9, "received:")) || (l >= 13 && case_equalb(x, 13, "delivered-to:")))
       if (t->hops < MAXHOPS + 1) ++t->hops;
+    if (l >= 23 && case_equalb(x, 23, "authentication-results:")) t->authres_seen = 1;
     i += l + 1;
   }
   rc = hook_run_data_headers_end(s, &a);

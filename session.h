@@ -62,6 +62,7 @@ struct txn {
   int longline;
   int spoolerr;
   unsigned int hops;
+  int authres_seen;             /* the client sent an Authentication-Results field */
   struct spool spool;
 };
 

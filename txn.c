@@ -35,6 +35,7 @@ void txn_new(struct session *s)
   t->toobig = 0;
   t->longline = 0;
   t->hops = 0;
+  t->authres_seen = 0;
   spool_free(&t->spool);
   spool_init(&t->spool, NULL, s->conf.size_threshold);
   s->txn_exists = 1;

@@ -32,11 +32,14 @@
 #define ERRTEXT_MAX 255         /* what qmail.c reads from fd 6 */
 #define MSGID_MAX 200           /* keeps the 250 line well under 512 */
 
-/* the reply table: exit code -> result and text (qmail.c qmail_close) */
+/* the reply table: exit code -> result and text (qmail.c qmail_close).
+   The texts are in the table, not pointers to literals, so that the table
+   and its texts are one section, which layout.ld puts with the read-only
+   data a queued message never reads */
 static const struct qq_reply {
   int code;
   int rc;
-  const char *text;
+  char text[48];
 } qq_replies[] = {
   {  11, DENY,     "5.1.3 envelope address too long for qq" },
   { 115, DENY,     "5.1.3 envelope address too long for qq" },
