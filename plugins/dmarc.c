@@ -12,15 +12,18 @@
    (none quarantine reject) hold the outcome. A failure whose disposition is
    reject (p=reject, or sp=reject for a subdomain, sampled by pct=) sets the
    note reject_dmarc, and data_post refuses the message by Perl's reject
-   convention: reject 1 (the default) "550 failed DMARC policy", reject 0
+   convention: reject 1 (the default) "552 failed DMARC policy" (DENY at
+   data_post is 552, as in Perl), reject 0
    logs only, reject_type as elsewhere. Perl refuses quarantine too; here a
    quarantine disposition does not refuse: it is in the header (dis=) and
    the note, for a queue or delivery plugin to file the message as spam
    (RFC 7489 6.3: quarantine means "treat as suspicious"). Both cost karma 3.
    A DNS failure or timeout is temperror and never refuses.
 
-   The From field, as Perl: none at all refuses "empty from address, null
-   sender?"; a field with no address whose domain is a domain name
+   The From field, as Perl meant it (its refusals at data_post_headers
+   were lost: nothing reads that hook's answer, here or in Perl, so every
+   refusal is made at data_post): none at all refuses "empty from address,
+   null sender?"; a field with no address whose domain is a domain name
    refuses "unparseable from header". More than one From field (RFC 5322
    allows one) refuses "multiple From headers" (Perl's TODO; RFC 7489
    6.6.1 lets receivers reject them). One field with several addresses has
@@ -46,6 +49,8 @@ struct dmarc {
   struct reject r;
   unsigned long timeout;
   stralloc from, ar;
+  const char *deny, *why;       /* this transaction's refusal, for data_post */
+  int nomem;
 };
 
 static int dm_init(void **self, int argc, const char *const *argv, stralloc *err)
@@ -216,46 +221,63 @@ static int worse(int a, int b)
   return rank[a] > rank[b];
 }
 
-static int dm_headers(struct session *s, void *self, struct msg_args *m)
+/* The core takes no reply from data_post_headers (nor did Perl's): what
+   is to be refused is kept here and refused at data_post, as Perl does
+   with its note reject_dmarc. */
+static int headers(struct session *s, struct dmarc *d)
 {
-  struct dmarc *d = self;
   char dom[FROM_MAX][DMARC_DOMAIN_MAX];
   struct outcome o;
   int n, i, result = DMARC_PASS, dis = DMARC_P_NONE;
   unsigned int fields;
-  stralloc *t;
 
-  if (session_immune(s, PLUGIN)) return DECLINED;
   fields = txn_header_count(s, "From");
-  if (!fields) return reject_get(s, &d->r, DENY, PLUGIN, "empty from address, null sender?", "no From header", m->msg);
-  if (fields > 1) return reject_get(s, &d->r, DENY, PLUGIN, "multiple From headers", "multiple From headers", m->msg);
-  t = &d->from;
-  if (!txn_header_get(s, "From", t)) return DECLINED;
-  n = dmarc_from_domains(t->s, t->len, dom, FROM_MAX);
-  if (n <= 0)
-    return reject_get(s, &d->r, DENY, PLUGIN, "unparseable from header",
-                      n ? "too many From domains" : "no domain in From", m->msg);
+  if (!fields) { d->deny = "empty from address, null sender?"; d->why = "no From header"; return 1; }
+  if (fields > 1) { d->deny = "multiple From headers"; d->why = d->deny; return 1; }
+  if (!txn_header_get(s, "From", &d->from)) return 1;
+  n = dmarc_from_domains(d->from.s, d->from.len, dom, FROM_MAX);
+  if (n <= 0) {
+    d->deny = "unparseable from header";
+    d->why = n ? "too many From domains" : "no domain in From";
+    return 1;
+  }
   for (i = 0; i < n; i++) {
-    if (!check(s, d, dom[i], &o)) return hook_nomem(m->msg);
+    if (!check(s, d, dom[i], &o)) return 0;
     qlogm(s, LOGINFO, PLUGIN, dmarc_result_name(o.result), ", ", dom[i], ": ", o.why);
-    if (!authres(s, d, &o, dom[i])) return hook_nomem(m->msg);
+    if (!authres(s, d, &o, dom[i])) return 0;
     if (worse(o.result, result)) result = o.result;
     if (o.result == DMARC_FAIL && o.disposition > dis) dis = o.disposition;
   }
   if (!note_txn_set(s, "dmarc_result", dmarc_result_name(result))
       || !note_txn_set(s, "dmarc_disposition", dmarc_policy_name(dis)))
-    return hook_nomem(m->msg);
-  if (dis == DMARC_P_NONE) return DECLINED;
+    return 0;
+  if (dis == DMARC_P_NONE) return 1;
   karma_adjust(s, -3);
-  if (dis == DMARC_P_REJECT && !note_txn_set(s, "reject_dmarc", "1")) return hook_nomem(m->msg);
+  if (dis == DMARC_P_QUARANTINE) qlog(s, LOGINFO, PLUGIN, "quarantine: transaction note dmarc_disposition");
+  if (dis == DMARC_P_REJECT) {
+    if (!note_txn_set(s, "reject_dmarc", "1")) return 0;
+    d->deny = "failed DMARC policy";
+    d->why = "DMARC policy reject";
+  }
+  return 1;
+}
+
+static int dm_headers(struct session *s, void *self, struct msg_args *m)
+{
+  struct dmarc *d = self;
+  d->deny = d->why = 0;
+  d->nomem = 0;
+  if (session_immune(s, PLUGIN)) return DECLINED;
+  if (!headers(s, d)) d->nomem = 1;
   return DECLINED;
 }
 
 static int dm_post(struct session *s, void *self, struct msg_args *m)
 {
   struct dmarc *d = self;
-  if (!note_true(note_txn_get(s, "reject_dmarc"))) return DECLINED;
-  return reject_get(s, &d->r, DENY, PLUGIN, "failed DMARC policy", "DMARC policy reject", m->msg);
+  if (d->nomem) return hook_nomem(m->msg);
+  if (!d->deny) return DECLINED;
+  return reject_get(s, &d->r, DENY, PLUGIN, d->deny, d->why, m->msg);
 }
 
 const struct plugin plugin_dmarc = {
