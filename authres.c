@@ -10,8 +10,8 @@
    does not carry the first's spf, dkim or dmarc.
 
    Unlike Perl, the header is only added when the chain can check AUTH or a
-   plugin stored a result: a server that offers no AUTH has nothing to say
-   in it. After a failed AUTH the mechanism and the claimed user are given
+   plugin stored a result, and auth= only when the chain offers AUTH: a
+   server that offers none has nothing to say about it. After a failed AUTH the mechanism and the claimed user are given
    (Perl says "auth=fail () smtp.auth="). */
 #include <string.h>
 #include <case.h>
@@ -102,17 +102,21 @@ int auth_results_header(struct session *s)
   const char *more = note_conn_get(s, NOTE);
   const char *tmore = note_txn_get(s, NOTE);
   const char *id = authres_id(s);
+  int auth = auth_command_known(s) || s->auth_tried;
   stralloc v = {0};
   int ok;
-  if (!auth_command_known(s) && !(more && *more) && !(tmore && *tmore)) return 1;
+  if (!auth && !(more && *more) && !(tmore && *tmore)) return 1;
   if (!strcmp(id, "none")) return 1;
   safe_append(&v, id, strlen(id));
-  if (!stralloc_cats(&v, "; auth=")) return 0;
-  if (s->authenticated || s->auth_tried) {
-    if (!stralloc_cats(&v, s->authenticated ? "pass (" : "fail (")
-        || !stralloc_cats(&v, s->auth_mech) || !stralloc_cats(&v, ") smtp.auth=")) return 0;
-    safe_append(&v, s->auth_user.s, s->auth_user.len ? s->auth_user.len - 1 : 0);
-  } else if (!stralloc_cats(&v, "none")) return 0;
+  /* auth= only where the chain offers AUTH: elsewhere it says nothing */
+  if (auth) {
+    if (!stralloc_cats(&v, "; auth=")) return 0;
+    if (s->authenticated || s->auth_tried) {
+      if (!stralloc_cats(&v, s->authenticated ? "pass (" : "fail (")
+          || !stralloc_cats(&v, s->auth_mech) || !stralloc_cats(&v, ") smtp.auth=")) return 0;
+      safe_append(&v, s->auth_user.s, s->auth_user.len ? s->auth_user.len - 1 : 0);
+    } else if (!stralloc_cats(&v, "none")) return 0;
+  }
   /* plugin text: printable ASCII only */
   if (more && *more && !append_printable(&v, more)) return 0;
   if (tmore && *tmore && !append_printable(&v, tmore)) return 0;
