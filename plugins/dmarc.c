@@ -9,7 +9,9 @@
    Each From domain gets "dmarc=RESULT (p=POLICY dis=DISPOSITION)
    header.from=DOMAIN" in Authentication-Results; the transaction notes
    dmarc_result (pass fail none temperror permerror) and dmarc_disposition
-   (none quarantine reject) hold the outcome. A failure whose disposition is
+   (none quarantine reject) hold the outcome, and dmarc_no_policy is set
+   when no From domain has a usable policy (for sender_permitted_from's
+   no_dmarc_policy). A failure whose disposition is
    reject (p=reject, or sp=reject for a subdomain, sampled by pct=) sets the
    note reject_dmarc, and data_post refuses the message by Perl's reject
    convention: reject 1 (the default) "552 failed DMARC policy" (DENY at
@@ -249,7 +251,8 @@ static int headers(struct session *s, struct dmarc *d)
     if (o.result == DMARC_FAIL && o.disposition > dis) dis = o.disposition;
   }
   if (!note_txn_set(s, "dmarc_result", dmarc_result_name(result))
-      || !note_txn_set(s, "dmarc_disposition", dmarc_policy_name(dis)))
+      || !note_txn_set(s, "dmarc_disposition", dmarc_policy_name(dis))
+      || (result == DMARC_NONE && !note_txn_set(s, "dmarc_no_policy", "1")))
     return 0;
   if (dis == DMARC_P_NONE) return 1;
   karma_adjust(s, -3);

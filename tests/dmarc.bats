@@ -212,12 +212,14 @@ dchain() {
 }
 
 # send BIN FROM-LINES [VAR=value...]: one message with that From line ("",
-# none; a \n separates two lines)
+# none; a \n separates two lines); $HELO and $MAILFROM, when set, are the
+# client's
 send() {
   local bin=$1 from=$2
   shift 2
   {
-    printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n'
+    printf 'EHLO %s\r\nMAIL FROM:<%s>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n' \
+      "${HELO:-client.example}" "${MAILFROM-alice@sender.example}"
     [ -z "$from" ] || printf '%b\r\n' "${from//\\n/\\r\\n}"
     printf 'Subject: hi\r\n\r\nhello\r\n.\r\nQUIT\r\n'
   } > "$IN"
@@ -229,7 +231,9 @@ final() { tr -d '\r' < "$OUT" | sed -n '/^354 /{n;p;q}'; }
 accepted() { [[ $(final) == '250 2.0.0 Queued'* ]] || { final; return 1; }; }
 msg() { cat "$FAKEQ_DIR"/*.msg; }
 # the dmarc results of the queued message's Authentication-Results
-dres() { msg | sed -n '1s/^Authentication-Results: [^;]*; auth=none; //p'; }
+dres() { msg | sed -n '1s/^Authentication-Results: //p' | grep -o 'dmarc=[^;]*' | paste -sd';' - | sed 's/;/; /g'; }
+# the spf part
+sres() { msg | sed -n '1s/^Authentication-Results: //p' | grep -o 'spf=[^;]*'; }
 
 @test "p=reject without SPF or DKIM results fails DMARC: 552 failed DMARC policy (Perl's DENY at data_post), nothing queued" {
   QP=$(dchain reject dmarc)
@@ -391,4 +395,42 @@ dres() { msg | sed -n '1s/^Authentication-Results: [^;]*; auth=none; //p'; }
   assert_failure
   run build_chain dmarc-good <<< 'dmarc reject 0 reject_type temp reporting 0 timeout 10'
   assert_success
+}
+
+# ------------------------------------------- with sender_permitted_from
+
+@test "with sender_permitted_from: an SPF pass for a subdomain of the From domain aligns (relaxed) and passes" {
+  QP=$(dchain spf-real 'sender_permitted_from reject 1' dmarc)
+  MAILFROM=alice@mail.reject.test send "$QP" 'From: alice@reject.test'
+  accepted
+  assert_equal "$(sres)" 'spf=pass smtp.mailfrom=mail.reject.test'
+  assert_equal "$(dres)" 'dmarc=pass (p=reject dis=none) header.from=reject.test'
+  # the null sender: the HELO name is SPF's domain (RFC 7208 2.4)
+  HELO=mail.reject.test MAILFROM= send "$QP" 'From: alice@reject.test'
+  accepted
+  assert_equal "$(dres)" 'dmarc=pass (p=reject dis=none) header.from=reject.test'
+}
+
+@test "with sender_permitted_from: an SPF fail, or a pass that aspf=s does not align, fails DMARC" {
+  QP=$(dchain spf-real 'sender_permitted_from reject 1' dmarc)
+  MAILFROM=alice@reject.test send "$QP" 'From: alice@reject.test' TCPREMOTEIP=192.0.2.9
+  assert_equal "$(final)" '552 5.7.1 failed DMARC policy'
+  grep -q 'dmarc: fail, reject.test: neither SPF nor DKIM aligned' "$ERR"
+  MAILFROM=alice@mail.strict.test send "$QP" 'From: alice@strict.test'
+  assert_equal "$(final)" '552 5.7.1 failed DMARC policy'
+  MAILFROM=alice@mail.strict.test send "$QP" 'From: alice@mail.strict.test'
+  accepted
+  assert_equal "$(sres)" 'spf=pass smtp.mailfrom=mail.strict.test'
+  assert_equal "$(dres)" 'dmarc=pass (p=reject dis=none) header.from=mail.strict.test'
+}
+
+@test "with sender_permitted_from no_dmarc_policy 1: SPF refuses a fail only when the From domain has no DMARC policy" {
+  QP=$(dchain spf-nodmarc 'sender_permitted_from reject 1 no_dmarc_policy 1' 'dmarc reject 0')
+  MAILFROM=alice@reject.test send "$QP" 'From: alice@nopolicy.test' TCPREMOTEIP=192.0.2.9
+  [[ $(final) == 5* ]]
+  nothing_queued
+  grep -q 'dmarc: none, nopolicy.test: no policy for nopolicy.test' "$ERR"
+  MAILFROM=alice@reject.test send "$QP" 'From: alice@none.test' TCPREMOTEIP=192.0.2.9
+  accepted
+  assert_equal "$(dres)" 'dmarc=fail (p=none dis=none) header.from=none.test'
 }
