@@ -40,6 +40,8 @@ CORE += netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
 # SPF (RFC 7208): the engine and its DNS on dns_query.c
 CORE += spf.o spf_macro.o spf_dns.o
+# DMARC (RFC 7489) and the Public Suffix List, compiled in (psl-data.c)
+CORE += dmarc.o psl.o psl_hash.o psl-data.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
@@ -62,6 +64,14 @@ HOST_CC = cc -O2 -Wall -Wextra -Wstrict-prototypes -Werror
 make-plugintab: make-plugintab.c plugintab_parse.c include_walk.c
 	$(HOST_CC) -o $@ make-plugintab.c plugintab_parse.c include_walk.c
 	$(HOST_CC) -MM -MP -MT $@ make-plugintab.c plugintab_parse.c include_walk.c > $@.d
+
+# the Public Suffix List as a table (make-psl.c; Debian's publicsuffix)
+PSL = /usr/share/publicsuffix/public_suffix_list.dat
+make-psl: make-psl.c psl_hash.c psl.h
+	$(HOST_CC) -o $@ make-psl.c psl_hash.c
+psl-data.c: make-psl $(PSL)
+	@test -r $(PSL) || { echo "make: $(PSL) is missing: apt-get install publicsuffix" >&2; exit 1; }
+	./make-psl $(PSL) > $@.tmp && mv $@.tmp $@
 
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
@@ -247,6 +257,7 @@ fuzz-regress: $(REGRESS_OBJ)
 
 clean:
 	rm -f *.o plugins/*.o plugins/*/*.o *.d plugins/*.d plugins/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f make-psl psl-data.c psl-data.c.tmp
 	rm -f hot.ld hot.ld.tmp
 	rm -rf bench/.work/hot
 	rm -f $(filter-out make-plugintab.c,$(wildcard *-plugintab.c))
