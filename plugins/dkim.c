@@ -588,7 +588,8 @@ static int dkim_data_post_sign(struct session *s, struct msg_args *a)
   sig.hrelaxed = 1;
   sig.h = 0;
   {
-    const char *hp = strstr(field.s, "h=");
+    const char *hp = strstr(field.s, "\th=");      /* not bh= */
+    if (hp) ++hp;
     const char *he = hp ? strchr(hp, ';') : 0;
     if (!hp || !he) goto nomem;
     sig.h = (size_t)(hp + 2 - field.s);

@@ -152,11 +152,10 @@ run_dkim() {   # run_dkim ARGS [VAR=value...]: the chain with those arguments, D
   qmsg | grep -q 'dkim=permerror (key revoked) header.d=example.org header.s=revoked'
 }
 
-@test "a DNS server that truncates every answer: temperror; reject 1 defers with 451, reject 0 queues" {
+@test "a DNS server that truncates every answer: temperror; reject 1 defers (452), reject 0 queues" {
   signed rsa rsa-sha256 relaxed/relaxed
   smtp "$(chain r1 "reject 1")" DNSCACHEIP=$TRUNC_IP
-  grep -q '^451 4.7.1 Please try again later - temperror (key lookup failed or timed out)' <(tr -d '\r' < "$OUT") ||
-    grep -q '^45[0-9] .*Please try again later - temperror (key lookup failed or timed out)' <(tr -d '\r' < "$OUT")
+  grep -q '^452 4.7.1 Please try again later - temperror (key lookup failed or timed out)' <(tr -d '\r' < "$OUT")
   nothing_queued
   smtp "$(chain r0 "reject 0")" DNSCACHEIP=$TRUNC_IP
   [ "$(codes)" = "220 250 250 250 354 250 221" ]
@@ -235,21 +234,13 @@ unsigned_in() {   # unsigned_in FROM-DOMAIN
   grep -q 'dkim: signed, d=example.org s=rsa' "$ERR"
   run $PY "$ROOT/tests/dkim-tool.py" verify "$KEYS" < <(qmsg)
   assert_output "pass 1"
-  run perl -MMail::DKIM::Verifier -e '
-    my $keys = shift;
-    # Mail::DKIM asks DNS: answer from the key file instead
-    no warnings "redefine";
-    *Mail::DKIM::PublicKey::fetch = sub {
-      my ($class, %p) = @_;
-      my ($sel) = $p{Name} =~ /^([^.]+)\./;
-      open my $f, "<", "$keys/$sel.txt" or return undef;
-      local $/; my $t = <$f>;
-      return Mail::DKIM::PublicKey->parse($t);
-    };
+  # Mail::DKIM asks the test's dnsmasq for the key
+  run perl -MMail::DKIM::Verifier -MNet::DNS -e '
+    Mail::DKIM::DNS::resolver(Net::DNS::Resolver->new(nameservers => [shift], port => 53, udp_timeout => 3, retry => 1));
     my $v = Mail::DKIM::Verifier->new;
     while (<STDIN>) { s/\r?\n\z//; $v->PRINT("$_\r\n"); }
     $v->CLOSE;
-    print $v->result, " ", $v->signature->domain, "\n";' "$KEYS" < <(qmsg)
+    print $v->result, " ", $v->signature->domain, "\n";' $DNS_IP < <(qmsg)
   assert_output "pass example.org"
 }
 
@@ -273,6 +264,7 @@ unsigned_in() {   # unsigned_in FROM-DOMAIN
   [ "$(codes)" = "220 250 250 250 354 250 221" ]
   ! qmsg | grep -q '^DKIM-Signature'
   grep -q 'dkim: skip, no key for example.org' "$ERR"
+  rm -f "$FAKEQ_DIR"/*
   signing_cfg
   printf -- '-----BEGIN RSA PRIVATE KEY-----\nTUlJU0VDUkVUS0VZQllURVM=\n-----END RSA PRIVATE KEY-----\n' > "$CFG/dkim/example.org/private"
   run_dkim "reject 1" RELAYCLIENT=
