@@ -32,6 +32,7 @@
    Arguments: reject 0|1|naughty (1), reject_type perm|temp|... (perm),
    timeout SECONDS for the key lookups (10). */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -422,27 +423,32 @@ static const char *const signed_fields[] = {
   "list-post", "list-owner", "list-archive", 0
 };
 
-/* reads a key file whole: 1, 0 missing; dies on a bad file */
+/* reads a key file whole into out, sized once from fstat so that no
+   realloc leaves a copy of the key behind: 1, 0 missing; dies on a bad
+   file */
 static int read_secret(struct session *s, const char *name, stralloc *out)
 {
   stralloc path = {0};
-  char buf[4096];
+  struct stat st;
+  size_t cap;
   int fd, r = control_open(s, name, &path, &fd);
   if (r < 0) die_control_at(s, 0, 0, 0, name, strerror(errno));
   stralloc_free(&path);
   if (!r) return 0;
+  if (fstat(fd, &st) == -1) { close(fd); die_control_at(s, 0, 0, 0, name, strerror(errno)); }
+  if (st.st_size < 0 || st.st_size > TLS_PEM_MAXOBJ * 2) { close(fd); die_control_at(s, 0, 0, 0, name, "key file too large"); }
+  cap = (size_t)st.st_size + 1;
+  if (!stralloc_ready(out, cap)) { close(fd); die_nomem(s); }
+  out->len = 0;
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(fd, out->s + out->len, cap - out->len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) { close(fd); wipe(out->s, out->len); die_control_at(s, 0, 0, 0, name, strerror(errno)); }
     if (!n) break;
-    if (out->len + (size_t)n > TLS_PEM_MAXOBJ * 2) { close(fd); wipe(buf, sizeof buf); wipe(out->s, out->len); die_control_at(s, 0, 0, 0, name, "key file too large"); }
-    if (!stralloc_readyplus(out, (size_t)n)) { close(fd); wipe(buf, sizeof buf); wipe(out->s, out->len); die_nomem(s); }
-    memcpy(out->s + out->len, buf, (size_t)n);      /* no copy left behind by a realloc: ready first */
     out->len += (size_t)n;
+    if (out->len == cap) { close(fd); wipe(out->s, out->len); die_control_at(s, 0, 0, 0, name, "key file changed while read"); }
   }
   close(fd);
-  wipe(buf, sizeof buf);
   return 1;
 }
 
@@ -504,8 +510,6 @@ static int b64_cat(stralloc *sa, const unsigned char *x, size_t n)
   }
   return 1;
 }
-
-struct hlist { stralloc *h; };
 
 static int dkim_data_post_sign(struct session *s, struct msg_args *a)
 {
