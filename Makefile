@@ -21,7 +21,9 @@ LD_CMD ?= $(shell head -n 1 conf-ld)
 # every compiler here (gcc, musl-gcc, clang, afl-clang-fast) writes the
 # headers an object was built from into a .d file beside it
 DEP = -MMD -MP
-LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) -lm
+# libsodium: Ed25519 for DKIM (RFC 8463), which BearSSL lacks
+LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/lib/libbearssl.a)) \
+       $(firstword $(wildcard /usr/lib/*/libsodium.a /usr/lib/libsodium.a)) -lm
 
 DEFAULT_PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 PLUGINS := $(DEFAULT_PLUGINS)
@@ -42,6 +44,8 @@ CORE += control_parse.o pdrecord.o spawn.o
 CORE += spf.o spf_macro.o spf_dns.o
 # DMARC (RFC 7489) and the Public Suffix List, compiled in (psl-data.c)
 CORE += dmarc.o psl.o psl_hash.o psl-data.o
+# DKIM (RFC 6376, 8301, 8463)
+CORE += dkim.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

@@ -75,6 +75,12 @@ int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len
   return spool_each(&s->t.spool, fn, ctx);
 }
 
+int txn_each_client(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
+{
+  if (s->t.hdr_edited) return each_edited(s, fn, ctx);
+  return spool_each(&s->t.spool, fn, ctx);
+}
+
 int txn_write_message(struct session *s, int fd)
 {
   if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;

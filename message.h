@@ -13,6 +13,10 @@ int txn_write_message(struct session *s, int fd);
 /* calls fn with the same bytes in order, in chunks of any size; returns
    -1 as soon as fn does, else 0 (-1 with errno on a spool read error) */
 int txn_each(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
+/* the same without the fields the core and plugins added: the client's
+   message (its header section as plugins edited it), for checking the
+   client's signatures (DKIM) */
+int txn_each_client(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
 
 /* the message in chunks, for streaming it to a daemon: its size, and
    up to max bytes from offset off (>0 read, 0 at the end, -1 error) */

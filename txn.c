@@ -81,3 +81,15 @@ int txn_add_header(struct session *s, const char *name, const char *value)
   }
   return stralloc_append(h, "\n");
 }
+
+int txn_add_header_top(struct session *s, const char *name, const char *value)
+{
+  stralloc old = {0};
+  int ok;
+  if (!stralloc_copy(&old, &s->t.newhdrs)) return 0;
+  s->t.newhdrs.len = 0;
+  ok = txn_add_header(s, name, value) && stralloc_cat(&s->t.newhdrs, &old);
+  if (!ok && stralloc_copy(&s->t.newhdrs, &old)) { /* as it was */ }
+  stralloc_free(&old);
+  return ok;
+}

@@ -15,6 +15,9 @@ const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> 
 unsigned int txn_rcpt_count(struct session *s);
 const char *txn_rcpt(struct session *s, unsigned int i);  /* no brackets */
 int txn_add_header(struct session *s, const char *name, const char *value);
+/* the same, above every field added so far (a DKIM-Signature, RFC 6376
+   5.6); 0 out of memory */
+int txn_add_header_top(struct session *s, const char *name, const char *value);
 /* the first header field with this name (case-insensitive), its value
    unfolded into sa; 1 found, 0 not */
 int txn_header_get(struct session *s, const char *name, stralloc *sa);
