@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "env.h"
+#include "ipnet.h"
 #include "log.h"
 #include "notes.h"
 #include "reply.h"
@@ -82,6 +83,34 @@ static void read_auth(struct session *s, struct config *c)
   if (control_readulong(s, "auth_failure_limit", &u, 1, 1000)) c->auth_limit = u;
 }
 
+/* proxyclients: one network a line, "10.0.0.0/8", "2001:db8::/32" or a
+   bare address; anything after white space is a comment */
+static void read_proxy(struct session *s, struct config *c)
+{
+  stralloc l = {0};
+  struct control_at at = { {0}, {0} };
+  unsigned long u;
+  size_t i;
+  c->proxy_nets.len = 0;
+  c->proxy_timeout = 5;
+  if (control_readulong(s, "timeoutproxy", &u, 1, 300)) c->proxy_timeout = u;
+  if (!control_readlist_at(s, "proxyclients", &l, &at)) return;
+  for (i = 0; i < l.len; i += strlen(l.s + i) + 1) {
+    char net[17];
+    unsigned int bits;
+    const char *e = l.s + i;
+    size_t n = 0;
+    while (e[n] && e[n] != ' ' && e[n] != '\t') ++n;
+    if (!n) continue;
+    if (!ipnet_parse(e, n, net, &bits)) die_control_at(s, &at, &l, e, "proxyclients", "not an address or network");
+    net[16] = (char)bits;
+    if (!stralloc_catb(&c->proxy_nets, net, 17)) die_nomem(s);
+  }
+  stralloc_free(&l);
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
+}
+
 void config_read(struct session *s)
 {
   struct config *c = &s->conf;
@@ -105,6 +134,7 @@ void config_read(struct session *s)
   if (control_readulong(s, "timeoutqueue", &u, 1, 86400)) c->queue_timeout = u;
   read_spool(s, c);
   read_auth(s, c);
+  read_proxy(s, c);
   /* the Authentication-Results id: me-auth-results, else me */
   if (!control_readline(s, "me-auth-results", &c->authres_id) || c->authres_id.len < 2)
     c->authres_id.len = 0;

@@ -20,9 +20,11 @@
 #include "env.h"
 #include "hooks.h"
 #include "io.h"
+#include "ipnet.h"
 #include "log.h"
 #include "netio.h"
 #include "privdrop.h"
+#include "proxy.h"
 #include "reply.h"
 #include "session.h"
 
@@ -82,8 +84,8 @@ static const char *peer(int remote, char *buf, size_t len, const char **port, ch
     portbuf[fmt_ulong(portbuf, ntohs(in->sin_port))] = 0;
   } else if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (len < FMT_IP6 + 1) return NULL;
-    buf[fmt_ip6(buf, (const char *)&in6->sin6_addr)] = 0;
+    if (len < IPNET_FMT6) return NULL;
+    buf[ipnet_fmt6(buf, (const char *)&in6->sin6_addr)] = 0;
     portbuf[fmt_ulong(portbuf, ntohs(in6->sin6_port))] = 0;
   } else return NULL;
   *port = portbuf;
@@ -119,9 +121,10 @@ void session_start(struct session *s)
   s->remote_info = e && *e ? e : NULL;
   e = env_get("TCPLOCALHOST");
   s->local_host = e && *e ? e : NULL;
-  session_describe(s);
 
   config_read(s);
+  proxy_accept(s);              /* from a listed balancer: its client's addresses */
+  session_describe(s);
 
   if (!hook_plugins_init(&err)) {
     log_line(s, LOGCRIT, NULL, NULL, err.s, err.len);

@@ -24,6 +24,7 @@
 #include <ip6.h>
 #include <scan.h>
 #include "dns_query.h"
+#include "ipnet.h"
 #include "env.h"
 #include "io.h"
 #include "log.h"
@@ -89,10 +90,10 @@ static int servers_setup(struct session *s)
   if (s->conf.loglevel >= LOGDEBUG) {
     stralloc m = {0};
     for (i = 0; i < 16; ++i) {
-      char t[FMT_IP6];
+      char t[IPNET_FMT6];
       if (byte_equal(servers + 16 * i, 16, V6any)) continue;
       if (ip6_isv4mapped(servers + 16 * i)) stralloc_catb(&m, t, fmt_ip4(t, servers + 16 * i + 12));
-      else stralloc_catb(&m, t, fmt_ip6(t, servers + 16 * i));
+      else stralloc_catb(&m, t, ipnet_fmt6(t, servers + 16 * i));
       stralloc_cats(&m, " ");
     }
     if (stralloc_0(&m)) qlogm(s, LOGDEBUG, "dns", "servers: ", m.s);
@@ -234,9 +235,9 @@ static int parse(struct dns_query *q, const char *buf, unsigned int len)
       if (rdlen != 4) return 0;
       if (!stralloc_catb(&q->rr, t, fmt_ip4(t, buf + rdpos)) || !stralloc_0(&q->rr)) return -1;
     } else if (byte_equal(q->type, 2, DNS_T_AAAA)) {
-      char t[FMT_IP6];
+      char t[IPNET_FMT6];
       if (rdlen != 16) return 0;
-      if (!stralloc_catb(&q->rr, t, fmt_ip6(t, buf + rdpos)) || !stralloc_0(&q->rr)) return -1;
+      if (!stralloc_catb(&q->rr, t, ipnet_fmt6(t, buf + rdpos)) || !stralloc_0(&q->rr)) return -1;
     } else if (byte_equal(q->type, 2, DNS_T_TXT)) {
       unsigned int k = 0;
       while (k < rdlen) {

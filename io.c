@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <unistd.h>
 #include "io.h"
 #include "netio.h"
@@ -142,6 +143,25 @@ size_t io_discard_input(void)
   size_t n = io_in.n - io_in.p;
   io_in.p = io_in.n = 0;
   return n;
+}
+
+int io_fill(size_t need)
+{
+  size_t have = io_in.n - io_in.p;
+  if (need > io_in.a) return -1;
+  if (have >= need) return 1;
+  if (io_in.p) {
+    memmove(io_in.x, io_in.x + io_in.p, have);
+    io_in.p = 0;
+    io_in.n = have;
+  }
+  while (io_in.n < need) {
+    ssize_t r = io_in.op(io_in.fd, io_in.x + io_in.n, io_in.a - io_in.n);
+    if (r < 0) return -1;
+    if (r == 0) return 0;
+    io_in.n += (size_t)r;
+  }
+  return 1;
 }
 
 void io_init(struct session *s)

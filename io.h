@@ -22,5 +22,9 @@ ssize_t io_raw_write(int fd, const char *buf, size_t len);
 extern ssize_t (*io_tls_read)(char *buf, size_t len);
 extern ssize_t (*io_tls_write)(const char *buf, size_t len);
 size_t io_discard_input(void);
+/* reads until the client's input buffer holds need bytes (at most its
+   size) or more, within the session deadline: 1; 0 at the end of input;
+   -1 on an error or the deadline */
+int io_fill(size_t need);
 
 #endif

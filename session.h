@@ -38,6 +38,10 @@ struct config {
   unsigned long auth_delay_ms;  /* auth_failure_delay */
   unsigned long auth_limit;     /* auth_failure_limit */
   stralloc authres_id;          /* me-auth-results; empty: me; "none": no header */
+  /* PROXY protocol (proxy.c): the proxies allowed to send a header, 17
+     bytes each (an IPv6 or IPv4-mapped network, its prefix length) */
+  stralloc proxy_nets;
+  unsigned long proxy_timeout;  /* timeoutproxy, seconds */
 };
 
 struct notes { stralloc kv; };  /* "key\0value\0" ... (notes.h) */

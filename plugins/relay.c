@@ -23,6 +23,7 @@
 #include <ip4.h>
 #include <ip6.h>
 #include "plugin.h"
+#include "ipnet.h"
 
 #define PLUGIN "relay"
 
@@ -48,7 +49,7 @@ struct relay {
 /* the client's address, and the keys morerelayclients.cdb may hold for it */
 struct client {
   char ip[16];
-  char compact[FMT_IP6 + 1];  /* 192.0.2.7, or 2001:db8::7 */
+  char compact[IPNET_FMT6];  /* 192.0.2.7, or 2001:db8::7 */
   char full[FMT_IP6 + 1];     /* 192.0.2.7, or 2001:db8:0:0:0:0:0:7 */
   char expanded[FMT_IP6 + 1]; /* 192.0.2.7, or 2001:0db8:0000:...:0007 */
   char key[FMT_IP6 + 1];      /* the key that matched */
@@ -253,7 +254,7 @@ static int client_parse(const char *ip, struct client *c)
     byte_copy(c->expanded, sizeof c->expanded, c->compact);
     return 1;
   }
-  c->compact[fmt_ip6(c->compact, c->ip)] = 0;
+  c->compact[ipnet_fmt6(c->compact, c->ip)] = 0;
   p = c->full;
   q = c->expanded;
   for (i = 0; i < 16; i += 2) {

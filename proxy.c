@@ -1,0 +1,114 @@
+/* The PROXY protocol (HAProxy's specification, versions 1 and 2) from the
+   load balancers listed in proxyclients: the header is read before the
+   greeting, under its own deadline (timeoutproxy, default 5 s), and the
+   client it names becomes the session's client for everything after it:
+   TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP and TCPLOCALPORT are set to its
+   addresses for plugins and children, and what tcpserver said about the
+   balancer's own connection (TCPREMOTEHOST, TCPREMOTEINFO, TCPLOCALHOST,
+   and RELAYCLIENT from its tcprules) is dropped: a rule written for the
+   balancer must not make every client behind it a relay client.
+
+   A listed address must send a header: none in time, or a malformed one,
+   is a 421. A header from an address not listed is never read as one:
+   it reaches the SMTP engine as a command, and is refused there. */
+#include <stdlib.h>
+#include <string.h>
+#include <fmt.h>
+#include <ip4.h>
+#include <ip6.h>
+#include <scan.h>
+#include "env.h"
+#include "io.h"
+#include "ipnet.h"
+#include "log.h"
+#include "proxy.h"
+#include "proxy_parse.h"
+#include "reply.h"
+#include "session.h"
+
+static int listed(struct session *s, const char ip[16])
+{
+  const stralloc *n = &s->conf.proxy_nets;
+  size_t i;
+  for (i = 0; i + 17 <= n->len; i += 17)
+    if (ipnet_match(ip, n->s + i, (unsigned char)n->s[i + 16])) return 1;
+  return 0;
+}
+
+static int client_ip(const char *text, char ip[16])
+{
+  size_t l = strlen(text);
+  if (l && !memchr(text, ':', l)) {
+    if (scan_ip4(text, ip + 12) != l) return 0;
+    memcpy(ip, V4mappedprefix, 12);
+    return 1;
+  }
+  return l && scan_ip6(text, ip) == l;
+}
+
+static void put_ip(char *buf, const char ip[16])
+{
+  if (ip6_isv4mapped(ip)) buf[fmt_ip4(buf, ip + 12)] = 0;
+  else buf[ipnet_fmt6(buf, ip)] = 0;
+}
+
+static void refuse(struct session *s, enum reply_id id, const char *why)
+{
+  qlogm(s, LOGWARN, NULL, "PROXY header from ", s->remote_ip, ": ", why);
+  reply_send(s, id);
+  reply_flush_exit(s, 0);
+}
+
+void proxy_accept(struct session *s)
+{
+  static char port[2][8];
+  char ip[16];
+  struct proxy_hdr h;
+  size_t need = 16, have;
+  int r;
+
+  if (!s->conf.proxy_nets.len || !client_ip(s->remote_ip, ip) || !listed(s, ip)) return;
+  io_set_deadline(s, s->conf.proxy_timeout);
+  for (;;) {
+    have = s->in->n - s->in->p;
+    r = proxy_parse(s->in->x + s->in->p, have, &h, &need);
+    if (r == PROXY_OK) break;
+    if (r == PROXY_BAD) refuse(s, R_PROXY_BAD, "malformed");
+    r = io_fill(need);
+    if (r == 0) refuse(s, R_PROXY_BAD, "the connection closed before a complete header");
+    if (r < 0) refuse(s, R_PROXY_TIMEOUT, "no complete header in time");
+  }
+  s->in->p += h.len;
+  if (h.local) {
+    qlogm(s, LOGINFO, NULL, "PROXY header from ", s->remote_ip, ": ",
+          h.version == 1 ? "UNKNOWN" : "LOCAL", ", the connection's own addresses stand");
+    return;
+  }
+  {
+    const char *proxy = s->remote_ip;
+    char *balancer = strdup(proxy);
+    if (!balancer) die_nomem(s);
+    put_ip(s->peerbuf[0], h.src);
+    put_ip(s->peerbuf[1], h.dst);
+    port[0][fmt_ulong(port[0], h.sport)] = 0;
+    port[1][fmt_ulong(port[1], h.dport)] = 0;
+    s->remote_ip = s->peerbuf[0];
+    s->remote_port = port[0];
+    s->local_ip = s->peerbuf[1];
+    s->local_port = port[1];
+    s->remote_host = s->remote_info = s->local_host = NULL;
+    if (setenv("TCPREMOTEIP", s->remote_ip, 1) || setenv("TCPREMOTEPORT", s->remote_port, 1)
+        || setenv("TCPLOCALIP", s->local_ip, 1) || setenv("TCPLOCALPORT", s->local_port, 1))
+      die_nomem(s);
+    unsetenv("TCPREMOTEHOST");
+    unsetenv("TCPREMOTEINFO");
+    unsetenv("TCPLOCALHOST");
+    if (env_get("RELAYCLIENT")) {
+      unsetenv("RELAYCLIENT");
+      qlogm(s, LOGINFO, NULL, "PROXY: RELAYCLIENT was set for the balancer ", balancer, ", not for its clients: dropped");
+    }
+    qlogm(s, LOGINFO, NULL, "PROXY v", h.version == 1 ? "1" : "2", " from ", balancer, ": client ",
+          s->remote_ip, ":", s->remote_port, ", server ", s->local_ip, ":", s->local_port);
+    free(balancer);
+  }
+}

@@ -1,0 +1,13 @@
+/* The PROXY protocol before the greeting (proxy.c). */
+#ifndef PROXY_H
+#define PROXY_H
+
+struct session;
+
+/* When the connection comes from an address in proxyclients, reads the
+   PROXY header (version 1 or 2) within timeoutproxy seconds and makes its
+   client the session's; a missing, late or malformed header ends the
+   session (421). From any other address nothing is read. */
+void proxy_accept(struct session *s);
+
+#endif
