@@ -40,6 +40,8 @@ CORE += netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
 # SPF (RFC 7208): the engine and its DNS on dns_query.c
 CORE += spf.o spf_macro.o spf_dns.o
+# uribl's scanner, pure bytes to names (fuzz/fuzz_uribl.c)
+CORE += uribl_scan.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
