@@ -145,13 +145,14 @@ static int uribl_setup(struct session *s, void *self)
   control_readlist_at(s, "uribl_zones", &u->zonelist, &u->at);
   control_readlist(s, "uribl_whitelist_domains", &u->white);
   u->nz = 0;
-  for (i = 0; i < u->zonelist.len; i += strlen(u->zonelist.s + i) + 1) {
+  for (i = 0; i < u->zonelist.len; ) {
     char *l = u->zonelist.s + i;
     char *f[3] = { 0, 0, 0 };
     size_t n = 0, j, fl[3] = { 0, 0, 0 };
     unsigned long long mask;
     int action = u->action;
     char *p = l;
+    i += strlen(l) + 1;         /* before the fields are cut in place */
     while (*p && n < 3) {
       while (*p == ' ' || *p == '\t') ++p;
       if (!*p) break;
