@@ -98,6 +98,26 @@ print(code, text.decode())' "$PORT"
   [ "$(queued)" -eq 0 ]
 }
 
+@test "sample chain: virus/klez_filter refuses a Klez-pattern message of 60000 octets or more" {
+  "$QP" -V | grep -q 'virus/klez_filter'
+  start_server "$QP" DNSCACHEIP=$DNSMASQ_IP
+  run timeout 20 python3 - "$PORT" <<'PY'
+import email.utils, smtplib, sys
+body = (b"From: friend@sender.test\r\nDate: " + email.utils.formatdate().encode() +
+        b"\r\nSubject: x\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n"
+        b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n" +
+        (b"A" * 76 + b"\r\n") * 800)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.good.test", timeout=15)
+s.ehlo()
+s.mail("friend@sender.test")
+s.rcpt("bob@example.com")
+code, text = s.data(body)
+print(code, text.decode())
+PY
+  assert_output '552 5.7.1 Klez Virus Detected'
+  [ "$(queued)" -eq 0 ]
+}
+
 @test "sample chain: a DNS outage gives no 5xx, even to the listed client" {
   start_server "$QP" DNSCACHEIP=$FAILING_IP
   for src in 127.0.0.1 127.0.0.66; do
