@@ -60,7 +60,7 @@ struct uribl {
   /* a message's names: "name\0" each */
   stralloc names;
   unsigned int nnames, maxnames;
-  int capped;
+  int capped, nomem;
   struct session *s;
 };
 
@@ -215,12 +215,12 @@ static int name_add(void *ctx, const char *name, size_t len)
   for (i = 0; i < u->names.len; i += strlen(u->names.s + i) + 1)
     if (strlen(u->names.s + i) == len && !memcmp(u->names.s + i, name, len)) return 0;
   if (u->nnames == u->maxnames) { u->capped = 1; return -1; }
-  if (!stralloc_catb(&u->names, name, len) || !stralloc_0(&u->names)) return -1;
+  if (!stralloc_catb(&u->names, name, len) || !stralloc_0(&u->names)) { u->nomem = 1; return -1; }
   u->nnames++;
   return 0;
 }
 
-/* the message through the scanner: 1 ok, 0 out of memory or spool error */
+/* the message through the scanner: 1 ok, 0 out of memory, -1 spool error */
 static int scan(struct session *s, struct uribl *u)
 {
   struct uribl_emit e = { name_add, whitelisted, skipped, u };
@@ -238,15 +238,15 @@ static int scan(struct session *s, struct uribl *u)
     ssize_t r;
     if (u->headers && off < body) r = txn_message_read(s, off, buf, (size_t)(body - off) < CHUNK ? (size_t)(body - off) : CHUNK);
     else r = txn_message_read(s, off, buf, CHUNK);
-    if (r < 0) { qlog(s, LOGERROR, PLUGIN, "cannot read the spool"); ok = 0; break; }
+    if (r < 0) { qlog(s, LOGERROR, PLUGIN, "cannot read the spool"); ok = -1; break; }
     if (r == 0) break;
     off += (unsigned long long)r;
     if (uribl_scan_feed(sc, buf, (size_t)r) < 0) break;
   }
-  if (ok) uribl_scan_end(sc);
+  if (ok > 0) uribl_scan_end(sc);
   free(sc);
   free(buf);
-  return ok;
+  return u->nomem ? 0 : ok;
 }
 
 /* A record a.b.c.d ANDed with the zone's mask */
@@ -275,7 +275,7 @@ static int uribl_data_post(struct session *s, void *self, struct msg_args *a)
   struct uribl *u = self;
   struct dns_query *q = 0, *t = 0;
   unsigned int *hit = 0;
-  unsigned int nq, nhit = 0, k, temp = 0;
+  unsigned int nq = 0, nhit = 0, k, temp = 0;
   const char *name;
   int rc = DECLINED;
   stralloc desc = {0};
@@ -285,8 +285,12 @@ static int uribl_data_post(struct session *s, void *self, struct msg_args *a)
   u->names.len = 0;
   u->nnames = 0;
   u->capped = 0;
+  u->nomem = 0;
   u->maxnames = LOOKUPS_MAX / u->nz;
-  if (!scan(s, u)) goto nomem;
+  switch (scan(s, u)) {
+  case 0: goto nomem;
+  case -1: goto out;            /* the queue meets the spool's trouble too */
+  }
   if (!u->nnames) { qlog(s, LOGINFO, PLUGIN, "No URIs found in mail"); return DECLINED; }
   if (u->capped) qlog(s, LOGWARN, PLUGIN, "more names in the message than the lookup bound, checking the first");
 
@@ -339,6 +343,12 @@ static int uribl_data_post(struct session *s, void *self, struct msg_args *a)
       goto nomem;
     if (tl ? !stralloc_catb(&desc, txt, tl) : !stralloc_cats(&desc, last_rr(&q[hit[k]]))) goto nomem;
     if (!stralloc_0(&desc)) goto nomem;
+    {
+      /* the list's text goes into a header and a reply: printable ASCII */
+      size_t j;
+      for (j = 0; j + 1 < desc.len; ++j)
+        if ((unsigned char)desc.s[j] < 0x20 || (unsigned char)desc.s[j] > 0x7e) desc.s[j] = '?';
+    }
     qlog(s, LOGWARN, PLUGIN, desc.s);
     if (u->zones[z].action == ACT_ADD_HEADER) {
       if (!txn_add_header(s, "X-URIBL-Match", desc.s)) goto nomem;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Perl qpsmtpd's sample chain (tests/chains/sample: config.sample/plugins
-# with its argument lines, minus the content, SPF, DKIM and DMARC plugins)
+# with its argument lines, minus the content plugins but virus/klez_filter,
+# and the SPF, DKIM and DMARC plugins)
 # under tcpserver, spoken to by swaks and smtplib. DNS: a dnsmasq on
 # 127.53.62.1 (tests/dns/sample.conf) forwarding bl.test to an rbldnsd on
 # 127.53.62.2 (tests/dns/sample-bl.zone lists the client 127.0.0.66);
