@@ -46,8 +46,11 @@ CORE += spf.o spf_macro.o spf_dns.o
 CORE += dmarc.o psl.o psl_hash.o psl-data.o
 # DKIM (RFC 6376, 8301, 8463)
 CORE += dkim.o
-# the leaf layer: no project header but its own
+# uribl's scanner, pure bytes to names (fuzz/fuzz_uribl.c)
+CORE += uribl_scan.o
+# the PROXY protocol header before the greeting
 CORE += proxy.o proxy_parse.o
+# the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)

@@ -49,6 +49,12 @@ ssize_t txn_message_read(struct session *s, unsigned long long off, char *buf, s
   return spool_read_at(&s->t.spool, spooloff + off, buf, max);
 }
 
+void txn_message_parts(struct session *s, unsigned long long *headers, unsigned long long *body)
+{
+  *headers = s->t.newhdrs.len;
+  *body = (unsigned long long)s->t.newhdrs.len + s->t.hdr.len;
+}
+
 /* txn_each's part after the new header fields, when fields were removed */
 static int each_edited(struct session *s, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx)
 {

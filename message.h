@@ -22,6 +22,11 @@ int txn_each_client(struct session *s, int (*fn)(void *ctx, const char *buf, siz
    up to max bytes from offset off (>0 read, 0 at the end, -1 error) */
 unsigned long long txn_message_size(struct session *s);
 ssize_t txn_message_read(struct session *s, unsigned long long off, char *buf, size_t max);
+/* in txn_message_read's offsets: where the client's header section starts
+   (after the fields added here) and where the body starts (with the empty
+   line that ended the header section, when there was one: Perl's
+   body_start) */
+void txn_message_parts(struct session *s, unsigned long long *headers, unsigned long long *body);
 /* appends to the message body (LF line ends), from data_post on */
 int txn_body_append(struct session *s, const char *x, size_t len);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Perl qpsmtpd's sample chain (tests/chains/sample: config.sample/plugins
-# with its argument lines, minus the content, SPF, DKIM and DMARC plugins)
+# with its argument lines, minus the content plugins but virus/klez_filter,
+# and the SPF, DKIM and DMARC plugins)
 # under tcpserver, spoken to by swaks and smtplib. DNS: a dnsmasq on
 # 127.53.62.1 (tests/dns/sample.conf) forwarding bl.test to an rbldnsd on
 # 127.53.62.2 (tests/dns/sample-bl.zone lists the client 127.0.0.66);
@@ -95,6 +96,26 @@ print(code, text.decode())' "$PORT"
   assert_failure
   assert_output --partial '<-  250 2.1.0'
   assert_output --partial '<** 554 5.7.1 (badmailfrom) Your envelope sender is in my badmailfrom list'
+  [ "$(queued)" -eq 0 ]
+}
+
+@test "sample chain: virus/klez_filter refuses a Klez-pattern message of 60000 octets or more" {
+  "$QP" -V | grep -q 'virus/klez_filter'
+  start_server "$QP" DNSCACHEIP=$DNSMASQ_IP
+  run timeout 20 python3 - "$PORT" <<'PY'
+import email.utils, smtplib, sys
+body = (b"From: friend@sender.test\r\nDate: " + email.utils.formatdate().encode() +
+        b"\r\nSubject: x\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n"
+        b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n" +
+        (b"A" * 76 + b"\r\n") * 800)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.good.test", timeout=15)
+s.ehlo()
+s.mail("friend@sender.test")
+s.rcpt("bob@example.com")
+code, text = s.data(body)
+print(code, text.decode())
+PY
+  assert_output '552 5.7.1 Klez Virus Detected'
   [ "$(queued)" -eq 0 ]
 }
 
