@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
-# Perl qpsmtpd's sample chain (tests/chains/sample: config.sample/plugins
-# with its argument lines, minus the content plugins but virus/klez_filter,
-# and the SPF, DKIM and DMARC plugins)
-# under tcpserver, spoken to by swaks and smtplib. DNS: a dnsmasq on
+# Perl qpsmtpd's sample chain (tests/chains/sample: config.sample/plugins,
+# every active line with its arguments, SPF, DKIM, DMARC, klez_filter and
+# spamassassin included, plus a queue) under tcpserver, spoken to by swaks and smtplib. DNS: a dnsmasq on
 # 127.53.62.1 (tests/dns/sample.conf) forwarding bl.test to an rbldnsd on
 # 127.53.62.2 (tests/dns/sample-bl.zone lists the client 127.0.0.66);
 # 127.53.62.3 fails every lookup at once (the outage: with Perl's default
@@ -57,6 +56,13 @@ mail() {
   grep -q 'earlytalker: pass' "$SRVLOG"
   grep -q 'dnsbl: pass' "$SRVLOG"
   grep -q 'resolvable_fromhost: pass' "$SRVLOG"
+  # Perl's content plugins: SPF and DMARC pass on sender.test's records,
+  # the unsigned message has no DKIM result, spamd is not running (Perl's
+  # default: the message passes unscanned)
+  grep -qx 'Authentication-Results: test.example; auth=none; spf=pass smtp.mailfrom=sender.test; dkim=none; dmarc=pass (p=reject dis=none) header.from=sender.test' "$FAKEQ_DIR/1.msg" \
+    || { grep '^Authentication-Results' "$FAKEQ_DIR/1.msg"; false; }
+  grep -q '^Received-SPF: pass ' "$FAKEQ_DIR/1.msg"
+  grep -q 'spamassassin: .*cannot connect to spamd' "$SRVLOG"
   # quit_fortune: a client that said HELO gets a fortune with its 221
   run timeout 20 python3 -c '
 import smtplib, sys
