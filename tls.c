@@ -11,6 +11,7 @@
 #include "log.h"
 #include "session.h"
 #include "tls.h"
+#include "tls_ec.h"
 #include "tls_pem.h"
 #include "wipe.h"
 
@@ -130,7 +131,7 @@ int tls_engine_setup(const struct tls_chain *c, struct tls_key *k, const char **
   br_ssl_server_zero(&sc);
   br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
   br_ssl_engine_set_suites(eng, suites, sizeof suites / sizeof suites[0]);
-  br_ssl_engine_set_default_ec(eng);
+  br_ssl_engine_set_ec(eng, &tls_ec);
   br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
   br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
   br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
@@ -145,7 +146,7 @@ int tls_engine_setup(const struct tls_chain *c, struct tls_key *k, const char **
                                  br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
   else
     br_ssl_server_set_single_ec(&sc, c->cert, c->n, br_skey_decoder_get_ec(&k->dc), BR_KEYTYPE_SIGN,
-                                BR_KEYTYPE_EC, br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
+                                BR_KEYTYPE_EC, &tls_ec, br_ecdsa_sign_asn1_get_default());
   br_ssl_engine_set_buffer(eng, iobuf, sizeof iobuf, 1);
   br_ssl_engine_set_all_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
   key = k;

@@ -194,6 +194,31 @@ received() {
   assert_output --partial 'with ESMTPS (TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 encrypted);'
 }
 
+@test "key exchange on X25519 (libsodium), P-256, P-384 and P-521: each handshake completes and a message is queued" {
+  # an RSA certificate: with an ECDSA one, a client offering only X25519
+  # refuses the P-256 signature (RFC 4492 5.1)
+  certs rsa
+  start_server "$QP"
+  local g n=0 want
+  for g in X25519 P-256 P-384 P-521; do
+    case $g in
+      X25519) want='X25519, 253 bits' ;;
+      P-256) want='ECDH, prime256v1, 256 bits' ;;
+      P-384) want='ECDH, secp384r1, 384 bits' ;;
+      P-521) want='ECDH, secp521r1, 521 bits' ;;
+    esac
+    { printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\n'
+      printf 'DATA\r\nSubject: %s\r\n\r\nhello\r\n.\r\nQUIT\r\n' "$g"; } |
+      timeout 20 openssl s_client -starttls smtp -groups "$g" -connect "127.0.0.1:$PORT" -ign_eof \
+        > "$BATS_TEST_TMPDIR/client-$g.out" 2>&1 || true
+    grep -q "Server Temp Key: $want" "$BATS_TEST_TMPDIR/client-$g.out" \
+      || { echo "$g:"; grep -E 'Temp Key|error' "$BATS_TEST_TMPDIR/client-$g.out"; false; }
+    grep -q '250 2.0.0 Queued' "$BATS_TEST_TMPDIR/client-$g.out"
+    n=$((n + 1))
+    [ "$(queued)" -eq $n ]
+  done
+}
+
 @test "Python smtplib starttls(): STARTTLS is not offered again, the message is accepted" {
   certs rsa rsa-pkcs1.key
   start_server "$QP"
