@@ -20,6 +20,7 @@
 #include "reply.h"
 #include "session.h"
 #include "tls.h"
+#include "tls_cache.h"
 #include "tls_pem.h"
 #include "txn.h"
 #include "wipe.h"
@@ -37,6 +38,9 @@ static struct {
 static struct tls_chain chain;
 static struct tls_key key;
 static int ready;             /* our engine can start TLS */
+static int key_pending;       /* the EC key's check is still to be done */
+static stralloc keypath;      /* then: the key file, for the log */
+static const br_ssl_session_cache_class **cache;
 static int ucspi;             /* sslserver -n can */
 static int smtps;
 static unsigned long hs_timeout = HANDSHAKE_TIMEOUT;
@@ -93,6 +97,25 @@ static int read_pem(struct session *s, const char *file, int control, stralloc *
   return 1;
 }
 
+/* tls_session_cache names the file shared by every session for resumption
+   (tls_cache.c), tls_session_lifetime its entries' seconds; a file that
+   cannot be used is logged and the session goes on without it */
+static const br_ssl_session_cache_class **open_cache(struct session *s)
+{
+  stralloc path = {0};
+  const br_ssl_session_cache_class **cls = NULL;
+  const char *err = NULL;
+  unsigned long life = TLS_CACHE_LIFETIME;
+  if (!control_readline(s, "tls_session_cache", &path) || path.len < 2) { stralloc_free(&path); return NULL; }
+  control_readulong(s, "tls_session_lifetime", &life, 1, 86400);
+  if (!tls_cache_open(path.s, life, &key, &cls, &err)) {
+    qlogm(s, LOGWARN, "tls", "TLS session cache ", path.s, ": ", err, ": no resumption");
+    cls = NULL;
+  }
+  stralloc_free(&path);
+  return cls;
+}
+
 /* 1 when a certificate is configured and loaded, 0 when there is none */
 static int load(struct session *s)
 {
@@ -111,12 +134,32 @@ static int load(struct session *s)
   r = tls_pem_key(pem.s, pem.len, &key, &err);
   wipe(pem.s, pem.len);
   if (!r) fail(s, kpath.s, err);
-  if (!tls_key_matches(&key, &chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
-  if (!tls_engine_setup(&chain, &key, &err)) fail(s, kpath.s, err);
+  cache = open_cache(s);
+  /* an RSA key's check is cheap; an EC key's is a scalar multiplication
+     (3.8 million instructions): done before the first handshake that
+     needs it, unless the cache holds the record of an earlier pass */
+  if (key.type == BR_KEYTYPE_RSA || !cache) {
+    if (key.type == BR_KEYTYPE_RSA && !tls_key_matches(&key, &chain.cert[0]))
+      fail(s, kpath.s, "the key does not belong to the certificate");
+    key_pending = key.type != BR_KEYTYPE_RSA;
+  } else key_pending = !tls_cache_checked(chain.cert[0].data, chain.cert[0].data_len);
+  if (key_pending && !stralloc_copy(&keypath, &kpath)) die_nomem(s);
+  if (!tls_engine_setup(&chain, &key, cache, &err)) fail(s, kpath.s, err);
   stralloc_free(&cpath);
   stralloc_free(&kpath);
   stralloc_free(&pem);
   return 1;
+}
+
+/* the EC key's check, before the first handshake that uses it: a key of
+   another certificate is a configuration error (421), and after a pass
+   the cache remembers it */
+static void check_key(struct session *s)
+{
+  if (!key_pending) return;
+  if (!tls_key_matches(&key, &chain.cert[0])) fail(s, keypath.s, "the key does not belong to the certificate");
+  if (cache) tls_cache_mark_checked(chain.cert[0].data, chain.cert[0].data_len);
+  key_pending = 0;
 }
 
 static void set_notes(struct session *s, const char *version, const char *cipher)
@@ -129,7 +172,7 @@ static void set_notes(struct session *s, const char *version, const char *cipher
 static void log_started(struct session *s, const char *how)
 {
   const char *v = notes_get(&s->notes, "tls_version"), *c = notes_get(&s->notes, "tls_cipher");
-  qlogm(s, LOGNOTICE, "tls", how, " ", v ? v : "?", " ", c ? c : "?");
+  qlogm(s, LOGNOTICE, "tls", how, " ", v ? v : "?", " ", c ? c : "?", tls_cache_resumed() ? " (resumed)" : "");
 }
 
 void tls_session_start(struct session *s)
@@ -153,6 +196,7 @@ void tls_session_start(struct session *s)
   if (control_readulong(s, "tls_handshake_timeout", &u, 1, 3600)) hs_timeout = u;
   if (!smtps) return;
   if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
+  check_key(s);
   if (!tls_engine_handshake(s, hs_timeout)) {
     qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
     reply_flush_exit(s, 0);
@@ -188,6 +232,7 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
   /* TLS on already, or a transaction open: smtp.c's command table */
   if (len) { reply_send(s, R_NO_PARAMS); return; }
   if (!tls_offer(s)) { reply_send(s, R_TLS_UNAVAILABLE); return; }
+  if (!ucspi) check_key(s);     /* before our 220: after it, no plaintext */
   reply_send(s, R_TLS_READY);
   if (buffer_flush(s->out) == -1) reply_flush_exit(s, 0);
   /* CVE-2011-0411: what the client sent after STARTTLS, before the

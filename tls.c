@@ -125,7 +125,8 @@ const char *tls_engine_cipher(void)
   return "unknown";
 }
 
-int tls_engine_setup(const struct tls_chain *c, struct tls_key *k, const char **err)
+int tls_engine_setup(const struct tls_chain *c, struct tls_key *k,
+                     const struct br_ssl_session_cache_class_ **cache, const char **err)
 {
   br_ssl_engine_context *eng = &sc.eng;
   br_ssl_server_zero(&sc);
@@ -147,6 +148,7 @@ int tls_engine_setup(const struct tls_chain *c, struct tls_key *k, const char **
   else
     br_ssl_server_set_single_ec(&sc, c->cert, c->n, br_skey_decoder_get_ec(&k->dc), BR_KEYTYPE_SIGN,
                                 BR_KEYTYPE_EC, &tls_ec, br_ecdsa_sign_asn1_get_default());
+  if (cache) br_ssl_server_set_cache(&sc, cache);
   br_ssl_engine_set_buffer(eng, iobuf, sizeof iobuf, 1);
   br_ssl_engine_set_all_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
   key = k;

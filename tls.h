@@ -9,6 +9,7 @@
 struct session;
 struct tls_chain;
 struct tls_key;
+struct br_ssl_session_cache_class_;
 
 /* starttls.c. The tls plugin's init names the certificate and key files
    (NULL: the control files ssl/qpsmtpd-server.crt and .key); without this
@@ -22,10 +23,12 @@ int tls_offer(struct session *s);
 /* the STARTTLS command; arg is the rest of the line */
 void tls_starttls(struct session *s, const char *arg, size_t len);
 
-/* tls.c: the engine. setup takes the chain and key (kept by reference);
-   handshake returns 1 when TLS is up on fd 0/1 (the io buffers then go
-   through it), 0 with the reason in tls_engine_error() */
-int tls_engine_setup(const struct tls_chain *c, struct tls_key *k, const char **err);
+/* tls.c: the engine. setup takes the chain and key (kept by reference),
+   and a session cache (tls_cache.h) or NULL; handshake returns 1 when TLS
+   is up on fd 0/1 (the io buffers then go through it), 0 with the reason
+   in tls_engine_error() */
+int tls_engine_setup(const struct tls_chain *c, struct tls_key *k,
+                     const struct br_ssl_session_cache_class_ **cache, const char **err);
 int tls_engine_handshake(struct session *s, unsigned long seconds);
 const char *tls_engine_error(void);
 const char *tls_engine_version(void);
