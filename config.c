@@ -93,8 +93,8 @@ static void read_proxy(struct session *s, struct config *c)
   size_t i;
   c->proxy_nets.len = 0;
   c->proxy_timeout = 5;
-  if (control_readulong(s, "timeoutproxy", &u, 1, 300)) c->proxy_timeout = u;
   if (!control_readlist_at(s, "proxyclients", &l, &at)) return;
+  if (control_readulong(s, "timeoutproxy", &u, 1, 300)) c->proxy_timeout = u;
   for (i = 0; i < l.len; i += strlen(l.s + i) + 1) {
     char net[17];
     unsigned int bits;
