@@ -44,8 +44,8 @@ CORE += control_parse.o pdrecord.o spawn.o
 CORE += spf.o spf_macro.o spf_dns.o
 # DMARC (RFC 7489) and the Public Suffix List, compiled in (psl-data.c)
 CORE += dmarc.o psl.o psl_hash.o psl-data.o
-# DKIM (RFC 6376, 8301, 8463)
-CORE += dkim.o
+# DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617)
+CORE += dkim.o arc.o
 # the leaf layer: no project header but its own
 CORE += proxy.o proxy_parse.o
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o
