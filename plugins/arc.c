@@ -278,6 +278,7 @@ static int arc_data_post_headers(struct session *s, void *self, struct msg_args 
   if (!stralloc_0(&ar) || !authres_add_txn(s, ar.s)) goto nomem;
   if (!note_txn_set(s, "arc_result", res)) goto nomem;
   if (rr == ARC_CV_PASS && !note_txn_set(s, "arc_oldest_pass", num)) goto nomem;
+  qlogm(s, LOGDEBUG, PLUGIN, "notes: arc_result \"", res, "\" arc_oldest_pass \"", rr == ARC_CV_PASS ? num : "", "\"");
   if (rr == ARC_CV_NONE) qlog(s, LOGINFO, PLUGIN, "none, no ARC set");
   else {
     char sets[FMT_ULONG];

@@ -84,19 +84,23 @@ ares() {   # the queued message's Authentication-Results, after the id
 
 @test "no ARC field: arc=none, queued" {
   forwarded none
+  echo 7 > "$CFG/loglevel"
   run_arc "reject 1"
   [ "$(codes)" = "220 250 250 250 354 250 221" ]
   assert_equal "$(ares)" 'arc=none'
   grep -q 'arc: none, no ARC set' "$ERR"
+  grep -q 'arc: notes: arc_result "none" arc_oldest_pass ""' "$ERR"
   assert_equal "$(dkimpy)" none
 }
 
 @test "one hop (i=1, cv=none): arc=pass with smtp.remote-ip and header.oldest-pass=0" {
   forwarded one
+  echo 7 > "$CFG/loglevel"
   run_arc "reject 1"
   [ "$(codes)" = "220 250 250 250 354 250 221" ]
   assert_equal "$(ares)" 'arc=pass smtp.remote-ip=192.0.2.1 header.oldest-pass=0'
   grep -q 'arc: pass, chain valid, sets 1, oldest-pass 0' "$ERR"
+  grep -q 'arc: notes: arc_result "pass" arc_oldest_pass "0"' "$ERR"
   assert_equal "$(dkimpy)" pass
 }
 
