@@ -44,8 +44,8 @@ CORE += control_parse.o pdrecord.o spawn.o
 CORE += spf.o spf_macro.o spf_dns.o
 # DMARC (RFC 7489) and the Public Suffix List, compiled in (psl-data.c)
 CORE += dmarc.o psl.o psl_hash.o psl-data.o
-# DKIM (RFC 6376, 8301, 8463)
-CORE += dkim.o
+# DKIM (RFC 6376, 8301, 8463), ARC (RFC 8617)
+CORE += dkim.o arc.o
 # uribl's scanner, pure bytes to names (fuzz/fuzz_uribl.c)
 CORE += uribl_scan.o
 # the PROXY protocol header before the greeting

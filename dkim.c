@@ -153,8 +153,10 @@ static int bad_name(void *ctx, const char *name, size_t len)
   return 0;
 }
 
-int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
-                   const char **why)
+/* arc: an ARC-Message-Signature (RFC 8617 4.1.2): no v=, i= the instance
+   (1-50), l= not honoured (the whole body is hashed) */
+static int sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
+                     int arc, const char **why)
 {
   struct dkim_tag t[DKIM_MAXTAGS];
   const struct dkim_tag *v, *a, *b, *bh, *d, *h, *s, *c, *i, *l, *q, *ts, *xs;
@@ -185,8 +187,15 @@ int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned
   q = dkim_tag_find(field, t, n, "q");
   ts = dkim_tag_find(field, t, n, "t");
   xs = dkim_tag_find(field, t, n, "x");
-  if (!v || !a || !b || !bh || !d || !h || !s) { *why = "a required tag is missing"; return 0; }
-  if (!val_is(field, v, "1")) { *why = "v= is not 1"; return 0; }
+  if (arc) {
+    unsigned long long u;
+    if (!i || !scan_u64(field + i->val, i->vallen, &u) || !u || u > 50) { *why = "bad i="; return 0; }
+    sig->instance = (unsigned int)u;
+    i = 0;
+    l = 0;
+  }
+  if ((!arc && !v) || !a || !b || !bh || !d || !h || !s) { *why = "a required tag is missing"; return 0; }
+  if (!arc && !val_is(field, v, "1")) { *why = "v= is not 1"; return 0; }
   if (!sig->d[0] || !sig->s[0]) { *why = "bad d= or s="; return 0; }
   if (!sig->a[0]) { *why = "bad a="; return 0; }
   if (!strcmp(sig->a, "rsa-sha256")) sig->alg = DKIM_RSA_SHA256;
@@ -246,6 +255,18 @@ int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned
     if (il > dl && id[il - dl - 1] != '.') { *why = "i= is not in d="; return 0; }
   }
   return 1;
+}
+
+int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
+                   const char **why)
+{
+  return sig_parse(sig, field, len, now, 0, why);
+}
+
+int dkim_ams_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
+                   const char **why)
+{
+  return sig_parse(sig, field, len, now, 1, why);
 }
 
 /* the canonical body goes out through here: counted, hashed up to l= */

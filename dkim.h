@@ -47,10 +47,16 @@ struct dkim_sig {
   size_t bval, bvallen;         /* b='s value in field, removed for the hash */
   int has_x;
   unsigned long long t, x;
+  unsigned int instance;        /* ARC's i= (dkim_ams_parse), else 0 */
 };
 /* the field (name, colon, value, LF); 1 ok, 0 permerror with *why. What
    could be read of d=, s= and a= is set even then. now: seconds, for x= */
 int dkim_sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
+                   const char **why);
+
+/* an ARC-Message-Signature (RFC 8617 4.1.2): as a DKIM-Signature, but
+   no v=, i= the instance (1-50) in sig->instance, l= ignored */
+int dkim_ams_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
                    const char **why);
 
 /* the body canonicalizer (3.4.3, 3.4.4) and its SHA-256, l= applied:

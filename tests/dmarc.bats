@@ -4,17 +4,41 @@
 # plugin in sessions against a dnsmasq on loopback (tests/dns/dmarc.conf)
 # serving the _dmarc records; names under slow.test go to a server that
 # never answers. The SPF and DKIM results come as the plugins before dmarc
-# leave them, in transaction notes (tests/setnote stands in for them).
+# leave them, in transaction notes (tests/setnote stands in for them); at
+# the end, end to end: sender_permitted_from, dkim and dmarc with messages
+# signed by python3-dkim against keys published beside the records.
 
 load helper
 load dnsservers
 
 DNSMASQ_IP=127.$QPT_NET.73.1
 SILENT_IP=127.$QPT_NET.73.3
+# Debian's python3 (python3-dkim), not one that PATH may find first (pyenv)
+PY=/usr/bin/python3
 
 setup_file() {
   start_silent $SILENT_IP
-  start_dnsmasq $DNSMASQ_IP "$ROOT/tests/dns/dmarc.conf" --server=/slow.test/$SILENT_IP
+  # DKIM keys for the end-to-end tests: reject.test (aligned with its From)
+  # and signer.test (not), published beside the DMARC records
+  export DKIMKEYS=$BATS_FILE_TMPDIR/dkimkeys
+  $PY - "$DKIMKEYS" <<'PYEOF'
+import base64, os, sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, 'dnsmasq.conf'), 'w') as f:
+    for dom in ('reject.test', 'signer.test'):
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with open(os.path.join(d, dom + '.pem'), 'wb') as p:
+            p.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption()))
+        pub = base64.b64encode(k.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+        rec = 'v=DKIM1; k=rsa; p=' + pub
+        f.write('txt-record=sel._domainkey.%s,%s\n' % (dom, ','.join('"%s"' % rec[i:i + 250] for i in range(0, len(rec), 250))))
+PYEOF
+  start_dnsmasq $DNSMASQ_IP "$ROOT/tests/dns/dmarc.conf" --server=/slow.test/$SILENT_IP --conf-file="$DKIMKEYS/dnsmasq.conf"
   mkdir -p "$TB"
   (cd "$ROOT" && flock "$TB/.lock" make -s psl-data.c)
   cc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -433,4 +457,52 @@ sres() { msg | sed -n '1s/^Authentication-Results: //p' | grep -o 'spf=[^;]*'; }
   MAILFROM=alice@reject.test send "$QP" 'From: alice@none.test' TCPREMOTEIP=192.0.2.9
   accepted
   assert_equal "$(dres)" 'dmarc=fail (p=none dis=none) header.from=none.test'
+}
+
+# ------------------------------- with sender_permitted_from, dkim, dmarc
+
+# dkim_send BIN DOMAIN [VAR=value...]: a message From alice@reject.test
+# signed by python3-dkim with d=DOMAIN, MAIL FROM alice@reject.test
+dkim_send() {
+  local bin=$1 dom=$2
+  shift 2
+  printf 'From: Alice <alice@reject.test>\nTo: Bob <bob@example.com>\nSubject: hi\n\nhello\n' |
+    $PY -c '
+import sys, dkim
+msg = sys.stdin.buffer.read().replace(b"\n", b"\r\n")
+key = open(sys.argv[1] + "/" + sys.argv[2] + ".pem", "rb").read()
+sig = dkim.sign(msg, b"sel", sys.argv[2].encode(), key, include_headers=[b"from", b"to", b"subject"])
+w = sys.stdout.buffer
+w.write(b"EHLO client.example\r\nMAIL FROM:<alice@reject.test>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+w.write(sig + msg + b".\r\nQUIT\r\n")
+' "$DKIMKEYS" "$dom" > "$IN"
+  rm -f "$FAKEQ_DIR"/*
+  smtp "$bin" DNSCACHEIP=$DNSMASQ_IP "$@"
+}
+
+# the dkim part
+kres() { msg | sed -n '1s/^Authentication-Results: //p' | grep -o 'dkim=[^;]*'; }
+
+@test "SPF, DKIM, DMARC: an SPF fail and a DKIM pass aligned with the From domain pass p=reject through DKIM alone" {
+  QP=$(dchain spf-dkim 'sender_permitted_from reject 0' 'dkim reject 0' 'dmarc reject 1')
+  dkim_send "$QP" reject.test TCPREMOTEIP=192.0.2.9
+  accepted
+  assert_equal "$(sres)" 'spf=fail smtp.mailfrom=reject.test'
+  assert_equal "$(kres)" 'dkim=pass header.d=reject.test header.s=sel header.a=rsa-sha256'
+  assert_equal "$(dres)" 'dmarc=pass (p=reject dis=none) header.from=reject.test'
+}
+
+@test "SPF, DKIM, DMARC: a DKIM pass for another domain does not align: dmarc=fail, refused under dmarc reject 1" {
+  QP=$(dchain spf-dkim 'sender_permitted_from reject 0' 'dkim reject 0' 'dmarc reject 1')
+  dkim_send "$QP" signer.test TCPREMOTEIP=192.0.2.9
+  assert_equal "$(final)" '552 5.7.1 failed DMARC policy'
+  nothing_queued
+  grep -q 'dkim: pass, d=signer.test s=sel a=rsa-sha256' "$ERR"
+  grep -q 'dmarc: fail, reject.test: neither SPF nor DKIM aligned' "$ERR"
+  # reject 0: the same message queued with the results
+  QP=$(dchain spf-dkim0 'sender_permitted_from reject 0' 'dkim reject 0' 'dmarc reject 0')
+  dkim_send "$QP" signer.test TCPREMOTEIP=192.0.2.9
+  accepted
+  assert_equal "$(kres)" 'dkim=pass header.d=signer.test header.s=sel header.a=rsa-sha256'
+  assert_equal "$(dres)" 'dmarc=fail (p=reject dis=reject) header.from=reject.test'
 }
