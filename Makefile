@@ -48,7 +48,7 @@ CORE += dmarc.o psl.o psl_hash.o psl-data.o
 CORE += dkim.o
 # the leaf layer: no project header but its own
 CORE += proxy.o proxy_parse.o
-CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o
+CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o utf8.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 
