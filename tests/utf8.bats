@@ -198,3 +198,33 @@ EOF2
   grep -q '^Subject: größe$' "$FAKEQ_DIR/1.msg"
   grep -q '^To: 名字@bücher.example$' "$FAKEQ_DIR/1.msg"
 }
+
+@test "badmailfrom, badrcptto and aliases match UTF-8 addresses byte for byte, ASCII letters folded, nothing else" {
+  printf 'j\303\270rn@m\303\270\303\270se.example\n@B\303\244d.example\n' > "$CFG/badmailfrom"
+  printf '\303\251ve@example.com\n' > "$CFG/badrcptto"
+  printf '\345\220\215@b\303\274cher.example: bob@example.com\n' > "$CFG/aliases"
+  local qp
+  qp=$(build_chain utf8-plugins <<'EOF2'
+badmailfrom
+badrcptto
+aliases
+rcpt_ok
+queue/qmail-queue
+EOF2
+)
+  { printf 'EHLO client.example\r\n'
+    printf 'MAIL FROM:<J\303\270RN@M\303\270\303\270SE.example> SMTPUTF8\r\n'
+    printf 'MAIL FROM:<j\303\270rn@m\303\270\303\270se.example> SMTPUTF8\r\n'
+    printf 'MAIL FROM:<x@b\303\244d.EXAMPLE> SMTPUTF8\r\n'
+    printf 'MAIL FROM:<x@b\303\204d.example> SMTPUTF8\r\n'
+    printf 'RCPT TO:<\303\251ve@example.com>\r\n'
+    printf 'RCPT TO:<\303\211ve@example.com>\r\n'
+    printf 'RCPT TO:<\345\220\215@b\303\274cher.example>\r\n'
+    printf 'RCPT TO:<\345\220\216@b\303\274cher.example>\r\n'
+    printf 'QUIT\r\n'; } > "$IN"
+  smtp "$qp"
+  # "J\303\270RN@M\303\270\303\270SE" differs from the entry in ASCII
+  # case only: refused; U+00C4 is not folded to U+00E4, nor U+00C9 to U+00E9
+  run codes
+  assert_output '220 250 550 550 550 250 550 250 250 550 221'
+}
