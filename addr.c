@@ -74,10 +74,39 @@ static int dot_loose(const char *x, size_t len, int utf8)
    59 characters (the A-label, "xn--" and at least one character for each,
    must fit DNS's 63 octets) */
 #define ULABEL_MAX 59
-static int domain_ok(const char *x, size_t len, int utf8)
+static int ulabels_ok(const char *x, size_t len)
 {
   size_t i, lab = 0, cps = 0;
   int eight = 0;
+  for (i = 0; i < len; ++i) {
+    char c = x[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      if (++lab > 63 && !eight) return 0;
+      ++cps;
+      continue;
+    }
+    if ((unsigned char)c >= 0x80) {
+      eight = 1;
+      ++lab;
+      if (((unsigned char)c & 0xc0) != 0x80 && ++cps > ULABEL_MAX) return 0;
+      continue;
+    }
+    if (c == '-') { if (!lab) return 0; ++lab; ++cps; continue; }
+    if (c == '.') {
+      if (!lab || x[i - 1] == '-' || (eight && cps > ULABEL_MAX)) return 0;
+      lab = cps = 0;
+      eight = 0;
+      continue;
+    }
+    return 0;
+  }
+  if (eight && cps > ULABEL_MAX) return 0;
+  return lab && x[len - 1] != '-';
+}
+
+static int domain_ok(const char *x, size_t len, int utf8)
+{
+  size_t i, lab = 0;
   if (!len || len > 255) return 0;
   if (x[0] == '[') {
     if (x[len - 1] != ']' || len < 3) return 0;
@@ -99,29 +128,17 @@ static int domain_ok(const char *x, size_t len, int utf8)
       return parts == 3 && digits;
     }
   }
+  if (utf8) return ulabels_ok(x, len);
   for (i = 0; i < len; ++i) {
     char c = x[i];
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
-      if (++lab > 63 && !eight) return 0;
-      ++cps;
+      if (++lab > 63) return 0;
       continue;
     }
-    if ((unsigned char)c >= 0x80 && utf8) {
-      eight = 1;
-      ++lab;
-      if (((unsigned char)c & 0xc0) != 0x80 && ++cps > ULABEL_MAX) return 0;
-      continue;
-    }
-    if (c == '-') { if (!lab) return 0; ++lab; ++cps; continue; }
-    if (c == '.') {
-      if (!lab || x[i - 1] == '-' || (eight && cps > ULABEL_MAX)) return 0;
-      lab = cps = 0;
-      eight = 0;
-      continue;
-    }
+    if (c == '-') { if (!lab) return 0; ++lab; continue; }
+    if (c == '.') { if (!lab || x[i - 1] == '-') return 0; lab = 0; continue; }
     return 0;
   }
-  if (eight && cps > ULABEL_MAX) return 0;
   return lab && x[len - 1] != '-';
 }
 

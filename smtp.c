@@ -869,11 +869,6 @@ void smtp_run(struct session *s)
     rc = line_read(s->in, line, SASL_LINE_MAX, &len);
     line_len = rc == LINE_OK ? len : 0;
     switch (rc) {
-    case LINE_OK:
-      line[len] = 0;
-      if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
-      dispatch(s, line, len);
-      break;
     case LINE_EOF:
     case LINE_ERROR:
       qlog(s, LOGINFO, NULL, "client closed the connection");
@@ -903,14 +898,16 @@ void smtp_run(struct session *s)
     case LINE_8BIT:
       /* RFC 6531: 8-bit bytes only in MAIL's and RCPT's paths, where the
          address parser decides (and refuses them without SMTPUTF8) */
-      if (len > 5 && (case_equalb(line, 5, "mail ") || case_equalb(line, 5, "rcpt "))) {
-        line[len] = 0;
-        if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, len);
-        dispatch(s, line, len);
+      if (len <= 5 || !(case_equalb(line, 5, "mail ") || case_equalb(line, 5, "rcpt "))) {
+        reply_send(s, R_CMD_8BIT);
+        count_error(s);
         break;
       }
-      reply_send(s, R_CMD_8BIT);
-      count_error(s);
+      /* fall through */
+    case LINE_OK:
+      line[len] = 0;
+      if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
+      dispatch(s, line, len);
       break;
     }
   }
