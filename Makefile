@@ -51,7 +51,7 @@ CORE += uribl_scan.o
 # the PROXY protocol header before the greeting
 CORE += proxy.o proxy_parse.o
 # the leaf layer: no project header but its own
-CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o
+CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o utf8.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 #include "addr.h"
+#include "utf8.h"
 
 long addr_pathlen(const char *x, size_t len)
 {
@@ -29,21 +30,24 @@ static int hexval(char c)
   return -1;
 }
 
-static int is_atext(unsigned char c)
+/* RFC 5321's atext, and with SMTPUTF8 RFC 6531's UTF8-non-ascii (the
+   path was checked to be well-formed UTF-8 first) */
+static int is_atext(unsigned char c, int utf8)
 {
+  if (c >= 0x80) return utf8;
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
   return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
 /* RFC 5321 4.1.2's Dot-string, strict: no empty label */
-static int dot_string(const char *x, size_t len)
+static int dot_string(const char *x, size_t len, int utf8)
 {
   size_t i;
   int prev_dot = 1;
   if (!len) return 0;
   for (i = 0; i < len; ++i) {
     if (x[i] == '.') { if (prev_dot) return 0; prev_dot = 1; }
-    else if (is_atext((unsigned char)x[i])) prev_dot = 0;
+    else if (is_atext((unsigned char)x[i], utf8)) prev_dot = 0;
     else return 0;
   }
   return !prev_dot;
@@ -52,12 +56,12 @@ static int dot_string(const char *x, size_t len)
 /* the unquoted local part real mail uses: atext and dots, empty labels
    allowed ("a..b", ".a", "a.": addresses at Japanese carriers), at least
    one atext */
-static int dot_loose(const char *x, size_t len)
+static int dot_loose(const char *x, size_t len, int utf8)
 {
   size_t i;
   int atext = 0;
   for (i = 0; i < len; ++i) {
-    if (is_atext((unsigned char)x[i])) atext = 1;
+    if (is_atext((unsigned char)x[i], utf8)) atext = 1;
     else if (x[i] != '.') return 0;
   }
   return atext;
@@ -65,8 +69,42 @@ static int dot_loose(const char *x, size_t len)
 
 /* a DNS name as mail uses it (letters, digits, hyphens inside a label,
    underscores anywhere: SRV-style and Windows host names), or an address
-   literal */
-static int domain_ok(const char *x, size_t len)
+   literal; with SMTPUTF8, labels may be U-labels (RFC 6531 3.3): any
+   non-ASCII character, not checked against IDNA2008's tables, at most
+   59 characters (the A-label, "xn--" and at least one character for each,
+   must fit DNS's 63 octets) */
+#define ULABEL_MAX 59
+static int ulabels_ok(const char *x, size_t len)
+{
+  size_t i, lab = 0, cps = 0;
+  int eight = 0;
+  for (i = 0; i < len; ++i) {
+    char c = x[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      if (++lab > 63 && !eight) return 0;
+      ++cps;
+      continue;
+    }
+    if ((unsigned char)c >= 0x80) {
+      eight = 1;
+      ++lab;
+      if (((unsigned char)c & 0xc0) != 0x80 && ++cps > ULABEL_MAX) return 0;
+      continue;
+    }
+    if (c == '-') { if (!lab) return 0; ++lab; ++cps; continue; }
+    if (c == '.') {
+      if (!lab || x[i - 1] == '-' || (eight && cps > ULABEL_MAX)) return 0;
+      lab = cps = 0;
+      eight = 0;
+      continue;
+    }
+    return 0;
+  }
+  if (eight && cps > ULABEL_MAX) return 0;
+  return lab && x[len - 1] != '-';
+}
+
+static int domain_ok(const char *x, size_t len, int utf8)
 {
   size_t i, lab = 0;
   if (!len || len > 255) return 0;
@@ -90,6 +128,7 @@ static int domain_ok(const char *x, size_t len)
       return parts == 3 && digits;
     }
   }
+  if (utf8) return ulabels_ok(x, len);
   for (i = 0; i < len; ++i) {
     char c = x[i];
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
@@ -105,14 +144,16 @@ static int domain_ok(const char *x, size_t len)
 
 /* the length of the quoted string at the start of x (both quotes), or 0:
    qtextSMTP and quoted-pairSMTP of RFC 5321 4.1.2, printable ASCII and
-   space only, so no CR, LF, NUL or control byte ever gets in */
-static size_t quoted_len(const char *x, size_t len)
+   space only, so no CR, LF, NUL or control byte ever gets in; with
+   SMTPUTF8 also UTF8-non-ascii in qtext (RFC 6531 3.3), not in a pair */
+static size_t quoted_len(const char *x, size_t len, int utf8)
 {
   size_t i;
   if (!len || x[0] != '"') return 0;
   for (i = 1; i < len; ++i) {
     unsigned char c = (unsigned char)x[i];
     if (c == '"') return i + 1;
+    if (c >= 0x80 && utf8) continue;
     if (c < 32 || c > 126) return 0;
     if (c == '\\') {
       if (i + 1 >= len || (unsigned char)x[i + 1] < 32 || (unsigned char)x[i + 1] > 126) return 0;
@@ -134,16 +175,18 @@ static int cat_unquoted(stralloc *out, const char *x, size_t ql)
   return 1;
 }
 
-int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
+static int parse(const char *x, size_t len, int flags, stralloc *out)
 {
   size_t i, at;
   const char *p;
   size_t pl;
+  int rcpt = flags & ADDR_RCPT, utf8 = (flags & ADDR_UTF8) != 0;
   out->len = 0;
   if (len < 2 || x[0] != '<' || x[len - 1] != '>') return ADDR_SYNTAX;
   p = x + 1;
   pl = len - 2;
   if (pl > ADDR_MAX) return ADDR_TOOLONG;
+  if (utf8 && !utf8_valid(p, pl)) return ADDR_BAD_UTF8;
   if (!pl) {
     if (rcpt) return ADDR_NULL_NOT_ALLOWED;
     return stralloc_0(out) ? ADDR_OK : ADDR_SYNTAX;
@@ -156,7 +199,7 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
       size_t j;
       if (p[i] != '@') return ADDR_SYNTAX;
       for (j = i + 1; p + j < colon && p[j] != ','; ++j) ;
-      if (!domain_ok(p + i + 1, j - i - 1)) return ADDR_SYNTAX;
+      if (!domain_ok(p + i + 1, j - i - 1, utf8)) return ADDR_SYNTAX;
       i = (p + j < colon) ? j + 1 : j;
     }
     pl -= (size_t)(colon + 1 - p);
@@ -169,12 +212,12 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
        reaches smtp-forward, plugins and logs as the client wrote it;
        quotes that were not needed (the content is a Dot-string) are
        dropped, as they always were */
-    size_t ql = quoted_len(p, pl);
+    size_t ql = quoted_len(p, pl, utf8);
     stralloc lp = {0};
     int ok;
-    if (ql < 3 || ql >= pl || p[ql] != '@' || !domain_ok(p + ql + 1, pl - ql - 1)) return ADDR_SYNTAX;
+    if (ql < 3 || ql >= pl || p[ql] != '@' || !domain_ok(p + ql + 1, pl - ql - 1, utf8)) return ADDR_SYNTAX;
     ok = cat_unquoted(&lp, p, ql);
-    if (ok && dot_string(lp.s, lp.len))
+    if (ok && dot_string(lp.s, lp.len, utf8))
       ok = stralloc_copy(out, &lp) && stralloc_catb(out, p + ql, pl - ql) && stralloc_0(out);
     else
       ok = ok && stralloc_copyb(out, p, pl) && stralloc_0(out);
@@ -188,13 +231,25 @@ int addr_parse(const char *x, size_t len, int rcpt, stralloc *out)
   }
   /* no 64-octet limit on the local part (RFC 5321 4.5.3.1.1 allows
      more): SRS and VERP senders exceed it; the whole path is bounded */
-  if (!dot_loose(p, at) || !domain_ok(p + at + 1, pl - at - 1)) return ADDR_SYNTAX;
+  if (!dot_loose(p, at, utf8) || !domain_ok(p + at + 1, pl - at - 1, utf8)) return ADDR_SYNTAX;
   return stralloc_copyb(out, p, pl) && stralloc_0(out) ? ADDR_OK : ADDR_SYNTAX;
+}
+
+int addr_parse(const char *x, size_t len, int flags, stralloc *out)
+{
+  int r = parse(x, len, flags, out);
+  size_t i;
+  /* only a refusal looks for 8-bit bytes: a plain path costs nothing more */
+  if (r != ADDR_SYNTAX || (flags & ADDR_UTF8) || len < 2) return r;
+  for (i = 1; i + 1 < len; ++i)
+    if ((unsigned char)x[i] >= 0x80)
+      return utf8_valid(x + 1, len - 2) ? ADDR_NEED_UTF8 : ADDR_BAD_UTF8;
+  return r;
 }
 
 int addr_internal(const char *a, stralloc *out)
 {
-  size_t len = strlen(a), ql = quoted_len(a, len);
+  size_t len = strlen(a), ql = quoted_len(a, len, 1);
   out->len = 0;
   if (ql) {
     if (!cat_unquoted(out, a, ql)) return 0;

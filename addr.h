@@ -11,15 +11,21 @@ long addr_pathlen(const char *x, size_t len);
    too small for SRS and VERP senders; the command line is bounded too */
 #define ADDR_MAX 512
 
-enum { ADDR_OK, ADDR_SYNTAX, ADDR_NULL_NOT_ALLOWED, ADDR_TOOLONG };
+enum { ADDR_OK, ADDR_SYNTAX, ADDR_NULL_NOT_ALLOWED, ADDR_TOOLONG,
+       ADDR_NEED_UTF8,          /* well-formed UTF-8, but no ADDR_UTF8 */
+       ADDR_BAD_UTF8 };         /* 8-bit bytes that are not well-formed UTF-8 */
+/* flags */
+#define ADDR_RCPT 1             /* postmaster alone is allowed, <> is not */
+#define ADDR_UTF8 2             /* the transaction declared SMTPUTF8 (RFC 6531) */
 /* parses "<path>" (with brackets) into out, without brackets and without a
-   source route, \0-terminated; "" is the null path. rcpt: postmaster alone
-   is allowed, <> is not. The local part is a dot-atom whose labels may be
+   source route, \0-terminated; "" is the null path. The local part is a dot-atom whose labels may be
    empty, or a quoted string (printable ASCII and space, quoted pairs),
    kept quoted as sent unless its content is a plain Dot-string; the domain
-   a DNS name (underscores allowed) or an address literal. The result never
-   holds a byte below 32 or above 126. */
-int addr_parse(const char *x, size_t len, int rcpt, stralloc *out);
+   a DNS name (underscores allowed) or an address literal. Without
+   ADDR_UTF8 the result never holds a byte below 32 or above 126; with it,
+   local parts (atext and qtext) and domains (U-labels) may also hold
+   well-formed UTF-8 without C1 controls (utf8.h), and nothing else. */
+int addr_parse(const char *x, size_t len, int flags, stralloc *out);
 
 /* the internal form of a parsed address, as qmail-queue's and Postfix's
    envelopes hold it (qmail-smtpd and Postfix's smtpd store it so, and

@@ -55,15 +55,21 @@ static size_t fmt_date(char *b, time_t now)
   return n;
 }
 
+/* RFC 3848's WITH values, and RFC 6531 3.7.3's for SMTPUTF8 */
+const char *received_proto(const struct session *s)
+{
+  if (s->t.smtputf8)
+    return s->tls ? (s->authenticated ? "UTF8SMTPSA" : "UTF8SMTPS") : (s->authenticated ? "UTF8SMTPA" : "UTF8SMTP");
+  if (s->hello == HELLO_EHLO)
+    return s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
+  return "SMTP";
+}
+
 /* the value of the header, without "Received: " and without the final LF */
 int received_build(struct session *s, stralloc *sa)
 {
   char date[64];
-  const char *proto;
-  if (s->hello == HELLO_EHLO)
-    proto = s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
-  else
-    proto = "SMTP";
+  const char *proto = received_proto(s);
   sa->len = 0;
   if (!stralloc_cats(sa, "from ")) return 0;
   safe_append(sa, s->remote_desc.s, s->remote_desc.len);

@@ -8,6 +8,8 @@
 struct session;
 
 int received_build(struct session *s, stralloc *sa);
+/* the Received WITH protocol: SMTP, ESMTP[S][A], UTF8SMTP[S][A] */
+const char *received_proto(const struct session *s);
 void safe_append(stralloc *sa, const char *x, size_t len);
 
 #endif

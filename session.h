@@ -52,6 +52,7 @@ struct txn {
   stralloc rcpts;               /* "addr\0" each */
   unsigned int nrcpt;
   unsigned long long declared_size;
+  int smtputf8;                 /* MAIL said SMTPUTF8 (RFC 6531) */
   struct notes notes;
   struct notes rcpt_notes;       /* per recipient: "address\nkey" */
   stralloc newhdrs;             /* header fields the core and plugins add, LF ends */

@@ -149,7 +149,8 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
     if (!stralloc_cats(r, "; I am so happy to meet you.")) die_nomem(s);
   } else {
     const char *caps = notes_get(&s->t.notes, "capabilities");
-    if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME")) die_nomem(s);
+    /* RFC 6531 3.2: SMTPUTF8 goes with 8BITMIME */
+    if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME\nSMTPUTF8")) die_nomem(s);
     /* RFC 1870 4: "SIZE" alone when there is no fixed maximum */
     if (!stralloc_cats(r, "\nSIZE")) die_nomem(s);
     if (s->conf.databytes) {
@@ -175,13 +176,26 @@ static int ehlo_hook(struct session *s, struct cmd *c)
 static void helo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 0); }
 static void ehlo_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; hello_proceed(s, c, 1); }
 
+/* whether MAIL's parameters hold SMTPUTF8 (checked again by mail_params) */
+static int has_smtputf8(const stralloc *params)
+{
+  size_t i = 0;
+  while (i < params->len) {
+    const char *p = params->s + i;
+    size_t l = strlen(p);
+    if (l == 8 && !memcmp(p, "smtputf8", 8)) return 1;
+    i += l + 1;
+  }
+  return 0;
+}
+
 static int get_path(struct session *s, const char *arg, size_t len, const char *kw,
                     stralloc *path, stralloc *params, int rcpt)
 {
   size_t kl = strlen(kw), i;
   long pl;
   struct pre_args a;
-  int rc;
+  int rc, utf8;
   stralloc out = {0};
   if (len < kl || !case_equalb(arg, kl, kw)) { reply_send(s, R_SYNTAX); return 0; }
   for (i = kl; i < len && arg[i] == ' '; ++i) ;
@@ -194,6 +208,9 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
     reply_send(s, R_SYNTAX_PARAMS);
     return 0;
   }
+  /* RFC 6531 3.4: UTF-8 in the envelope only in a transaction whose MAIL
+     said SMTPUTF8 (MAIL's path included) */
+  utf8 = rcpt ? s->t.smtputf8 : (params->len && has_smtputf8(params));
   a.path = arg;
   a.pathlen = (size_t)pl;
   a.out = &out;
@@ -201,8 +218,14 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
   if (!pl && !rcpt) { a.path = "<>"; a.pathlen = 2; }   /* "MAIL FROM:" is the null sender */
   rc = rcpt ? hook_run_rcpt_pre(s, &a) : hook_run_mail_pre(s, &a);
   if (rc == OK && out.len) { a.path = out.s; a.pathlen = out.len; }
-  rc = addr_parse(a.path, a.pathlen, rcpt, path);
+  rc = addr_parse(a.path, a.pathlen, (rcpt ? ADDR_RCPT : 0) | (utf8 ? ADDR_UTF8 : 0), path);
   stralloc_free(&out);
+  if (rc == ADDR_NEED_UTF8) {
+    /* RFC 6531 3.7.4.1 */
+    reply_send(s, rcpt ? R_RCPT_NEED_UTF8 : R_MAIL_NEED_UTF8);
+    return 0;
+  }
+  if (rc == ADDR_BAD_UTF8) { reply_send(s, R_BAD_UTF8); return 0; }
   if (rc != ADDR_OK) {
     if (rcpt) reply_send(s, R_RCPT_UNPARSABLE);
     else reply_send(s, R_MAIL_UNPARSABLE);
@@ -210,6 +233,7 @@ static int get_path(struct session *s, const char *arg, size_t len, const char *
   }
   return 1;
 }
+
 
 /* RFC 4954 5: AUTH=<> or AUTH=xtext(addr-spec) on MAIL. Only an
    authenticated client's value is trusted; anyone else's is accepted and
@@ -269,7 +293,7 @@ bad:
 static int mail_params(struct session *s, stralloc *params, int rcpt)
 {
   size_t i = 0;
-  int seen_size = 0, seen_body = 0, seen_auth = 0;
+  int seen_size = 0, seen_body = 0, seen_auth = 0, seen_utf8 = 0;
   while (i < params->len) {
     const char *p = params->s + i;
     size_t l = strlen(p);
@@ -284,6 +308,10 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
         reply_send(s, R_SYNTAX_BODY);
         return 0;
       }
+    } else if (!rcpt && kl == 8 && !memcmp(p, "smtputf8", 8)) {
+      /* RFC 6531 3.4: no value */
+      if (seen_utf8++ || eq) { reply_send(s, R_SYNTAX_PARAMS); return 0; }
+      s->t.smtputf8 = 1;
     } else if (!rcpt && kl == 4 && !memcmp(p, "auth", 4) && auth_command_known(s)) {
       if (seen_auth++ || !eq) { reply_send(s, R_SYNTAX_AUTH_PARAM); return 0; }
       if (!mail_auth_param(s, eq + 1)) return 0;
@@ -424,9 +452,7 @@ static void smtp_queue(struct session *s)
 
   hook_run_data_post_headers(s, &a);
 
-  if (s->hello == HELLO_EHLO)
-    ra.proto = s->tls ? (s->authenticated ? "ESMTPSA" : "ESMTPS") : (s->authenticated ? "ESMTPA" : "ESMTP");
-  else ra.proto = "SMTP";
+  ra.proto = received_proto(s);
   ra.out = &out;
   ra.msg = NULL;
   rc = hook_run_received_line(s, &ra);
@@ -843,11 +869,6 @@ void smtp_run(struct session *s)
     rc = line_read(s->in, line, SASL_LINE_MAX, &len);
     line_len = rc == LINE_OK ? len : 0;
     switch (rc) {
-    case LINE_OK:
-      line[len] = 0;
-      if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
-      dispatch(s, line, len);
-      break;
     case LINE_EOF:
     case LINE_ERROR:
       qlog(s, LOGINFO, NULL, "client closed the connection");
@@ -875,8 +896,18 @@ void smtp_run(struct session *s)
       count_error(s);
       break;
     case LINE_8BIT:
-      reply_send(s, R_CMD_8BIT);
-      count_error(s);
+      /* RFC 6531: 8-bit bytes only in MAIL's and RCPT's paths, where the
+         address parser decides (and refuses them without SMTPUTF8) */
+      if (len <= 5 || !(case_equalb(line, 5, "mail ") || case_equalb(line, 5, "rcpt "))) {
+        reply_send(s, R_CMD_8BIT);
+        count_error(s);
+        break;
+      }
+      /* fall through */
+    case LINE_OK:
+      line[len] = 0;
+      if (s->conf.loglevel >= LOGINFO) log_line(s, LOGINFO, NULL, NULL, line, auth_log_len(line, len));
+      dispatch(s, line, len);
       break;
     }
   }

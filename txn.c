@@ -23,6 +23,7 @@ void txn_new(struct session *s)
   t->rcpts.len = 0;
   t->nrcpt = 0;
   t->declared_size = 0;
+  t->smtputf8 = 0;
   notes_clear(&t->notes);
   notes_clear(&t->rcpt_notes);
   t->newhdrs.len = 0;

@@ -32,6 +32,7 @@
 #include <fmt.h>
 #include <str.h>
 #include "plugin.h"
+#include "utf8.h"
 
 #define PLUGIN "aliases"
 #define DEPTH_MAX 10
@@ -77,13 +78,17 @@ static int aliases_init(void **self, int argc, const char *const *argv, stralloc
 /* ---- parsing */
 
 static int is_ws(char c) { return c == ' ' || c == '\t'; }
+/* 8-bit bytes: UTF-8 local parts and U-labels (SMTPUTF8), the key
+   checked whole by utf8_valid; matched byte for byte, lower-cased in ASCII
+   only, as the core leaves a UTF-8 address */
 static int localchar(char c)
 {
-  return c > 32 && c < 127 && !strchr("()<>,;:@\"[]\\", c);
+  return (unsigned char)c >= 0x80 || (c > 32 && c < 127 && !strchr("()<>,;:@\"[]\\", c));
 }
 static int domainchar(char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  return (unsigned char)c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+         || c == '-' || c == '.';
 }
 static int namechar(char c)
 {
@@ -121,6 +126,7 @@ static int parse_line(struct aliases *al, const char *l, const char **why)
   keylen = (size_t)(colon - l);
   while (keylen && is_ws(l[keylen - 1])) --keylen;
   if (!keylen) { *why = "no key before the colon"; return 0; }
+  if (!utf8_valid(l, str_len(l))) { *why = "not well-formed UTF-8"; return 0; }
   at = memchr(l, '@', keylen);
   /* the local parts */
   for (p = l; p < (at ? at : l + keylen); ) {

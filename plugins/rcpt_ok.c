@@ -88,9 +88,11 @@ static int rcpt_ok_rcpt(struct session *s, void *self, struct addr_args *a)
   len = a->addrlen - at - 1;
   if (!len) goto deny;
   /* no domain has controls, spaces or NULs: such a host can match nothing
-     and must not reach the log */
+     and must not reach the log. 8-bit bytes are a U-label's UTF-8 (an
+     SMTPUTF8 transaction: the core checked it), lower-cased in ASCII only
+     (RFC 6531 leaves U-labels as sent; rcpthosts lists them so) */
   for (i = at + 1; i < a->addrlen; ++i)
-    if ((unsigned char)a->addr[i] <= ' ' || (unsigned char)a->addr[i] >= 127) goto deny;
+    if ((unsigned char)a->addr[i] <= ' ' || (unsigned char)a->addr[i] == 127) goto deny;
   if (!stralloc_copyb(&r->host, a->addr + at + 1, len) || !stralloc_0(&r->host)) goto nomem;
   case_lowerb(r->host.s, len);
   h = r->host.s;

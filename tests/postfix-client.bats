@@ -87,3 +87,17 @@ send_one() {
   grep -q '535 5.7.8 Authentication failed' "$PF/maillog"
   nothing_queued
 }
+
+@test "Postfix sends to a UTF-8 address (SMTPUTF8): qpsmtpd offers it, the message is queued with the address as sent" {
+  # before SMTPUTF8 was offered, Postfix bounced: "SMTPUTF8 is required,
+  # but was not offered by host"
+  printf 'Subject: gr\303\274\303\237e\n\nk\303\266rper\n' |
+    sendmail -C "$PF/etc" -f sender@test.example $'j\303\270rn@b\303\274cher.example'
+  pf_wait_log 'status=sent'
+  wait_sessions 1
+  assert_equal "$(queued)" 1
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" $'Fsender@test.example|Tj\303\270rn@b\303\274cher.example||'
+  grep -q $'^Subject: gr\303\274\303\237e$' "$FAKEQ_DIR/1.msg"
+  grep -q ' with UTF8SMTPA; ' "$FAKEQ_DIR/1.msg"
+  ! grep -q 'SMTPUTF8 is required' "$PF/maillog"
+}

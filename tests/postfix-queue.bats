@@ -107,6 +107,17 @@ message() {
   grep -q 'from=<alice@sender.example>, size=[0-9]*, nrcpt=2' "$PF/maillog"
 }
 
+@test "postfix-queue: a UTF-8 sender (SMTPUTF8) reaches Postfix through postdrop unchanged, with a UTF-8 Subject" {
+  FROM=$'j\303\270rn@m\303\270\303\270se.example' MAILPARAM=' SMTPUTF8' session $'Subject: gr\303\274\303\237e\r\n\r\nx\r\n'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 250 221"
+  pf_wait_mail "$PF/mail/bob" 1
+  f=$(ls "$PF/mail/bob/new/"*)
+  head -n 1 "$f" | grep -qx $'Return-Path: <j\303\270rn@m\303\270\303\270se.example>'
+  grep -qx $'Subject: gr\303\274\303\237e' "$f"
+  grep -q ' with UTF8SMTP; ' "$f"
+}
+
 @test "postfix-queue: the null sender arrives as Return-Path: <>" {
   FROM= session $'Subject: bounce\r\n\r\nx\r\n'
   smtp "$QP"

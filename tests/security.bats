@@ -126,6 +126,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-SMTPUTF8
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -212,9 +213,10 @@ EOF
 }
 
 @test "8-bit bytes in HELO, MAIL and RCPT without SMTPUTF8: rejected" {
-  printf 'HELO \xc3\xa9t\xc3\xa9\r\nEHLO c.example\r\nMAIL FROM:<\xff@b.example>\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<b\x80@example.com>\r\nQUIT\r\n' > "$IN"
+  printf 'HELO \xc3\xa9t\xc3\xa9\r\nEHLO c.example\r\nMAIL FROM:<\xff@b.example>\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<b\x80@example.com>\r\nRCPT TO:<b\xc3\xa9@example.com>\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "220 500 250 500 250 500 221"
+  # HELO: 500; a path: 501 when it is not UTF-8, 553 5.6.7 without SMTPUTF8
+  assert_equal "$(codes)" "220 500 250 501 250 501 553 221"
 }
 
 # ------------------------------------------------------------ 8-10. envelope
@@ -363,6 +365,7 @@ PY
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-SMTPUTF8
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
