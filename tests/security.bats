@@ -126,6 +126,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -363,6 +364,7 @@ PY
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!

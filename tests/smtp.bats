@@ -22,6 +22,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 221 2.0.0 test.example closing connection. Have a wonderful day.
@@ -46,6 +47,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE 1000
 250 ENHANCEDSTATUSCODES
 221 2.0.0 test.example closing connection. Have a wonderful day.
@@ -77,6 +79,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE 1000
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -113,6 +116,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 221 2.0.0 test.example closing connection. Have a wonderful day.
@@ -141,6 +145,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -148,6 +153,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 503 5.5.1 MAIL first
@@ -219,6 +225,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 503 5.5.1 Use MAIL before RCPT
@@ -247,6 +254,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 501 5.5.4 Syntax error in command
@@ -294,6 +302,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <$SRS>, sender OK - how exciting to get mail from you!
@@ -357,6 +366,7 @@ EOF
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 500 5.5.2 Syntax error: bare CR in command
@@ -395,6 +405,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <>, sender OK - how exciting to get mail from you!
@@ -414,6 +425,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -433,6 +445,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -457,13 +470,14 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.0.0 OK
 250 2.0.0 OK
 252 2.5.2 Just try sending a mail and we'll see how it turns out ...
 214-2.0.0 This is qpsmtpd 0.1
-214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT
+214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT
 214 2.0.0 See the qpsmtpd(8) manual page.
 500 5.5.1 Unrecognized command
 500 5.5.1 Unrecognized command
@@ -484,6 +498,7 @@ NOOP
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 500 5.5.1 Unrecognized command
@@ -510,6 +525,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -569,6 +585,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -597,6 +614,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -620,6 +638,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -642,6 +661,7 @@ QUIT
 250-test.example Hi [192.0.2.1] [192.0.2.1]
 250-PIPELINING
 250-8BITMIME
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
