@@ -29,9 +29,8 @@ mail_rcpt() {
 
 # chunk TEXT [LAST]: "BDAT <octets of TEXT>[ LAST]" CRLF, then TEXT (printf escapes)
 chunk() {
-  local data
-  printf -v data "$1"
-  printf 'BDAT %d%s\r\n%s' "${#data}" "${2:+ $2}" "$data"
+  printf 'BDAT %d%s\r\n' "$(printf "$1" | wc -c)" "${2:+ $2}"
+  printf "$1"
 }
 
 # the queued message without the Received field our server put on top
