@@ -91,8 +91,9 @@ static void store(struct session *s, const char *x, size_t len)
 }
 
 /* the first CR or LF in [p, e), or e: 16 bytes a step where SSE2 is there
-   (every x86-64), which is what makes large messages cheap */
-static const char *scan_crlf(const char *p, const char *e)
+   (every x86-64), which is what makes large messages cheap; inlined into
+   DATA's loop (and BDAT's) as a call costs DATA more than it saves */
+static inline __attribute__((always_inline)) const char *scan_crlf(const char *p, const char *e)
 {
 #ifdef __SSE2__
   const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');

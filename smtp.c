@@ -800,9 +800,6 @@ static const struct command commands[] = {
   { "data", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
               [SMTP_MAIL] = R_RCPT_FIRST, [SMTP_BDAT] = R_DATA_AFTER_BDAT }, 0, data_hook, data_replies, data_check,
     data_proceed },
-  /* BDAT runs the data hook itself, at the first chunk */
-  { "bdat", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
-              [SMTP_MAIL] = R_RCPT_FIRST }, CMD_CHUNK, NULL, NULL, bdat_check, bdat_proceed },
   { "rset", { 0 }, 0, NULL, NULL, NULL, rset_proceed },
   { "noop", { 0 }, 0, noop_hook, noop_replies, NULL, noop_proceed },
   { "vrfy", { 0 }, 0, vrfy_hook, vrfy_replies, NULL, vrfy_proceed },
@@ -814,6 +811,10 @@ static const struct command commands[] = {
     auth_proceed },
   { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN, [SMTP_BDAT] = R_TLS_IN_TXN },
     CMD_PRETLS | CMD_IF_TLS, NULL, NULL, NULL, starttls_proceed },
+  /* BDAT runs the data hook itself, at the first chunk (last
+     in the table: a plain session's verbs are found before it) */
+  { "bdat", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
+              [SMTP_MAIL] = R_RCPT_FIRST }, CMD_CHUNK, NULL, NULL, bdat_check, bdat_proceed },
   { NULL, { 0 }, 0, NULL, NULL, NULL, NULL }
 };
 
