@@ -264,7 +264,7 @@ fuzz-regress: $(REGRESS_OBJ)
 	done
 
 clean:
-	rm -f *.o plugins/*.o plugins/*/*.o *.d plugins/*.d plugins/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f *.o plugins/*.o plugins/*/*.o plugins/*/*/*.o *.d plugins/*.d plugins/*/*.d plugins/*/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
 	rm -f make-psl psl-data.c psl-data.c.tmp
 	rm -f hot.ld hot.ld.tmp
 	rm -rf bench/.work/hot

@@ -41,6 +41,9 @@ void io_data_start(struct session *s)
 
 void io_data_stop(struct session *s) { s->in_data = 0; }
 
+/* BDAT: the next chunk of the message, under the same rate from the first */
+void io_data_resume(struct session *s) { s->in_data = 1; }
+
 /* In DATA the client has until data_start + data_grace + bytes/data_min_rate
    to send more: each byte it sent buys it 1/data_min_rate seconds, as
    Postfix's smtpd_min_data_rate. Saturates instead of overflowing. */

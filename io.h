@@ -16,6 +16,7 @@ void io_set_deadline(struct session *s, unsigned long seconds);
 extern unsigned long long io_rx_bytes;
 void io_data_start(struct session *s);
 void io_data_stop(struct session *s);
+void io_data_resume(struct session *s);
 void io_init(struct session *s);
 ssize_t io_raw_read(int fd, char *buf, size_t len);
 ssize_t io_raw_write(int fd, const char *buf, size_t len);

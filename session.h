@@ -68,6 +68,11 @@ struct txn {
   int spoolerr;
   unsigned int hops;
   int authres_seen;             /* the client sent an Authentication-Results field */
+  /* BDAT (data.c): a chunked message is under way (the data hook ran) */
+  int bdat;
+  int bdat_cr;                  /* the last chunk ended with a CR */
+  int bdat_bare;                /* 0, or DATA_BARELF / DATA_BARECR: refused at its chunk */
+  size_t bdat_linelen;          /* octets of the line so far (capped) */
   struct spool spool;
 };
 

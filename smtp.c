@@ -104,6 +104,8 @@ struct cmd {
   stralloc path;                /* MAIL, RCPT: the address, \0-terminated */
   stralloc params;
   stralloc out;
+  unsigned long long chunk;     /* BDAT: the chunk's size */
+  int last;                     /* BDAT: LAST */
 };
 
 static const struct hook_reply helo_replies[] = {
@@ -149,8 +151,12 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
     if (!stralloc_cats(r, "; I am so happy to meet you.")) die_nomem(s);
   } else {
     const char *caps = notes_get(&s->t.notes, "capabilities");
-    /* RFC 6531 3.2: SMTPUTF8 goes with 8BITMIME */
-    if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME\nSMTPUTF8")) die_nomem(s);
+    /* RFC 6531 3.2: SMTPUTF8 goes with 8BITMIME; CHUNKING: RFC 3030 */
+    if (!stralloc_cats(r, "
+PIPELINING
+8BITMIME
+SMTPUTF8
+CHUNKING")) die_nomem(s);
     /* RFC 1870 4: "SIZE" alone when there is no fixed maximum */
     if (!stralloc_cats(r, "\nSIZE")) die_nomem(s);
     if (s->conf.databytes) {
@@ -534,15 +540,9 @@ static int data_check(struct session *s, struct cmd *c)
   return 1;
 }
 
-static void data_proceed(struct session *s, struct cmd *c, int rc)
+/* DATA or a chunk did not arrive whole: the session ends (never returns) */
+static void data_failure(struct session *s, int rc)
 {
-  (void)c;
-  txn_spool_prepare(s);
-  reply_send(s, R_GO_AHEAD);
-  buffer_flush(s->out);
-  io_data_start(s);
-  rc = data_read(s);
-  io_data_stop(s);
   switch (rc) {
   case DATA_EOF:
   case DATA_ERROR:
@@ -566,10 +566,14 @@ static void data_proceed(struct session *s, struct cmd *c, int rc)
     reply_send(s, rc == DATA_BARELF ? R_DATA_BARELF : R_DATA_BARECR);
     drain_and_disconnect(s);
     break;
-  case DATA_DISCONNECT:
-    smtp_disconnect(s, 0);
-    break;
   }
+  smtp_disconnect(s, 0);
+}
+
+/* the whole message is in, by DATA or BDAT: the checks on what it held,
+   then the queue */
+static void message_end(struct session *s)
+{
   if (s->t.toobig) { reply_send(s, R_TOO_BIG); txn_reset(s); return; }
   if (s->t.hdr_toolarge) { reply_send(s, R_HEADER_TOO_LARGE); txn_reset(s); return; }
   if (s->t.longline && s->conf.strict_lines) { reply_send(s, R_LONG_LINE); txn_reset(s); return; }
@@ -581,6 +585,102 @@ static void data_proceed(struct session *s, struct cmd *c, int rc)
     return;
   }
   smtp_queue(s);
+}
+
+static void data_proceed(struct session *s, struct cmd *c, int rc)
+{
+  (void)c;
+  txn_spool_prepare(s);
+  reply_send(s, R_GO_AHEAD);
+  buffer_flush(s->out);
+  io_data_start(s);
+  rc = data_read(s);
+  io_data_stop(s);
+  if (rc != DATA_END) data_failure(s, rc);
+  message_end(s);
+}
+
+/* BDAT (RFC 3030). The message is framed by the chunks' sizes, so the
+   session stays in step whatever a chunk holds: a refused BDAT's chunk is
+   read and dropped (RFC 3030 2: pipelined chunks after a failed one),
+   and only a size that cannot be read ends the session, as the chunk's
+   end is then unknown. The data hook runs at the first chunk; the
+   message ends only with the chunk of BDAT ... LAST. */
+static void bdat_syntax(struct session *s)
+{
+  qlog(s, LOGNOTICE, NULL, "BDAT without a size we can read; closing");
+  reply_send(s, R_BDAT_SYNTAX);
+  drain_and_disconnect(s);
+}
+
+static void chunk_discard(struct session *s, unsigned long long n)
+{
+  int rc;
+  io_data_start(s);
+  rc = data_chunk(s, n, 0);
+  io_data_stop(s);
+  if (rc != DATA_END) data_failure(s, rc);
+}
+
+/* run_command's refusal of a CMD_CHUNK command: the reply, then the chunk goes */
+static void bdat_refused(struct session *s, const char *arg, size_t len, enum reply_id no)
+{
+  unsigned long long n;
+  int last;
+  if (data_bdat_arg(arg, len, &n, &last) == -1) bdat_syntax(s);
+  reply_send(s, no);
+  chunk_discard(s, n);
+}
+
+static int bdat_check(struct session *s, struct cmd *c)
+{
+  if (data_bdat_arg(c->arg, c->len, &c->chunk, &c->last) == -1) bdat_syntax(s);
+  return 1;
+}
+
+static void bdat_proceed(struct session *s, struct cmd *c, int rc)
+{
+  struct txn *t = &s->t;
+  if (!t->bdat) {
+    struct msg_args a = { c->msg };
+    const struct hook_reply *r;
+    unsigned long before = s->replies;
+    rc = hook_run_data(s, &a);
+    for (r = data_replies; r->rc && r->rc != rc; ++r) ;
+    if (r->rc || rc == DONE) {
+      int act = hook_respond(s, data_replies, rc, a.msg, NULL, before);
+      if (act != ACT_DISCONNECT && !s->disconnecting) chunk_discard(s, c->chunk);
+      after(s, act);
+      return;
+    }
+    txn_spool_prepare(s);
+    t->bdat = 1;
+    io_data_start(s);
+  } else
+    io_data_resume(s);
+  rc = data_chunk(s, c->chunk, 1);
+  io_data_stop(s);
+  if (rc != DATA_END) data_failure(s, rc);
+  if (c->last) {
+    rc = data_chunks_end(s);
+    if (rc == DATA_DISCONNECT) smtp_disconnect(s, 0);
+  }
+  if (t->bdat_bare) {
+    qlog(s, LOGNOTICE, NULL, t->bdat_bare == DATA_BARELF ? "bare LF in BDAT; message rejected" : "bare CR in BDAT; message rejected");
+    reply_send(s, t->bdat_bare == DATA_BARELF ? R_DATA_BARELF : R_DATA_BARECR);
+    txn_reset(s);
+    return;
+  }
+  if (t->toobig) { reply_send(s, R_TOO_BIG); txn_reset(s); return; }
+  if (t->hdr_toolarge) { reply_send(s, R_HEADER_TOO_LARGE); txn_reset(s); return; }
+  if (!c->last) {
+    char num[FMT_ULONG + 16];
+    size_t l = fmt_ulonglong(num, c->chunk);
+    memcpy(num + l, " octets received", 16);
+    reply_with(s, R_CHUNK_OK, num, l + 16);
+    return;
+  }
+  message_end(s);
 }
 
 static void rset_proceed(struct session *s, struct cmd *c, int rc)
@@ -643,8 +743,8 @@ static void help_proceed(struct session *s, struct cmd *c, int rc)
 {
   if (rc == OK && c->msg->len) { reply(s, 214, "2.0.0", c->msg->s, c->msg->len); return; }
   replys(s, 214, "2.0.0", notes_get(&s->notes, "smtpgreeting")
-         ? "This is qpsmtpd\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page."
-         : "This is qpsmtpd " VERSION "\nCommands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page.");
+         ? "This is qpsmtpd\nCommands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page."
+         : "This is qpsmtpd " VERSION "\nCommands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\nSee the qpsmtpd(8) manual page.");
 }
 
 /* DONE: the plugin said goodbye itself */
@@ -683,10 +783,11 @@ static void auth_proceed(struct session *s, struct cmd *c, int rc)
 static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
 /* The session's state, as RFC 5321 4.1.4 orders the commands */
-enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_NSTATES };
+enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_BDAT, SMTP_NSTATES };
 
 static enum smtp_state smtp_state(const struct session *s)
 {
+  if (s->t.bdat) return SMTP_BDAT;
   if (s->t.nrcpt) return SMTP_RCPT;
   if (s->t.have_sender) return SMTP_MAIL;
   return s->hello == HELLO_EHLO ? SMTP_EHLO : s->hello ? SMTP_HELO : SMTP_INIT;
@@ -700,6 +801,7 @@ static enum smtp_state smtp_state(const struct session *s)
 #define CMD_ADDR_TEXT 8u    /* a hook reply's default text follows "<address>, " */
 #define CMD_IF_AUTH   16u   /* exists when an auth plugin offers a mechanism */
 #define CMD_IF_TLS    32u   /* exists when the tls plugin is in the chain */
+#define CMD_CHUNK     64u   /* a chunk follows the line (BDAT): a refusal reads it and drops it */
 
 /* The command table. A command runs in the states in which it has no
    refusal: otherwise the refusal is its reply. Then, in order: the check
@@ -718,14 +820,16 @@ struct command {
   void (*proceed)(struct session *, struct cmd *, int rc);
 };
 
-#define TXN_ONLY  { [SMTP_INIT] = R_MAIL_BEFORE_RCPT, [SMTP_HELO] = R_MAIL_BEFORE_RCPT, [SMTP_EHLO] = R_MAIL_BEFORE_RCPT }
+#define TXN_ONLY  { [SMTP_INIT] = R_MAIL_BEFORE_RCPT, [SMTP_HELO] = R_MAIL_BEFORE_RCPT, [SMTP_EHLO] = R_MAIL_BEFORE_RCPT, \
+                    [SMTP_BDAT] = R_RCPT_AFTER_BDAT }
 static const struct command commands[] = {
   { "ehlo", { 0 }, 0, ehlo_hook, ehlo_replies, ehlo_check, ehlo_proceed },
   { "helo", { 0 }, 0, helo_hook, helo_replies, helo_check, helo_proceed },
   { "mail", { [SMTP_INIT] = R_HELLO_FIRST }, CMD_ADDR_TEXT, mail_hook, mail_replies, mail_check, mail_proceed },
   { "rcpt", TXN_ONLY, 0, rcpt_hook, rcpt_replies, rcpt_check, rcpt_proceed },
   { "data", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
-              [SMTP_MAIL] = R_RCPT_FIRST }, 0, data_hook, data_replies, data_check, data_proceed },
+              [SMTP_MAIL] = R_RCPT_FIRST, [SMTP_BDAT] = R_DATA_AFTER_BDAT }, 0, data_hook, data_replies, data_check,
+    data_proceed },
   { "rset", { 0 }, 0, NULL, NULL, NULL, rset_proceed },
   { "noop", { 0 }, 0, noop_hook, noop_replies, NULL, noop_proceed },
   { "vrfy", { 0 }, 0, vrfy_hook, vrfy_replies, NULL, vrfy_proceed },
@@ -733,10 +837,14 @@ static const struct command commands[] = {
   { "quit", { 0 }, 0, quit_hook, quit_replies, NULL, quit_proceed },
   /* AUTH runs its own hooks (auth_parse, auth-<mech>, auth: auth.c) */
   { "auth", { [SMTP_INIT] = R_AUTH_EHLO_FIRST, [SMTP_HELO] = R_AUTH_HELO, [SMTP_MAIL] = R_AUTH_IN_TXN,
-              [SMTP_RCPT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, NULL, NULL, NULL,
+              [SMTP_RCPT] = R_AUTH_IN_TXN, [SMTP_BDAT] = R_AUTH_IN_TXN }, CMD_LONGLINE | CMD_IF_AUTH, NULL, NULL, NULL,
     auth_proceed },
-  { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN },
+  { "starttls", { [SMTP_MAIL] = R_TLS_IN_TXN, [SMTP_RCPT] = R_TLS_IN_TXN, [SMTP_BDAT] = R_TLS_IN_TXN },
     CMD_PRETLS | CMD_IF_TLS, NULL, NULL, NULL, starttls_proceed },
+  /* BDAT runs the data hook itself, at the first chunk (last
+     in the table: a plain session's verbs are found before it) */
+  { "bdat", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
+              [SMTP_MAIL] = R_RCPT_FIRST }, CMD_CHUNK, NULL, NULL, bdat_check, bdat_proceed },
   { NULL, { 0 }, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -765,7 +873,11 @@ static void run_command(struct session *s, const struct command *c, const char *
   int rc = DECLINED;
   if ((c->flags & CMD_PRETLS) && s->tls) { reply_send(s, R_TLS_ACTIVE); return; }
   no = c->refuse[smtp_state(s)];
-  if (no != R_NONE) { reply_send(s, no); return; }
+  if (no != R_NONE) {
+    if (c->flags & CMD_CHUNK) bdat_refused(s, arg, len, no);
+    else reply_send(s, no);
+    return;
+  }
   memset(&x, 0, sizeof x);
   x.arg = arg;
   x.len = len;

@@ -37,6 +37,10 @@ void txn_new(struct session *s)
   t->longline = 0;
   t->hops = 0;
   t->authres_seen = 0;
+  t->bdat = 0;
+  t->bdat_cr = 0;
+  t->bdat_bare = 0;
+  t->bdat_linelen = 0;
   spool_free(&t->spool);
   spool_init(&t->spool, NULL, s->conf.size_threshold);
   s->txn_exists = 1;

@@ -96,6 +96,7 @@ assert_not_smuggled() {
 250-PIPELINING
 250-8BITMIME
 250-SMTPUTF8
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!

@@ -206,7 +206,7 @@ EOF
   run xinetd_session tcp "$QP"
   assert_success
   # the client saw exactly the replies, though loglevel 7 logs every command
-  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
+  [ "${#lines[@]}" -eq 14 ]   # EHLO has 7 lines with SMTPUTF8, CHUNKING and SIZE
   refute_line --regexp "$LOGLINE"
   assert_line --index 1 '250-test.example Hi [127.0.0.1] [127.0.0.1]'
   assert_line --regexp '^250 2\.0\.0 Queued!'
@@ -226,8 +226,8 @@ EOF
   FAKEQ=$w run xinetd_session tcp "$QP"
   assert_success
   refute_output --partial 'QQ-STDERR-LEAK'
-  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
-  assert_line --index 9 --regexp '^250 2\.0\.0 Queued!'
+  [ "${#lines[@]}" -eq 14 ]   # EHLO has 7 lines with SMTPUTF8, CHUNKING and SIZE
+  assert_line --index 10 --regexp '^250 2\.0\.0 Queued!'
   assert_line 'exit 0'
   [ "$(queued)" -eq 1 ]
 }
@@ -238,7 +238,7 @@ EOF
   assert_success
   assert_line --index 1 '250-test.example Hi [unknown] [unknown]'
   assert_line --regexp '^250 2\.0\.0 Queued!'
-  [ "${#lines[@]}" -eq 12 ]   # EHLO has 5 lines with SIZE
+  [ "${#lines[@]}" -eq 14 ]   # EHLO has 7 lines with SMTPUTF8, CHUNKING and SIZE
   refute_line --regexp "$LOGLINE"
   [ "$(queued)" -eq 1 ]
 }

@@ -74,6 +74,35 @@ after_354() { tr -d '\r' < "$OUT" | sed -n '/^354/,$p'; }
   [ "$(queued)" -eq 2 ]
 }
 
+@test "SMTP smuggling with BDAT: no end-of-data look-alike inside a chunk ends the message, only BDAT LAST does" {
+  # chunk TEXT [LAST]: BDAT with TEXT's exact size
+  chunk() { printf 'BDAT %d%s\r\n' "$(printf "$1" | wc -c)" "${2:+ $2}"; printf "$1"; }
+  for v in '\r\n.\r\n' '\n.\n' '\r.\r' '\n.\r\n' '\r\n.\n' '\r\n\0.\r\n'; do
+    rm -rf "$FAKEQ_DIR"; mkdir -p "$FAKEQ_DIR"; chmod 1777 "$FAKEQ_DIR"
+    { printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\n'
+      chunk "Subject: a\r\n\r\nA${v}MAIL FROM:<spoof@evil.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: SMUGGLED\r\n\r\nz\r\n.\r\n"
+      printf 'DATA\r\n'; chunk 'tail\r\n' LAST; printf 'QUIT\r\n'; } > "$IN"
+    smtp "$QP"
+    # never a 354: the DATA inside the chunk is data, the one after it 503
+    # (after BDAT; or, the message refused, for want of MAIL)
+    ! grep -q '^354' "$OUT" || { echo "variant $v: DATA ran" >&2; return 1; }
+    grep -q '^503 5.5.1' "$OUT" || { echo "variant $v: DATA after BDAT not 503" >&2; return 1; }
+    ! grep -qs spoof@evil "$FAKEQ_DIR"/*.env || { echo "variant $v: the smuggled envelope was used" >&2; return 1; }
+    # well-formed lines (and NUL, which is data): one message with it all; a
+    # stray CR or LF: refused, nothing queued
+    case $v in '\r\n.\r\n'|*0*) [ "$(queued)" -eq 1 ] && grep -q SMUGGLED "$FAKEQ_DIR/1.msg" ;; *) nothing_queued ;; esac \
+      || { echo "variant $v: queued $(queued)" >&2; return 1; }
+  done
+  # a refused BDAT (no MAIL, or after RSET) drops its chunk: nothing in it runs
+  { printf 'EHLO client.example\r\n'; chunk 'MAIL FROM:<spoof@evil.example>\r\nRCPT TO:<bob@example.com>\r\nBDAT 4 LAST\r\nabcd'
+    printf 'MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\n'; chunk 'Subject: r\r\n\r\n'; printf 'RSET\r\n'
+    chunk 'MAIL FROM:<spoof@evil.example>\r\n' LAST; chunk '' LAST; printf 'QUIT\r\n'; } > "$IN"
+  rm -rf "$FAKEQ_DIR"; mkdir -p "$FAKEQ_DIR"; chmod 1777 "$FAKEQ_DIR"
+  smtp "$QP"
+  assert_equal "$(tr -d '\r' < "$OUT" | sed -n 's/^\([0-9][0-9][0-9]\) .*/\1/p' | paste -sd' ' -)" "220 250 503 250 250 250 250 503 503 221"
+  nothing_queued
+}
+
 # ------------------------------------------------------------ 2. pipelining
 
 @test "transaction stuffing: a message sent before the 354 is refused (earlytalker check-at DATA)" {
@@ -127,6 +156,7 @@ QUIT
 250-PIPELINING
 250-8BITMIME
 250-SMTPUTF8
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -366,6 +396,7 @@ PY
 250-PIPELINING
 250-8BITMIME
 250-SMTPUTF8
+250-CHUNKING
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
