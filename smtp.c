@@ -152,11 +152,7 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
   } else {
     const char *caps = notes_get(&s->t.notes, "capabilities");
     /* RFC 6531 3.2: SMTPUTF8 goes with 8BITMIME; CHUNKING: RFC 3030 */
-    if (!stralloc_cats(r, "
-PIPELINING
-8BITMIME
-SMTPUTF8
-CHUNKING")) die_nomem(s);
+    if (!stralloc_cats(r, "\nPIPELINING\n8BITMIME\nSMTPUTF8\nCHUNKING")) die_nomem(s);
     /* RFC 1870 4: "SIZE" alone when there is no fixed maximum */
     if (!stralloc_cats(r, "\nSIZE")) die_nomem(s);
     if (s->conf.databytes) {
