@@ -284,3 +284,57 @@ EOF
   first
   [[ $FIRST == 421* ]]
 }
+
+# ---------------------------------------------------------------- LIMITS (RFC 9422)
+
+@test "LIMITS: maxrcpt and maxmail are advertised and enforced" {
+  BIN=$(lchain lim "")
+  echo 2 > "$CFG/maxrcpt"
+  echo 2 > "$CFG/maxmail"
+  transcript "$BIN" <<'EOF'
+EHLO c.example
+MAIL FROM:<a@sender.example>
+RCPT TO:<bob@example.com>
+RCPT TO:<carol@example.com>
+RCPT TO:<dave@example.com>
+RSET
+MAIL FROM:<a@sender.example>
+RSET
+MAIL FROM:<a@sender.example>
+--
+~ 220 test\.example ESMTP .*
+~ 250-test\.example Hi .*
+250-PIPELINING
+250-8BITMIME
+250-SIZE
+250-ENHANCEDSTATUSCODES
+250-LIMITS RCPTMAX=2 MAILMAX=2
+~ 250 AUTH .*
+250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!
+250 2.1.5 <bob@example.com>, recipient ok
+250 2.1.5 <carol@example.com>, recipient ok
+452 4.5.3 Too many recipients
+250 2.0.0 OK
+250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!
+250 2.0.0 OK
+421 4.7.0 Too many transactions in this session, closing connection
+EOF
+}
+
+@test "LIMITS: not advertised without maxrcpt or maxmail; RCPTMAX alone; Python's smtplib reads the keyword" {
+  BIN=$(lchain lim2 "")
+  printf 'EHLO c.example\r\nQUIT\r\n' > "$IN"
+  smtp "$BIN"
+  ! grep -q LIMITS "$OUT" || false
+  echo 50 > "$CFG/maxrcpt"
+  start_server "$BIN"
+  run python3 - "$PORT" <<'EOF'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo("c.example")
+print(s.has_extn("limits"), s.esmtp_features.get("limits"))
+s.quit()
+EOF
+  stop_server
+  [ "$output" = "True RCPTMAX=50" ]
+}
