@@ -65,10 +65,11 @@ static unsigned int mechs_in_chain(void)
   done = 1;
   for (i = 0; i < plugin_chain_len; ++i) {
     const struct plugin *p = plugin_chain[i].p;
+    if (p->flags & PLUGIN_AUTH_CHECKS_NOTHING) continue;
     if (p->auth_plain) m |= MECH_PLAIN;
     if (p->auth_login) m |= MECH_LOGIN;
     if (p->auth_cram_md5) m |= MECH_CRAM;
-    if (p->auth && !(p->flags & PLUGIN_AUTH_CHECKS_NOTHING))
+    if (p->auth)
       m |= MECH_PLAIN | MECH_LOGIN | MECH_CRAM;
   }
   return m;
@@ -371,6 +372,12 @@ void smtp_auth(struct session *s, const char *arg, size_t len)
   a.out = &out;
   a.msg = NULL;
   rc = hook_run_auth_parse(s, &a);
+  if (rc == DENYSOFT || rc == DENYSOFT_DISCONNECT) {
+    /* a plugin's lockout (limits): a temporary refusal, not a syntax error */
+    reply(s, 454, "4.7.0", a.msg->s, a.msg->len);
+    if (rc == DENYSOFT_DISCONNECT) { wipe_all(s); smtp_disconnect(s, 0); }
+    goto done;
+  }
   if (rc_is_deny(rc)) {
     reply_with(s, R_SYNTAX, a.msg->s, a.msg->len);
     if (rc_is_disconnect(rc)) { wipe_all(s); smtp_disconnect(s, 0); }

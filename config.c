@@ -83,6 +83,17 @@ static void read_auth(struct session *s, struct config *c)
   if (control_readulong(s, "auth_failure_limit", &u, 1, 1000)) c->auth_limit = u;
 }
 
+/* maxrcpt and maxmail, advertised as LIMITS RCPTMAX and MAILMAX */
+static void read_limits(struct session *s, struct config *c)
+{
+  unsigned long u;
+  c->rcpt_max = RCPT_MAX;
+  c->mail_max = 0;
+  c->limits_set = 0;
+  if (control_readulong(s, "maxrcpt", &u, 1, RCPT_MAX)) { c->rcpt_max = u; c->limits_set = 1; }
+  if (control_readulong(s, "maxmail", &u, 1, 1000000)) { c->mail_max = u; c->limits_set = 1; }
+}
+
 /* proxyclients: one network a line, "10.0.0.0/8", "2001:db8::/32" or a
    bare address; anything after white space is a comment */
 static void read_proxy(struct session *s, struct config *c)
@@ -135,6 +146,7 @@ void config_read(struct session *s)
   read_spool(s, c);
   read_auth(s, c);
   read_proxy(s, c);
+  read_limits(s, c);
   /* the Authentication-Results id: me-auth-results, else me */
   if (!control_readline(s, "me-auth-results", &c->authres_id) || c->authres_id.len < 2)
     c->authres_id.len = 0;

@@ -89,7 +89,7 @@ struct helo_args {
 
 /* mail_parse, rcpt_parse, auth_parse: the text after the verb; OK with a
    replacement in out makes the core parse out instead (auth_parse: DENY
-   is 501) */
+   is 501, DENYSOFT 454 4.7.0) */
 struct parse_args {
   const char *line;
   size_t len;
@@ -230,7 +230,7 @@ struct plugin {
   unsigned int flags;  /* PLUGIN_* below */
 };
 
-/* hooks the generic auth hook but checks no credentials (auth/authdeny):
+/* hooks the auth hooks but checks no credentials (auth/authdeny, limits):
    AUTH offers no mechanism because of it */
 #define PLUGIN_AUTH_CHECKS_NOTHING 1
 /* switches the core's STARTTLS command on (tls): in the chain anywhere,

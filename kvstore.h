@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stralloc.h>
 
-#define KV_VALUE_MAX 1024
+#define KV_VALUE_MAX 8192
 
 struct kvstore {
   int redis;                  /* 0: directory, 1: Redis */

@@ -44,6 +44,7 @@ const struct reply_text reply_texts[R_COUNT] = {
   [R_SYNTAX_BODY] = { 501, "5.5.4", "Syntax error in BODY parameter" },
   [R_SIZE_EXCEEDED] = { 552, "5.3.4", "Message size exceeds fixed maximum message size" },
   [R_TOO_MANY_RCPTS] = { 452, "4.5.3", "Too many recipients" },
+  [R_TOO_MANY_MAILS] = { 421, "4.7.0", "Too many transactions in this session, closing connection" },
   /* MAIL's texts follow "<address>, " */
   [R_MAIL_DENIED] = { 550, "5.7.1", "denied" },
   [R_MAIL_DENIED_TEMP] = { 450, "4.7.1", "temporarily denied" },

@@ -42,6 +42,10 @@ struct config {
      bytes each (an IPv6 or IPv4-mapped network, its prefix length) */
   stralloc proxy_nets;
   unsigned long proxy_timeout;  /* timeoutproxy, seconds */
+  /* LIMITS (RFC 9422): advertised when either file exists */
+  unsigned long rcpt_max;       /* maxrcpt: recipients per transaction, RCPT_MAX at most */
+  unsigned long mail_max;       /* maxmail: transactions per session; 0 no limit */
+  int limits_set;
 };
 
 struct notes { stralloc kv; };  /* "key\0value\0" ... (notes.h) */
@@ -98,6 +102,7 @@ struct session {
   int authenticated;
   int auth_tried;               /* an AUTH reached the check: for Authentication-Results */
   unsigned int auth_failures;
+  unsigned long mails;          /* MAIL commands accepted (maxmail) */
   stralloc auth_user;           /* of the last checked AUTH, \0-terminated */
   char auth_mech[12];           /* "plain", "login", "cram-md5" */
   int logok;                    /* fd 2 may be written */

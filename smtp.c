@@ -160,6 +160,14 @@ static void hello_proceed(struct session *s, struct cmd *c, int ehlo)
       if (!stralloc_cats(r, " ") || !stralloc_catb(r, num, fmt_ulong(num, s->conf.databytes))) die_nomem(s);
     }
     if (!stralloc_cats(r, "\nENHANCEDSTATUSCODES")) die_nomem(s);
+    if (s->conf.limits_set) {
+      /* RFC 9422: what the session enforces, so that senders pace themselves */
+      char num[24];
+      if (!stralloc_cats(r, "\nLIMITS RCPTMAX=") || !stralloc_catb(r, num, fmt_ulong(num, s->conf.rcpt_max)))
+        die_nomem(s);
+      if (s->conf.mail_max && (!stralloc_cats(r, " MAILMAX=") || !stralloc_catb(r, num, fmt_ulong(num, s->conf.mail_max))))
+        die_nomem(s);
+    }
     if (caps && *caps && (!stralloc_cats(r, "\n") || !stralloc_cats(r, caps))) die_nomem(s);
     auth_ehlo(s, r);
   }
@@ -373,6 +381,13 @@ static int mail_check(struct session *s, struct cmd *c)
 {
   /* a second MAIL starts a new transaction, as in qmail-smtpd */
   txn_reset(s);
+  if (s->conf.mail_max && s->mails >= s->conf.mail_max) {
+    /* RFC 9422 MAILMAX: the client was told; it reconnects for more */
+    qlog(s, LOGINFO, NULL, "maxmail reached, closing connection");
+    reply_send(s, R_TOO_MANY_MAILS);
+    s->disconnecting = 1;
+    return 0;
+  }
   return path_check(s, c, 0);
 }
 
@@ -382,6 +397,7 @@ static void mail_proceed(struct session *s, struct cmd *c, int rc)
   (void)rc;
   if (!stralloc_copy(&s->t.sender, &c->path)) die_nomem(s);
   s->t.have_sender = 1;
+  s->mails++;
   if (!stralloc_copys(text, "<") || !stralloc_catb(text, c->path.s, c->path.len - 1)
       || !stralloc_cats(text, ">, sender OK - how exciting to get mail from you!")) die_nomem(s);
   reply(s, 250, "2.1.0", text->s, text->len);
@@ -399,7 +415,7 @@ static const struct hook_reply rcpt_replies[] = {
 static int rcpt_check(struct session *s, struct cmd *c)
 {
   if (!path_check(s, c, 1)) return 0;
-  if (s->t.nrcpt >= RCPT_MAX) { reply_send(s, R_TOO_MANY_RCPTS); return 0; }
+  if (s->t.nrcpt >= s->conf.rcpt_max) { reply_send(s, R_TOO_MANY_RCPTS); return 0; }
   return 1;
 }
 

@@ -9,10 +9,18 @@
    pre-connection, before them). A line that does not parse is a
    configuration error naming the file and the line: 421 at connect.
 
-   Perl's other half, the limit on connections per address (max_conn_ip),
-   needs a view of all connections, which one process per connection does
-   not have: use the server's limit instead (tcpsvd -C, xinetd
-   per_source). */
+   Perl's other half, the limit on connections per address (max_conn_ip,
+   the forkserver's -m / --max-from-ip, 5 there): here the arguments
+   "-m N" (or max_conn_ip N), checked before the rules as Perl does: with
+   N sessions from the client's address open, the next gets 421 4.7.0
+   "Sorry, too many connections from IP, try again later" (Perl's text;
+   451 in Perl's forkserver) and is closed. Sessions are counted on the
+   limits plugin's store and key (plugins/lib/climit.c: a slot per
+   session, freed at disconnect or when its process is gone), so
+   "limits concurrency N" and "hosts_allow -m N" are the same limit;
+   db_dir DIR (/var/lib/qpsmtpd/limits), redis ADDR, timeout MS (1000),
+   lease S (3600) as for limits. A store error lets the session in
+   (logged). Relay clients are counted too, as in Perl. */
 #include <stdlib.h>
 #include <byte.h>
 #include <fmt.h>
@@ -23,20 +31,107 @@
 #include <case.h>
 #include "plugin.h"
 #include "lib/retcode.h"
+#include "lib/climit.h"
+#include "kvstore.h"
+#include "netio.h"
 
 #define PLUGIN "hosts_allow"
 
-struct ha { stralloc list; };
+struct ha {
+  stralloc list;
+  unsigned long max, timeout, lease;
+  const char *db_dir, *redis;
+  struct kvstore kv;
+  stralloc key;                 /* the slot this session holds */
+};
 
 static int ha_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct ha *h;
-  (void)argv;
-  if (argc) return stralloc_copys(err, "takes no arguments"), 0;
+  int i;
   h = calloc(1, sizeof *h);
   if (!h) return stralloc_copys(err, "out of memory"), 0;
+  h->timeout = 1000;
+  h->lease = 3600;
+  h->db_dir = "/var/lib/qpsmtpd/limits";
+  for (i = 0; i < argc; i += 2) {
+    const char *k = argv[i], *v;
+    unsigned long *u = 0, lo = 1, hi = 0;
+    size_t n;
+    if (i + 1 >= argc) return stralloc_copys(err, "missing value after "), stralloc_cats(err, k), 0;
+    v = argv[i + 1];
+    if (str_equal(k, "-m") || str_equal(k, "max_conn_ip")) { u = &h->max; lo = 0; hi = CLIMIT_SLOTS_MAX; }
+    else if (str_equal(k, "timeout")) { u = &h->timeout; hi = 600000; }
+    else if (str_equal(k, "lease")) { u = &h->lease; lo = 10; hi = 86400; }
+    else if (str_equal(k, "db_dir")) {
+      if (v[0] != '/') return stralloc_copys(err, "db_dir must be an absolute path: "), stralloc_cats(err, v), 0;
+      h->db_dir = v;
+      continue;
+    } else if (str_equal(k, "redis")) {
+      if (!net_addr_ok(v))
+        return stralloc_copys(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not "), stralloc_cats(err, v), 0;
+      h->redis = v;
+      continue;
+    } else
+      return stralloc_copys(err, "unknown argument "), stralloc_cats(err, k), 0;
+    n = scan_ulong(v, u);
+    if (!n || v[n] || *u < lo || *u > hi) {
+      stralloc_copys(err, k);
+      stralloc_cats(err, " takes a number");
+      if (u == &h->max) stralloc_cats(err, " from 0 to 100");
+      stralloc_cats(err, ", not ");
+      stralloc_cats(err, v);
+      return 0;
+    }
+  }
   *self = h;
   return 1;
+}
+
+/* Perl's max_conn_ip: 1 when the session may go on */
+static int max_conn(struct session *s, struct ha *h, struct msg_args *a)
+{
+  const char *rip = session_remote_ip(s);
+  stralloc err = {0};
+  unsigned long live = 0;
+  int r;
+  if (!h->max) return 1;
+  kv_init(&h->kv, h->redis != 0, h->redis ? h->redis : h->db_dir, "limits:");
+  if (!stralloc_copys(&h->key, "conc:") || !stralloc_cats(&h->key, rip)) return 1;
+  r = climit_acquire(&h->kv, h->key.s, h->key.len, h->max, h->lease, net_deadline(h->timeout), &live, &err);
+  if (r == -1) {
+    h->key.len = 0;
+    if (stralloc_0(&err)) qlogm(s, LOGERROR, PLUGIN, "skip max_conn_ip, store error (the session proceeds): ", err.s);
+    stralloc_free(&err);
+    return 1;
+  }
+  if (r) return 1;
+  h->key.len = 0;
+  {
+    char n1[FMT_ULONG], n2[FMT_ULONG];
+    n1[fmt_ulong(n1, live + 1)] = 0;
+    n2[fmt_ulong(n2, h->max)] = 0;
+    qlogm(s, LOGINFO, PLUGIN, "fail: too many connections from ", rip, " (", n1, " > ", n2, ")");
+  }
+  if (!stralloc_copys(a->msg, "Sorry, too many connections from ") || !stralloc_cats(a->msg, rip)
+      || !stralloc_cats(a->msg, ", try again later") || !stralloc_0(a->msg)) return 1;
+  session_reply(s, 421, "4.7.0", a->msg->s);
+  a->msg->len = 0;
+  session_disconnect_later(s);
+  return 0;
+}
+
+static int ha_disconnect(struct session *s, void *self, struct msg_args *a)
+{
+  struct ha *h = self;
+  stralloc err = {0};
+  (void)a;
+  if (!h->key.len) return DECLINED;
+  if (climit_release(&h->kv, h->key.s, h->key.len, net_deadline(h->timeout), &err) == -1 && stralloc_0(&err))
+    qlogm(s, LOGERROR, PLUGIN, "store error: ", err.s);
+  h->key.len = 0;
+  stralloc_free(&err);
+  return DECLINED;
 }
 
 /* an address as 16 bytes (IPv4 v4-mapped) and its bit count; 0 if bad */
@@ -121,6 +216,7 @@ static int ha_connect(struct session *s, void *self, struct msg_args *a)
   size_t i;
   unsigned long n = 0;
 
+  if (!max_conn(s, h, a)) return DONE;
   if (!h->list.len) return DECLINED;
   if (!parse_ip(rip, str_len(rip), ip, &ipbits)) {
     qlogm(s, LOGWARN, PLUGIN, "skip, cannot parse the client's address ", rip);
@@ -150,4 +246,5 @@ const struct plugin plugin_hosts_allow = {
   .init = ha_init,
   .setup = ha_setup,
   .connect = ha_connect,
+  .disconnect = ha_disconnect,
 };
