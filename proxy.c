@@ -97,14 +97,14 @@ void proxy_accept(struct session *s)
     s->local_ip = s->peerbuf[1];
     s->local_port = port[1];
     s->remote_host = s->remote_info = s->local_host = NULL;
-    if (setenv("TCPREMOTEIP", s->remote_ip, 1) || setenv("TCPREMOTEPORT", s->remote_port, 1)
-        || setenv("TCPLOCALIP", s->local_ip, 1) || setenv("TCPLOCALPORT", s->local_port, 1))
+    if (!env_set("TCPREMOTEIP", s->remote_ip) || !env_set("TCPREMOTEPORT", s->remote_port)
+        || !env_set("TCPLOCALIP", s->local_ip) || !env_set("TCPLOCALPORT", s->local_port))
       die_nomem(s);
-    unsetenv("TCPREMOTEHOST");
-    unsetenv("TCPREMOTEINFO");
-    unsetenv("TCPLOCALHOST");
+    env_unset("TCPREMOTEHOST");
+    env_unset("TCPREMOTEINFO");
+    env_unset("TCPLOCALHOST");
     if (env_get("RELAYCLIENT")) {
-      unsetenv("RELAYCLIENT");
+      env_unset("RELAYCLIENT");
       qlogm(s, LOGINFO, NULL, "PROXY: RELAYCLIENT was set for the balancer ", balancer, ", not for its clients: dropped");
     }
     qlogm(s, LOGINFO, NULL, "PROXY v", h.version == 1 ? "1" : "2", " from ", balancer, ": client ",
