@@ -106,19 +106,12 @@ int arc_seal_parse(struct dkim_sig *sig, int *cv, const char *field, size_t len,
 {
   struct dkim_tag t[DKIM_MAXTAGS];
   const struct dkim_tag *i, *c, *a, *b, *d, *s;
-  const char *colon = memchr(field, ':', len);
   char cvs[8];
-  size_t off, e;
-  unsigned int n, k;
+  size_t e;
+  unsigned int n;
 
-  memset(sig, 0, sizeof *sig);
-  sig->field = field;
-  sig->fieldlen = len;
   *cv = ARC_CV_FAIL;
-  if (!colon) { *why = "not a header field"; return 0; }
-  off = (size_t)(colon + 1 - field);
-  if (!dkim_tags_parse(field + off, len - off, t, DKIM_MAXTAGS, &n)) { *why = "bad tag-list"; return 0; }
-  for (k = 0; k < n; ++k) { t[k].name += off; t[k].val += off; }
+  if (!dkim_field_tags(sig, field, len, t, &n, why)) return 0;
   i = dkim_tag_find(field, t, n, "i");
   c = dkim_tag_find(field, t, n, "cv");
   a = dkim_tag_find(field, t, n, "a");

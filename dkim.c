@@ -153,6 +153,22 @@ static int bad_name(void *ctx, const char *name, size_t len)
   return 0;
 }
 
+int dkim_field_tags(struct dkim_sig *sig, const char *field, size_t len, struct dkim_tag *t,
+                    unsigned int *n, const char **why)
+{
+  const char *colon = memchr(field, ':', len);
+  size_t off;
+  unsigned int k;
+  memset(sig, 0, sizeof *sig);
+  sig->field = field;
+  sig->fieldlen = len;
+  if (!colon) { *why = "not a header field"; return 0; }
+  off = (size_t)(colon + 1 - field);
+  if (!dkim_tags_parse(field + off, len - off, t, DKIM_MAXTAGS, n)) { *why = "bad tag-list"; return 0; }
+  for (k = 0; k < *n; ++k) { t[k].name += off; t[k].val += off; }
+  return 1;
+}
+
 /* arc: an ARC-Message-Signature (RFC 8617 4.1.2): no v=, i= the instance
    (1-50), l= not honoured (the whole body is hashed) */
 static int sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsigned long long now,
@@ -160,17 +176,9 @@ static int sig_parse(struct dkim_sig *sig, const char *field, size_t len, unsign
 {
   struct dkim_tag t[DKIM_MAXTAGS];
   const struct dkim_tag *v, *a, *b, *bh, *d, *h, *s, *c, *i, *l, *q, *ts, *xs;
-  const char *colon = memchr(field, ':', len);
-  size_t off;
-  unsigned int n, k;
+  unsigned int n;
 
-  memset(sig, 0, sizeof *sig);
-  sig->field = field;
-  sig->fieldlen = len;
-  if (!colon) { *why = "not a header field"; return 0; }
-  off = (size_t)(colon + 1 - field);
-  if (!dkim_tags_parse(field + off, len - off, t, DKIM_MAXTAGS, &n)) { *why = "bad tag-list"; return 0; }
-  for (k = 0; k < n; ++k) { t[k].name += off; t[k].val += off; }
+  if (!dkim_field_tags(sig, field, len, t, &n, why)) return 0;
   d = dkim_tag_find(field, t, n, "d");
   s = dkim_tag_find(field, t, n, "s");
   a = dkim_tag_find(field, t, n, "a");

@@ -18,6 +18,12 @@ struct dkim_tag { size_t name, namelen, val, vallen; };
 int dkim_tags_parse(const char *x, size_t len, struct dkim_tag *t, unsigned int max, unsigned int *n);
 /* the tag of that name, NULL when absent */
 const struct dkim_tag *dkim_tag_find(const char *x, const struct dkim_tag *t, unsigned int n, const char *name);
+/* a signature header field's tag-list (after its colon) into t, offsets
+   counted from field's start; sig zeroed, with field and fieldlen set.
+   1, or 0 with the reason in *why */
+struct dkim_sig;
+int dkim_field_tags(struct dkim_sig *sig, const char *field, size_t len, struct dkim_tag *t,
+                    unsigned int *n, const char **why);
 
 enum dkim_result { DKIM_PASS, DKIM_FAIL, DKIM_NEUTRAL, DKIM_POLICY, DKIM_TEMPERROR, DKIM_PERMERROR };
 extern const char *const dkim_result_name[];   /* "pass", ... as RFC 8601 writes them */

@@ -98,18 +98,26 @@ static unsigned int uris(const char *s, size_t n)
   return k;
 }
 
-/* fo= (0, 1, d, s) and rf= (keywords) are lists separated by ':' */
+/* fo= (0, 1, d, s) and rf= (keywords) are lists separated by ':'; the
+   next item from *i, trimmed, or 0 when the list is done */
+static int next_item(const char *s, size_t n, size_t *i, const char **t, size_t *m)
+{
+  size_t j = *i;
+  if (j > n) return 0;
+  while (j < n && s[j] != ':') j++;
+  *t = s + *i;
+  *m = j - *i;
+  trim(t, m);
+  *i = j + 1;
+  return 1;
+}
+
 static int fo_parse(const char *s, size_t n, unsigned int *fo)
 {
   unsigned int f = 0;
-  size_t i = 0;
-  while (i <= n) {
-    size_t j = i, m;
-    const char *t;
-    while (j < n && s[j] != ':') j++;
-    t = s + i;
-    m = j - i;
-    trim(&t, &m);
+  size_t i = 0, m;
+  const char *t;
+  while (next_item(s, n, &i, &t, &m)) {
     if (m != 1) return 0;
     switch (lower(*t)) {
     case '0': f |= DMARC_FO_0; break;
@@ -118,7 +126,6 @@ static int fo_parse(const char *s, size_t n, unsigned int *fo)
     case 's': f |= DMARC_FO_S; break;
     default: return 0;
     }
-    i = j + 1;
   }
   *fo = f;
   return 1;
@@ -127,18 +134,12 @@ static int fo_parse(const char *s, size_t n, unsigned int *fo)
 static int rf_parse(const char *s, size_t n, int *afrf)
 {
   int a = 0;
-  size_t i = 0, k;
-  while (i <= n) {
-    size_t j = i, m;
-    const char *t;
-    while (j < n && s[j] != ':') j++;
-    t = s + i;
-    m = j - i;
-    trim(&t, &m);
+  size_t i = 0, k, m;
+  const char *t;
+  while (next_item(s, n, &i, &t, &m)) {
     if (!m || !alpha(t[0])) return 0;
     for (k = 1; k < m; k++) if (!alpha(t[k]) && !digit(t[k]) && t[k] != '-') return 0;
     if (ieq(t, m, "afrf")) a = 1;
-    i = j + 1;
   }
   *afrf = a;
   return 1;

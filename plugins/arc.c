@@ -36,32 +36,25 @@ struct cfg {
   unsigned long timeout;
 };
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 static int arc_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct cfg *c = calloc(1, sizeof *c);
   int i;
-  if (!c) return bad(err, "out of memory", 0);
+  if (!c) return arg_error(err, "out of memory", 0);
   c->timeout = 10;
   for (i = 0; i < argc; i += 2) {
     const char *v = i + 1 < argc ? argv[i + 1] : 0;
-    if (!v) return bad(err, "missing value after ", argv[i]);
+    if (!v) return arg_error(err, "missing value after ", argv[i]);
     if (str_equal(argv[i], "reject")) {
       if (str_equal(v, "0")) c->reject = 0;
       else if (str_equal(v, "1")) c->reject = 1;
-      else return bad(err, "reject takes 0 or 1, not ", v);
+      else return arg_error(err, "reject takes 0 or 1, not ", v);
     } else if (str_equal(argv[i], "timeout")) {
       size_t n = scan_ulong(v, &c->timeout);
       if (!n || v[n] || !c->timeout || c->timeout > 300)
-        return bad(err, "timeout takes seconds (1-300), not ", v);
+        return arg_error(err, "timeout takes seconds (1-300), not ", v);
     } else
-      return bad(err, "unknown argument ", argv[i]);
+      return arg_error(err, "unknown argument ", argv[i]);
   }
   *self = c;
   return 1;

@@ -55,32 +55,25 @@ struct cfg {
   unsigned long timeout;
 };
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 static int dkim_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct cfg *c = calloc(1, sizeof *c);
   int i;
-  if (!c) return bad(err, "out of memory", 0);
+  if (!c) return arg_error(err, "out of memory", 0);
   c->rej.mode = REJECT_YES;
   c->timeout = 10;
   for (i = 0; i < argc; i += 2) {
     int r;
-    if (i + 1 >= argc) return bad(err, "missing value after ", argv[i]);
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", argv[i]);
     r = reject_arg(&c->rej, argv[i], argv[i + 1], err);
     if (r < 0) return 0;
     if (r) continue;
     if (str_equal(argv[i], "timeout")) {
       size_t n = scan_ulong(argv[i + 1], &c->timeout);
       if (!n || argv[i + 1][n] || !c->timeout || c->timeout > 300)
-        return bad(err, "timeout takes seconds (1-300), not ", argv[i + 1]);
+        return arg_error(err, "timeout takes seconds (1-300), not ", argv[i + 1]);
     } else
-      return bad(err, "unknown argument ", argv[i]);
+      return arg_error(err, "unknown argument ", argv[i]);
   }
   *self = c;
   return 1;

@@ -46,13 +46,6 @@ struct karma {
 
 struct entry { unsigned long start, naughty, nice, connects; };
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 /* "1.5" days as seconds */
 static int scan_days(const char *v, unsigned long *secs)
 {
@@ -71,7 +64,7 @@ static int karma_init(void **self, int argc, const char *const *argv, stralloc *
 {
   struct karma *k = calloc(1, sizeof *k);
   int i;
-  if (!k) return bad(err, "out of memory", 0);
+  if (!k) return arg_error(err, "out of memory", 0);
   k->negative = 1;
   k->penalty = 86400;
   k->rej.mode = REJECT_YES;
@@ -82,27 +75,27 @@ static int karma_init(void **self, int argc, const char *const *argv, stralloc *
     const char *key = argv[i], *v;
     size_t n;
     int r;
-    if (i + 1 >= argc) return bad(err, "missing value after ", key);
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", key);
     v = argv[i + 1];
     r = reject_arg(&k->rej, key, v, err);
     if (r < 0) return 0;
     if (r) continue;
     if (str_equal(key, "negative")) {
       n = scan_ulong(v, &k->negative);
-      if (!n || v[n] || !k->negative || k->negative > 1000000) return bad(err, "negative takes a number, not ", v);
+      if (!n || v[n] || !k->negative || k->negative > 1000000) return arg_error(err, "negative takes a number, not ", v);
     } else if (str_equal(key, "penalty_days")) {
-      if (!scan_days(v, &k->penalty)) return bad(err, "penalty_days takes a number of days, not ", v);
+      if (!scan_days(v, &k->penalty)) return arg_error(err, "penalty_days takes a number of days, not ", v);
     } else if (str_equal(key, "db_dir")) {
-      if (v[0] != '/') return bad(err, "db_dir must be an absolute path: ", v);
+      if (v[0] != '/') return arg_error(err, "db_dir must be an absolute path: ", v);
       k->db_dir = v;
     } else if (str_equal(key, "redis")) {
-      if (!net_addr_ok(v)) return bad(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
+      if (!net_addr_ok(v)) return arg_error(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
       k->redis = v;
     } else if (str_equal(key, "timeout")) {
       n = scan_ulong(v, &k->timeout);
-      if (!n || v[n] || !k->timeout || k->timeout > 600000) return bad(err, "timeout takes milliseconds, not ", v);
+      if (!n || v[n] || !k->timeout || k->timeout > 600000) return arg_error(err, "timeout takes milliseconds, not ", v);
     } else
-      return bad(err, "unknown argument ", key);
+      return arg_error(err, "unknown argument ", key);
   }
   *self = k;
   return 1;

@@ -83,65 +83,58 @@ static int scan_score(const char *x, size_t len, long *out)
   return 1;
 }
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 static int sa_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct sa *c = calloc(1, sizeof *c);
   int i;
-  if (!c) return bad(err, "out of memory", 0);
+  if (!c) return arg_error(err, "out of memory", 0);
   c->socket = "127.0.0.1:783";
   c->rc = DENY;
   c->size_limit = 500000;
   c->timeout = 30;
   for (i = 0; i < argc; i += 2) {
     const char *k = argv[i], *v;
-    if (i + 1 >= argc) return bad(err, "missing value after ", k);
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
     if (str_equal(k, "spamd_socket")) {
-      if (!net_addr_ok(v)) return bad(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
+      if (!net_addr_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
       c->socket = v;
     } else if (str_equal(k, "reject") || str_equal(k, "reject_threshold")) {
       if (str_equal(v, "userprefs")) c->reject_userprefs = 1;
-      else if (!scan_score(v, strlen(v), &c->reject)) return bad(err, "reject takes a score or userprefs, not ", v);
+      else if (!scan_score(v, strlen(v), &c->reject)) return arg_error(err, "reject takes a score or userprefs, not ", v);
       else c->reject_userprefs = 2;     /* a number */
     } else if (str_equal(k, "reject_type")) {
       int rc = reject_type_code(v, 0);
-      if (!rc) return bad(err, "reject_type takes perm, hard, temp, soft, disconnect or temp_disconnect, not ", v);
+      if (!rc) return arg_error(err, "reject_type takes perm, hard, temp, soft, disconnect or temp_disconnect, not ", v);
       c->rc = rc;
     } else if (str_equal(k, "munge_subject_threshold")) {
-      if (!scan_score(v, strlen(v), &c->munge)) return bad(err, "munge_subject_threshold takes a score, not ", v);
+      if (!scan_score(v, strlen(v), &c->munge)) return arg_error(err, "munge_subject_threshold takes a score, not ", v);
       c->munge_set = 1;
     } else if (str_equal(k, "size_limit")) {
       size_t n = scan_ulong(v, &c->size_limit);
-      if (!n || v[n]) return bad(err, "size_limit takes a number of bytes, not ", v);
+      if (!n || v[n]) return arg_error(err, "size_limit takes a number of bytes, not ", v);
     } else if (str_equal(k, "spamd_user")) {
       size_t j;
-      for (j = 0; v[j]; ++j) if ((unsigned char)v[j] <= ' ' || v[j] == 0x7f) return bad(err, "bad spamd_user ", v);
-      if (j > 256) return bad(err, "spamd_user too long", 0);
+      for (j = 0; v[j]; ++j) if ((unsigned char)v[j] <= ' ' || v[j] == 0x7f) return arg_error(err, "bad spamd_user ", v);
+      if (j > 256) return arg_error(err, "spamd_user too long", 0);
       c->user = v;
     } else if (str_equal(k, "leave_old_headers")) {
       if (str_equal(v, "rename")) c->leave = 0;
       else if (str_equal(v, "drop")) c->leave = 1;
       else if (str_equal(v, "keep")) c->leave = 2;
-      else return bad(err, "leave_old_headers takes rename, drop or keep, not ", v);
+      else return arg_error(err, "leave_old_headers takes rename, drop or keep, not ", v);
     } else if (str_equal(k, "relayclient")) {
-      if (!str_equal(v, "skip")) return bad(err, "relayclient takes skip, not ", v);
+      if (!str_equal(v, "skip")) return arg_error(err, "relayclient takes skip, not ", v);
       c->relay_skip = 1;
     } else if (str_equal(k, "timeout")) {
       size_t n = scan_ulong(v, &c->timeout);
-      if (!n || v[n] || !c->timeout || c->timeout > 3600) return bad(err, "timeout takes seconds (1-3600), not ", v);
+      if (!n || v[n] || !c->timeout || c->timeout > 3600) return arg_error(err, "timeout takes seconds (1-3600), not ", v);
     } else if (str_equal(k, "on_error")) {
       if (str_equal(v, "pass")) c->defer = 0;
       else if (str_equal(v, "defer")) c->defer = 1;
-      else return bad(err, "on_error takes pass or defer, not ", v);
+      else return arg_error(err, "on_error takes pass or defer, not ", v);
     } else
-      return bad(err, "unknown argument ", k);
+      return arg_error(err, "unknown argument ", k);
   }
   *self = c;
   return 1;

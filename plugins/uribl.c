@@ -73,13 +73,6 @@ static int action_parse(const char *x)
   return -1;
 }
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 /* Perl's truth of an argument's value */
 static int perl_true(const char *v) { return *v && !str_equal(v, "0"); }
 
@@ -87,24 +80,24 @@ static int uribl_init(void **self, int argc, const char *const *argv, stralloc *
 {
   struct uribl *u = calloc(1, sizeof *u);
   int i;
-  if (!u) return bad(err, "out of memory", 0);
+  if (!u) return arg_error(err, "out of memory", 0);
   u->action = ACT_ADD_HEADER;
   u->timeout = 30;
   for (i = 0; i < argc; i += 2) {
     const char *k = argv[i], *v;
-    if (i + 1 >= argc) return bad(err, "missing value after ", k);
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
     if (str_equal(k, "action")) {
-      if ((u->action = action_parse(v)) < 0) return bad(err, "action takes add-header, deny, denysoft or log, not ", v);
+      if ((u->action = action_parse(v)) < 0) return arg_error(err, "action takes add-header, deny, denysoft or log, not ", v);
     } else if (str_equal(k, "timeout")) {
       size_t n = scan_ulong(v, &u->timeout);
-      if (!n || v[n] || u->timeout < 1 || u->timeout > 300) return bad(err, "timeout takes seconds from 1 to 300, not ", v);
+      if (!n || v[n] || u->timeout < 1 || u->timeout > 300) return arg_error(err, "timeout takes seconds from 1 to 300, not ", v);
     } else if (str_equal(k, "scan-headers") || str_equal(k, "check-headers")) {
       u->headers = perl_true(v);
     } else if (str_equal(k, "mask") || str_equal(k, "loglevel")) {
       /* Perl takes mask and never uses it; loglevel: the core's rules */
     } else
-      return bad(err, "unknown argument ", k);
+      return arg_error(err, "unknown argument ", k);
   }
   *self = u;
   return 1;

@@ -9,9 +9,9 @@
 load helper
 load dnsservers
 
-DNS_IP=127.$QPT_NET.73.1
-SILENT_IP=127.$QPT_NET.73.3
-TRUNC_IP=127.$QPT_NET.73.4
+DNS_IP=127.$QPT_NET.76.1
+SILENT_IP=127.$QPT_NET.76.3
+TRUNC_IP=127.$QPT_NET.76.4
 # Debian's python3 (python3-dkim), not one that PATH may find first (pyenv)
 PY=/usr/bin/python3
 

@@ -11,8 +11,8 @@
 load helper
 load dnsservers
 
-DNSMASQ_IP=127.$QPT_NET.73.1
-SILENT_IP=127.$QPT_NET.73.3
+DNSMASQ_IP=127.$QPT_NET.77.1
+SILENT_IP=127.$QPT_NET.77.3
 # Debian's python3 (python3-dkim), not one that PATH may find first (pyenv)
 PY=/usr/bin/python3
 

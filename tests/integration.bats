@@ -227,7 +227,7 @@ EOF
   assert_success
   refute_output --partial 'QQ-STDERR-LEAK'
   [ "${#lines[@]}" -eq 14 ]   # EHLO has 7 lines with SMTPUTF8, CHUNKING and SIZE
-  assert_line --index 10 --regexp '^250 2\.0\.0 Queued!'
+  assert_line --index 11 --regexp '^250 2\.0\.0 Queued!'
   assert_line 'exit 0'
   [ "$(queued)" -eq 1 ]
 }

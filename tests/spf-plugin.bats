@@ -8,8 +8,8 @@
 load helper
 load dnsservers
 
-DNSMASQ_IP=127.$QPT_NET.73.1
-SILENT_IP=127.$QPT_NET.73.3
+DNSMASQ_IP=127.$QPT_NET.74.1
+SILENT_IP=127.$QPT_NET.74.3
 
 setup_file() {
   start_silent $SILENT_IP

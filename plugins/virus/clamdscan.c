@@ -40,18 +40,11 @@ struct clam {
   int pass;
 };
 
-static int bad(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 static int clam_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct clam *c = calloc(1, sizeof *c);
   int i;
-  if (!c) return bad(err, "out of memory", 0);
+  if (!c) return arg_error(err, "out of memory", 0);
   c->socket = "/var/run/clamav/clamd.ctl";
   c->deny = 1;
   c->max_kb = 128;
@@ -61,37 +54,37 @@ static int clam_init(void **self, int argc, const char *const *argv, stralloc *e
     const char *k = argv[i], *v;
     size_t n;
     unsigned long u;
-    if (i + 1 >= argc) return bad(err, "missing value after ", k);
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
     if (str_equal(k, "clamd_socket")) {
-      if (!net_addr_ok(v)) return bad(err, "clamd_socket takes an absolute socket path or IP:port, not ", v);
+      if (!net_addr_ok(v)) return arg_error(err, "clamd_socket takes an absolute socket path or IP:port, not ", v);
       c->socket = v;
     } else if (str_equal(k, "clamd_port")) {
       n = scan_ulong(v, &u);
-      if (!n || v[n] || !u || u > 65535) return bad(err, "clamd_port takes a port number, not ", v);
+      if (!n || v[n] || !u || u > 65535) return arg_error(err, "clamd_port takes a port number, not ", v);
       str_copy(c->tcp, "127.0.0.1:");
       c->tcp[10 + fmt_ulong(c->tcp + 10, u)] = 0;
       c->socket = c->tcp;
     } else if (str_equal(k, "deny_viruses")) {
       if (!case_diffs(v, "yes")) c->deny = 1;
       else if (!case_diffs(v, "no")) c->deny = 0;
-      else return bad(err, "deny_viruses takes yes or no, not ", v);
+      else return arg_error(err, "deny_viruses takes yes or no, not ", v);
     } else if (str_equal(k, "max_size")) {
       n = scan_ulong(v, &c->max_kb);
-      if (!n || v[n] || c->max_kb > 4UL * 1024 * 1024) return bad(err, "max_size takes kilobytes, not ", v);
+      if (!n || v[n] || c->max_kb > 4UL * 1024 * 1024) return arg_error(err, "max_size takes kilobytes, not ", v);
     } else if (str_equal(k, "scan_all")) {
       if (str_equal(v, "0")) c->scan_all = 0;
       else if (str_equal(v, "1")) c->scan_all = 1;
-      else return bad(err, "scan_all takes 0 or 1, not ", v);
+      else return arg_error(err, "scan_all takes 0 or 1, not ", v);
     } else if (str_equal(k, "timeout")) {
       n = scan_ulong(v, &c->timeout);
-      if (!n || v[n] || !c->timeout || c->timeout > 3600) return bad(err, "timeout takes seconds (1-3600), not ", v);
+      if (!n || v[n] || !c->timeout || c->timeout > 3600) return arg_error(err, "timeout takes seconds (1-3600), not ", v);
     } else if (str_equal(k, "on_error")) {
       if (str_equal(v, "defer")) c->pass = 0;
       else if (str_equal(v, "pass")) c->pass = 1;
-      else return bad(err, "on_error takes defer or pass, not ", v);
+      else return arg_error(err, "on_error takes defer or pass, not ", v);
     } else
-      return bad(err, "unknown argument ", k);
+      return arg_error(err, "unknown argument ", k);
   }
   *self = c;
   return 1;
