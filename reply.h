@@ -69,7 +69,7 @@ enum reply_id {
 
 struct reply_text {
   unsigned short code;
-  char ecode[8];                /* "" for none (220, 354) */
+  unsigned char ec[3];          /* the enhanced code's three numbers; 0 0 0 for none (220, 354) */
   const char *text;
 };
 

@@ -795,6 +795,7 @@ static void auth_proceed(struct session *s, struct cmd *c, int rc)
 static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
 /* The session's state, as RFC 5321 4.1.4 orders the commands */
+_Static_assert(R_COUNT <= 256, "commands[].refuse holds a reply_id in a byte");
 enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_BDAT, SMTP_NSTATES };
 
 static enum smtp_state smtp_state(const struct session *s)
@@ -824,7 +825,7 @@ static enum smtp_state smtp_state(const struct session *s)
    the plugin replied), and otherwise the proceed step. */
 struct command {
   const char *verb;
-  enum reply_id refuse[SMTP_NSTATES];
+  unsigned char refuse[SMTP_NSTATES];   /* enum reply_id: a byte keeps the table small */
   unsigned int flags;
   int (*hook)(struct session *, struct cmd *);
   const struct hook_reply *replies;
