@@ -46,10 +46,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE 1000
 250 ENHANCEDSTATUSCODES
 221 2.0.0 test.example closing connection. Have a wonderful day.
@@ -79,10 +76,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE 1000
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -117,10 +111,7 @@ QUIT
 250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
 250 test.example Hi [192.0.2.1] [192.0.2.1]; I am so happy to meet you.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 221 2.0.0 test.example closing connection. Have a wonderful day.
@@ -147,19 +138,13 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
 250 2.1.5 <bob@example.com>, recipient ok
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 503 5.5.1 MAIL first
@@ -229,10 +214,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 503 5.5.1 Use MAIL before RCPT
@@ -259,10 +241,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 501 5.5.4 Syntax error in command
@@ -308,10 +287,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <$SRS>, sender OK - how exciting to get mail from you!
@@ -373,10 +349,7 @@ EOF
   expect_replies <<'EOF'
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 500 5.5.2 Syntax error: bare CR in command
@@ -413,10 +386,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <>, sender OK - how exciting to get mail from you!
@@ -434,10 +404,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -455,10 +422,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -481,10 +445,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.0.0 OK
@@ -510,10 +471,7 @@ NOOP
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 500 5.5.1 Unrecognized command
@@ -538,10 +496,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -599,10 +554,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <alice@sender.example>, sender OK - how exciting to get mail from you!
@@ -629,10 +581,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -654,10 +603,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
@@ -678,10 +624,7 @@ QUIT
 --
 220 test.example ESMTP qpsmtpd 0.1 ready; send us your mail, but not your spam.
 250-test.example Hi [192.0.2.1] [192.0.2.1]
-250-PIPELINING
-250-8BITMIME
-250-SMTPUTF8
-250-CHUNKING
+@keywords
 250-SIZE
 250 ENHANCEDSTATUSCODES
 250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
