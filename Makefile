@@ -50,6 +50,8 @@ CORE += dkim.o arc.o
 CORE += uribl_scan.o
 # the PROXY protocol header before the greeting
 CORE += proxy.o proxy_parse.o
+# the milter protocol's packets (plugins/milter.c, fuzz/fuzz_milter.c)
+CORE += milter_proto.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o utf8.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

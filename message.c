@@ -94,6 +94,35 @@ int txn_write_message(struct session *s, int fd)
   return spool_write_to(&s->t.spool, fd);
 }
 
+int txn_body_replace(struct session *s)
+{
+  struct txn *t = &s->t;
+  struct spool ns;
+  unsigned long long hlen = t->hdr_edited ? t->hdr_spoollen : t->hdr.len, off = 0;
+  char buf[8192];
+  if (t->hdr_toolarge) return 0;
+  ns.mem.s = NULL;
+  ns.mem.len = ns.mem.a = 0;
+  ns.wbuf = NULL;
+  spool_init(&ns, t->spool.dir, t->spool.threshold);
+  while (off < hlen) {
+    size_t want = hlen - off < sizeof buf ? (size_t)(hlen - off) : sizeof buf;
+    ssize_t r = spool_read_at(&t->spool, off, buf, want);
+    if (r <= 0 || spool_put(&ns, buf, (size_t)r) == -1) goto fail;
+    off += (unsigned long long)r;
+  }
+  if (spool_put(&ns, "\n", 1) == -1) goto fail;
+  spool_free(&t->spool);
+  stralloc_free(&t->spool.mem);
+  t->spool = ns;
+  t->size = ns.len;
+  return 1;
+fail:
+  spool_free(&ns);
+  stralloc_free(&ns.mem);
+  return 0;
+}
+
 int txn_body_append(struct session *s, const char *x, size_t len)
 {
   struct txn *t = &s->t;

@@ -27,6 +27,10 @@ ssize_t txn_message_read(struct session *s, unsigned long long off, char *buf, s
    line that ended the header section, when there was one: Perl's
    body_start) */
 void txn_message_parts(struct session *s, unsigned long long *headers, unsigned long long *body);
+/* empties the message body (from data_post on), for txn_body_append to
+   write a new one: 1 ok, 0 out of memory, a spool error, or a header
+   section too large to tell where the body starts */
+int txn_body_replace(struct session *s);
 /* appends to the message body (LF line ends), from data_post on */
 int txn_body_append(struct session *s, const char *x, size_t len);
 

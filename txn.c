@@ -62,6 +62,13 @@ void txn_reset(struct session *s)
 
 const char *txn_sender(struct session *s) { return s->t.have_sender ? s->t.sender.s : NULL; }
 unsigned int txn_rcpt_count(struct session *s) { return s->t.nrcpt; }
+
+int txn_set_sender(struct session *s, const char *addr)
+{
+  if (!stralloc_copys(&s->t.sender, addr) || !stralloc_0(&s->t.sender)) return 0;
+  s->t.have_sender = 1;
+  return 1;
+}
 unsigned long long txn_data_size(struct session *s) { return s->t.size; }
 
 const char *txn_rcpt(struct session *s, unsigned int i)

@@ -39,6 +39,13 @@ int txn_rcpt_replace(struct session *s, unsigned int i, const char *const *addrs
 int txn_header_delete(struct session *s, const char *name);
 /* the same for the fields whose raw value (after the colon, folded, with
    its line ends) pred says yes to */
+/* replaces the index-th (from 1) field with this name, counting the
+   fields added here first, then the client's, by "name: value" (value
+   NULL: removes it; folds kept, other CR/LF dropped): 1 done, 0 no such
+   field, -1 the header section is too large to edit or out of memory */
+int txn_header_change(struct session *s, const char *name, unsigned long index, const char *value);
+/* sets the envelope sender (no brackets; "" the null sender): 0 out of memory */
+int txn_set_sender(struct session *s, const char *addr);
 int txn_header_delete_if(struct session *s, const char *name,
                          int (*pred)(const char *value, size_t len, void *ctx), void *ctx);
 

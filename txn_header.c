@@ -117,3 +117,65 @@ int txn_header_delete(struct session *s, const char *name)
 {
   return txn_header_delete_if(s, name, NULL, NULL);
 }
+
+/* the field in x[0..len) that is the *left-th with this name (counting
+   down): 1 with its offset and length (continuation lines included) */
+static int field_nth(const char *x, size_t len, const char *name, size_t nl, unsigned long *left,
+                     size_t *fs, size_t *fl)
+{
+  size_t i = 0;
+  while (i < len) {
+    size_t l = 0;
+    do {
+      const char *e = memchr(x + i + l, '\n', len - i - l);
+      l = e ? (size_t)(e - (x + i)) + 1 : len - i;
+    } while (i + l < len && (x[i + l] == ' ' || x[i + l] == '\t'));
+    if (x[i] != ' ' && x[i] != '\t' && l > nl && x[i + nl] == ':' && !case_diffb(x + i, nl, name) && !--*left) {
+      *fs = i;
+      *fl = l;
+      return 1;
+    }
+    i += l;
+  }
+  return 0;
+}
+
+/* sa[fs..fs+fl) replaced by the field in f (empty: removed) */
+static int splice(stralloc *sa, size_t fs, size_t fl, const stralloc *f)
+{
+  stralloc r = {0};
+  int ok = stralloc_copyb(&r, sa->s, fs) && stralloc_cat(&r, f)
+           && stralloc_catb(&r, sa->s + fs + fl, sa->len - fs - fl) && stralloc_copy(sa, &r);
+  stralloc_free(&r);
+  return ok;
+}
+
+int txn_header_change(struct session *s, const char *name, unsigned long index, const char *value)
+{
+  struct txn *t = &s->t;
+  stralloc f = {0}, keep;
+  unsigned long left = index ? index : 1;
+  size_t nl = strlen(name), fs, fl;
+  int r = -1;
+  if (value) {
+    /* the field as txn_add_header writes it, built in newhdrs' place */
+    keep = t->newhdrs;
+    t->newhdrs = f;
+    if (!txn_add_header(s, name, value)) { f = t->newhdrs; t->newhdrs = keep; goto out; }
+    f = t->newhdrs;
+    t->newhdrs = keep;
+  }
+  if (field_nth(t->newhdrs.s, t->newhdrs.len, name, nl, &left, &fs, &fl)) {
+    r = splice(&t->newhdrs, fs, fl, &f) ? 1 : -1;
+    goto out;
+  }
+  if (t->hdr_toolarge || t->in_headers) goto out;
+  if (!field_nth(t->hdr.s, t->hdr.len, name, nl, &left, &fs, &fl)) { r = 0; goto out; }
+  if (!t->hdr_edited) t->hdr_spoollen = t->hdr.len;
+  if (!splice(&t->hdr, fs, fl, &f)) goto out;
+  t->hdr_edited = 1;
+  r = 1;
+out:
+  stralloc_free(&f);
+  return r;
+}
