@@ -117,6 +117,42 @@ while True:
     c, _ = s.accept(); conns.append(c)
 ' "$NET.5" "$SILENTPORT"
 
+  # milters that break the protocol after a correct negotiation: a reply
+  # announcing 2 GB, a header change at connect
+  cat > "$MD/bad-milter.py" <<'PY'
+import socket, struct, sys
+ip, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((ip, port)); s.listen(50)
+def get(c, n):
+    b = b''
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x: raise EOFError
+        b += x
+    return b
+def pkt(c):
+    return get(c, struct.unpack('>I', get(c, 4))[0])
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+    try:
+        p = pkt(c)
+        # the MTA's negotiation, checked strictly: version 6, every action
+        # and step we offer
+        if p[:1] != b'O' or len(p) != 13 or struct.unpack('>III', p[1:]) != (6, 0xff, 0x1df7ff):
+            print('bad OPTNEG', p.hex(), flush=True); c.close(); continue
+        c.sendall(struct.pack('>I', 13) + b'O' + struct.pack('>III', 6, 0xff, 0))
+        while True:
+            p = pkt(c)
+            if p[:1] == b'C': break
+        c.sendall(struct.pack('>I', 0x7fffffff) + b'c' if mode == 'huge' else struct.pack('>I', 5) + b'hX\0y\0')
+    except EOFError:
+        pass
+PY
+  start bad-huge "$NET.7" $PY "$MD/bad-milter.py" "$NET.7" 8896 huge
+  start bad-early "$NET.7" $PY "$MD/bad-milter.py" "$NET.7" 8897 early
+
   # clamav-milter wants clamd up first
   local i
   for i in $(seq 200); do [ -S "$MD/clamd.sock" ] && break; kill -0 "$(cat "$MD/clamd.pid")" || break; sleep 0.05; done
@@ -126,6 +162,8 @@ while True:
   wait_port "$NET.2" "$DKPORT" "$(cat "$MD/opendkim.pid")" || { cat "$MD/opendkim.out" >&2; return 1; }
   wait_port "$NET.3" "$CLPORT" "$(cat "$MD/clamav-milter.pid")" || { cat "$MD/clamav-milter.out" "$MD/clamd.out" >&2; return 1; }
   wait_port "$NET.5" "$SILENTPORT" "$(cat "$MD/silent.pid")" || return 1
+  wait_port "$NET.7" 8896 "$(cat "$MD/bad-huge.pid")" || return 1
+  wait_port "$NET.7" 8897 "$(cat "$MD/bad-early.pid")" || return 1
   if [ "$(id -u)" -eq 0 ]; then
     wait_port "$NET.4" "$DMPORT" "$(cat "$MD/opendmarc.pid")" || { cat "$MD/opendmarc.out" >&2; return 1; }
   fi
@@ -338,6 +376,16 @@ EOF
   [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 2500 ]
   [ "$(codes)" = "220 250 450 450 221" ]  # and stays so for the session
   grep -q '(timed out); default_action tempfail' "$ERR"
+}
+
+@test "milter: a milter that breaks the protocol gets default_action: a 2 GB packet, a change before the end of the message" {
+  QP=$(chain bad "milter inet:$NET.7:8896" "milter inet:$NET.7:8897 default_action reject")
+  printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  [ "$(codes)" = "220 250 450 221" ]
+  grep -q "milter: inet:$NET.7:8896: a reply packet of a bad length; default_action tempfail" "$ERR"
+  grep -q "milter: inet:$NET.7:8897: a reply out of place or not negotiated; default_action reject" "$ERR"
+  ! grep -q 'bad OPTNEG' "$MD/bad-huge.out" || false
 }
 
 @test "milter: bad arguments stop the build" {
