@@ -293,15 +293,17 @@ static unsigned long num(const char *x)
   return n;
 }
 
-static int m_connect(struct session *s, void *self, struct msg_args *a)
+/* connects and negotiates, then the connect stage: at the connect hook,
+   or at the first hook that runs when a plugin before this one ended the
+   connect hook (OK) */
+static int m_open(struct session *s, struct mlt *m, struct msg_args *a)
 {
-  struct mlt *m = self;
   long long deadline = net_deadline(m->conn_ms);
   const char *ip = session_remote_ip(s), *host = session_remote_host(s), *why = 0;
   unsigned long ver, port;
   char cmd, pb[2], desc[320], *bracket;
   size_t n;
-  (void)a;
+  if (m->state != M_NONE) return DECLINED;
   m->pkt.len = 0;
   m->fd = net_connect(m->addr, deadline);
   if (m->fd < 0) { m_fail(s, m, "cannot connect"); return DECLINED; }
@@ -354,9 +356,23 @@ static int m_connect(struct session *s, void *self, struct msg_args *a)
   return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_CONN, 0, 0), 0, a->msg);
 }
 
+static int m_connect(struct session *s, void *self, struct msg_args *a)
+{
+  return m_open(s, self, a);
+}
+
+/* opened when it was not yet: m_open's code */
+static int m_opened(struct session *s, struct mlt *m, stralloc *msg)
+{
+  struct msg_args a = { msg };
+  return m->state == M_NONE ? m_open(s, m, &a) : DECLINED;
+}
+
 static int m_helo(struct session *s, void *self, struct helo_args *a)
 {
   struct mlt *m = self;
+  int rc = m_opened(s, m, a->msg);
+  if (rc != DECLINED) return rc;
   if (!m_wants(m, 0) || (m->proto & SMFIP_NOHELO)) return DECLINED;
   m->tmp.len = 0;
   if (!milter_cat0(&m->tmp, a->host, a->hostlen) || !milter_pkt(&m->pkt, SMFIC_HELO, m->tmp.s, m->tmp.len))
@@ -382,12 +398,11 @@ static int m_addr_event(struct session *s, struct mlt *m, char cmd, struct addr_
   return milter_pkt(&m->pkt, cmd, m->tmp.s, m->tmp.len);
 }
 
-static int m_mail(struct session *s, void *self, struct addr_args *a)
+/* the MAIL stage (a new transaction for the milter) */
+static int m_mail_event(struct session *s, struct mlt *m, struct addr_args *a)
 {
-  struct mlt *m = self;
   char addr[MILTER_ADDR_MAX + 1];
   size_t n;
-  if (m->state == M_FAILED) return m_default(m, a->msg);
   m->txn_done = 0;
   m->discard = 0;
   m->mods.len = 0;
@@ -409,12 +424,38 @@ static int m_mail(struct session *s, void *self, struct addr_args *a)
   return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_MAIL, 0, 0), 1, a->msg);
 }
 
+static int m_mail(struct session *s, void *self, struct addr_args *a)
+{
+  struct mlt *m = self;
+  int rc = m_opened(s, m, a->msg);
+  if (rc != DECLINED) return rc;
+  if (m->state == M_FAILED) return m_default(m, a->msg);
+  return m_mail_event(s, m, a);
+}
+
+/* before RCPT, DATA and the end of the message: the milter opened and its
+   transaction begun, when a plugin before this one ended the connect or
+   the mail hook (OK); DECLINED, or the code to return */
+static int m_ready(struct session *s, struct mlt *m, stralloc *msg)
+{
+  const char *from = txn_sender(s);
+  int rc = m_opened(s, m, msg);
+  if (rc != DECLINED) return rc;
+  if (m->state == M_FAILED) return m_default(m, msg);
+  if (m->state == M_OPEN && !m->in_txn && !m->txn_done && from) {
+    struct addr_args a = { from, strlen(from), "", 0, msg };
+    return m_mail_event(s, m, &a);
+  }
+  return DECLINED;
+}
+
 static int m_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct mlt *m = self;
   char addr[MILTER_ADDR_MAX + 1];
   size_t n;
-  if (m->state == M_FAILED) return m_default(m, a->msg);
+  int rc = m_ready(s, m, a->msg);
+  if (rc != DECLINED) return rc;
   if (!m_wants(m, 1) || (m->proto & SMFIP_NORCPT)) return DECLINED;
   n = a->addrlen < MILTER_ADDR_MAX ? a->addrlen : MILTER_ADDR_MAX;
   memcpy(addr, a->addr, n);
@@ -430,7 +471,8 @@ static int m_data(struct session *s, void *self, struct msg_args *a)
 {
   struct mlt *m = self;
   const char *kv[] = { "i", m->qid };
-  if (m->state == M_FAILED) return m_default(m, a->msg);
+  int rc = m_ready(s, m, a->msg);
+  if (rc != DECLINED) return rc;
   if (!m_wants(m, 1) || (m->proto & SMFIP_NODATA)) return DECLINED;
   if (!m_macros(m, SMFIC_DATA, kv, 1) || !milter_pkt(&m->pkt, SMFIC_DATA, "", 0)) return hook_nomem(a->msg);
   return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_DATA, 0, 0), 1, a->msg);
@@ -605,8 +647,8 @@ static int m_data_post(struct session *s, void *self, struct msg_args *a)
   unsigned long long hoff, boff, off;
   stralloc h = {0};
   char cmd = SMFIR_CONTINUE, buf[4096];
-  int rc;
-  if (m->state == M_FAILED) return m_default(m, a->msg);
+  int rc = m_ready(s, m, a->msg);
+  if (rc != DECLINED) return rc;
   if (m_wants(m, 1)) {
     const char *kv[] = { "i", m->qid };
     txn_message_parts(s, &hoff, &boff);

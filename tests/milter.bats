@@ -271,6 +271,25 @@ sys.exit(0 if dkim.verify(msg, dnsfunc=lambda n, timeout=5: rec) else 1)' "$FAKE
   grep -Eqx 'eom i=[0-9]+\.1' "$MD/tool.log"
 }
 
+@test "milter: a plugin before it that ends the connect and mail hooks (OK) does not keep the milter out" {
+  QP=$(build_chain milter-after-ok <<EOF
+tests/return_code connect OK
+tests/return_code:2 mail OK
+milter inet:$NET.1:$TOOLPORT command_timeout 1s content_timeout 5s
+rcpt_ok
+queue/qmail-queue
+EOF
+)
+  : > "$MD/tool.log"
+  printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example> SIZE=200\r\nRCPT TO:<reject@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: addheader\r\n\r\nx\r\n.\r\nQUIT\r\n' > "$IN"
+  smtp "$QP"
+  [ "$(codes)" = "220 250 250 550 250 354 250 221" ]
+  [ "$(queued)" = 1 ]
+  grep -q '^connect ' "$MD/tool.log"
+  grep -Eqx 'mail <alice@sender.example> i=[0-9]+\.1 mail_addr=alice@sender.example' "$MD/tool.log"
+  grep -q '^X-Milter-Tool: added' "$FAKEQ_DIR/1.msg"
+}
+
 @test "milter: reject, tempfail and a reply of the milter's own refuse one recipient each; discard takes the message" {
   QP=$(chain tool "milter inet:$NET.1:$TOOLPORT command_timeout 1s content_timeout 5s")
   transcript "$QP" <<'EOF'
