@@ -65,6 +65,7 @@ struct mlt {
   int in_txn;                   /* MAIL sent, the message not ended */
   int txn_done;                 /* accepted for this message: no more events */
   int discard;
+  unsigned int rcpts;           /* RCPT events sent in this transaction */
   unsigned long txns;
   char qid[48];
   stralloc pkt, rep, mods, tmp;
@@ -405,6 +406,7 @@ static int m_mail_event(struct session *s, struct mlt *m, struct addr_args *a)
   size_t n;
   m->txn_done = 0;
   m->discard = 0;
+  m->rcpts = 0;
   m->mods.len = 0;
   if (!m_wants(m, 1)) return DECLINED;
   n = fmt_ulong(m->qid, (unsigned long)getpid());
@@ -449,29 +451,50 @@ static int m_ready(struct session *s, struct mlt *m, stralloc *msg)
   return DECLINED;
 }
 
+/* the RCPT stage */
+static int m_rcpt_event(struct session *s, struct mlt *m, struct addr_args *a)
+{
+  char addr[MILTER_ADDR_MAX + 1];
+  size_t n = a->addrlen < MILTER_ADDR_MAX ? a->addrlen : MILTER_ADDR_MAX;
+  const char *kv[] = { "i", m->qid, "{rcpt_addr}", addr };
+  memcpy(addr, a->addr, n);
+  addr[n] = 0;
+  if (!m_macros(m, SMFIC_RCPT, kv, 2) || !m_addr_event(s, m, SMFIC_RCPT, a)) return hook_nomem(a->msg);
+  ++m->rcpts;
+  return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_RCPT, 0, 0), 1, a->msg);
+}
+
 static int m_rcpt(struct session *s, void *self, struct addr_args *a)
 {
   struct mlt *m = self;
-  char addr[MILTER_ADDR_MAX + 1];
-  size_t n;
   int rc = m_ready(s, m, a->msg);
   if (rc != DECLINED) return rc;
   if (!m_wants(m, 1) || (m->proto & SMFIP_NORCPT)) return DECLINED;
-  n = a->addrlen < MILTER_ADDR_MAX ? a->addrlen : MILTER_ADDR_MAX;
-  memcpy(addr, a->addr, n);
-  addr[n] = 0;
-  {
-    const char *kv[] = { "i", m->qid, "{rcpt_addr}", addr };
-    if (!m_macros(m, SMFIC_RCPT, kv, 2) || !m_addr_event(s, m, SMFIC_RCPT, a)) return hook_nomem(a->msg);
+  return m_rcpt_event(s, m, a);
+}
+
+/* DATA and the end of the message: when a plugin before this one accepted
+   every recipient (OK at rcpt), the milter has seen none: they are sent
+   now, and one it refuses refuses the message */
+static int m_ready_rcpts(struct session *s, struct mlt *m, stralloc *msg)
+{
+  unsigned int i;
+  int rc = m_ready(s, m, msg);
+  if (rc != DECLINED || m->rcpts || !m_wants(m, 1) || (m->proto & SMFIP_NORCPT)) return rc;
+  for (i = 0; i < txn_rcpt_count(s) && m_wants(m, 1); ++i) {
+    const char *r = txn_rcpt(s, i);
+    struct addr_args a = { r, strlen(r), "", 0, msg };
+    rc = m_rcpt_event(s, m, &a);
+    if (rc != DECLINED) return rc;        /* DONE: its own reply is sent */
   }
-  return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_RCPT, 0, 0), 1, a->msg);
+  return DECLINED;
 }
 
 static int m_data(struct session *s, void *self, struct msg_args *a)
 {
   struct mlt *m = self;
   const char *kv[] = { "i", m->qid };
-  int rc = m_ready(s, m, a->msg);
+  int rc = m_ready_rcpts(s, m, a->msg);
   if (rc != DECLINED) return rc;
   if (!m_wants(m, 1) || (m->proto & SMFIP_NODATA)) return DECLINED;
   if (!m_macros(m, SMFIC_DATA, kv, 1) || !milter_pkt(&m->pkt, SMFIC_DATA, "", 0)) return hook_nomem(a->msg);
@@ -647,7 +670,7 @@ static int m_data_post(struct session *s, void *self, struct msg_args *a)
   unsigned long long hoff, boff, off;
   stralloc h = {0};
   char cmd = SMFIR_CONTINUE, buf[4096];
-  int rc = m_ready(s, m, a->msg);
+  int rc = m_ready_rcpts(s, m, a->msg);
   if (rc != DECLINED) return rc;
   if (m_wants(m, 1)) {
     const char *kv[] = { "i", m->qid };

@@ -290,6 +290,24 @@ EOF
   grep -q '^X-Milter-Tool: added' "$FAKEQ_DIR/1.msg"
 }
 
+@test "milter: recipients a plugin before it accepted (OK) reach it at DATA, and one it refuses refuses the message" {
+  QP=$(build_chain milter-after-rcpt-ok <<EOF
+rcpt_ok
+milter inet:$NET.1:$TOOLPORT command_timeout 1s content_timeout 5s
+queue/qmail-queue
+EOF
+)
+  : > "$MD/tool.log"
+  printf 'EHLO client.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: addheader\r\n\r\nx\r\n.\r\n' > "$IN"
+  printf 'MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<reject@example.com>\r\nDATA\r\nQUIT\r\n' >> "$IN"
+  smtp "$QP"
+  [ "$(codes)" = "220 250 250 250 354 250 250 250 250 554 221" ]
+  [ "$(queued)" = 1 ]
+  grep -q '^X-Milter-Tool: added' "$FAKEQ_DIR/1.msg"
+  grep -qx 'rcpt <bob@example.com> rcpt_addr=bob@example.com' "$MD/tool.log"
+  tr -d '\r' < "$OUT" | grep -qx '554 5.7.1 Command rejected'
+}
+
 @test "milter: reject, tempfail and a reply of the milter's own refuse one recipient each; discard takes the message" {
   QP=$(chain tool "milter inet:$NET.1:$TOOLPORT command_timeout 1s content_timeout 5s")
   transcript "$QP" <<'EOF'
