@@ -44,7 +44,7 @@
 #include <str.h>
 #include "plugin.h"
 #include "netio.h"
-#include "../milter_proto.h"
+#include "milter_proto.h"
 
 #define PLUGIN "milter"
 #define MODS_MAX (32UL * 1024 * 1024)   /* the changes buffered at the end of a message */
