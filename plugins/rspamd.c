@@ -36,30 +36,26 @@
      timeout S             the deadline for the whole exchange (20)
      on_error pass|defer   rspamd down, slow or confused: the mail passes
                            unscanned (default) or gets 451 */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 #include <fmt.h>
 #include <scan.h>
 #include <str.h>
 #include "plugin.h"
 #include "netio.h"
 #include "rspamd_reply.h"
+#include "lib/scanner.h"
 
 #define PLUGIN "rspamd"
 #define REPLY_MAX (512 * 1024)
-#define CHUNK 65536
 
 struct rs {
   const char *socket;
   int reject;                   /* 0 no, 1 the action, 2 a score */
   long reject_score;
-  int rc;
-  int soft, grey, subject, addh, milter, headers, relay_skip, defer;
+  int soft, grey, subject, addh, milter, headers;
   const char *settings;
-  unsigned long size_limit, timeout;
+  struct scanner_opts o;
 };
 
 /* "12.5" as hundredths */
@@ -103,16 +99,18 @@ static int rs_init(void **self, int argc, const char *const *argv, stralloc *err
   if (!c) return arg_error(err, "out of memory", 0);
   c->socket = "127.0.0.1:11333";
   c->reject = 1;
-  c->rc = DENY;
+  c->o.rc = DENY;
   c->soft = c->grey = c->subject = c->addh = c->milter = c->headers = 1;
-  c->size_limit = 2000000;
-  c->timeout = 20;
+  c->o.size_limit = 2000000;
+  c->o.timeout = 20;
   for (i = 0; i < argc; i += 2) {
     const char *k = argv[i], *v;
-    int *flag = 0;
+    int *flag = 0, r;
     if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
-    if (str_equal(k, "rspamd_socket")) {
+    if ((r = scanner_arg(&c->o, k, v, err)) >= 0) {
+      if (!r) return 0;
+    } else if (str_equal(k, "rspamd_socket")) {
       if (!net_addr_ok(v)) return arg_error(err, "rspamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
       c->socket = v;
     } else if (str_equal(k, "reject")) {
@@ -120,10 +118,6 @@ static int rs_init(void **self, int argc, const char *const *argv, stralloc *err
       else if (str_equal(v, "no")) c->reject = 0;
       else if (scan_hundredths(v, &c->reject_score)) c->reject = 2;
       else return arg_error(err, "reject takes action, no or a score, not ", v);
-    } else if (str_equal(k, "reject_type")) {
-      int rc = reject_type_code(v, 0);
-      if (!rc) return arg_error(err, "reject_type takes perm, hard, temp, soft, disconnect or temp_disconnect, not ", v);
-      c->rc = rc;
     } else if (str_equal(k, "soft_reject")) flag = &c->soft;
     else if (str_equal(k, "greylist")) flag = &c->grey;
     else if (str_equal(k, "rewrite_subject")) flag = &c->subject;
@@ -133,19 +127,6 @@ static int rs_init(void **self, int argc, const char *const *argv, stralloc *err
     else if (str_equal(k, "settings_id")) {
       if (!printable(v, 128)) return arg_error(err, "bad settings_id ", v);
       c->settings = v;
-    } else if (str_equal(k, "size_limit")) {
-      size_t n = scan_ulong(v, &c->size_limit);
-      if (!n || v[n]) return arg_error(err, "size_limit takes a number of bytes, not ", v);
-    } else if (str_equal(k, "relayclient")) {
-      if (!str_equal(v, "skip")) return arg_error(err, "relayclient takes skip, not ", v);
-      c->relay_skip = 1;
-    } else if (str_equal(k, "timeout")) {
-      size_t n = scan_ulong(v, &c->timeout);
-      if (!n || v[n] || !c->timeout || c->timeout > 3600) return arg_error(err, "timeout takes seconds (1-3600), not ", v);
-    } else if (str_equal(k, "on_error")) {
-      if (str_equal(v, "pass")) c->defer = 0;
-      else if (str_equal(v, "defer")) c->defer = 1;
-      else return arg_error(err, "on_error takes pass or defer, not ", v);
     } else
       return arg_error(err, "unknown argument ", k);
     if (flag && !yesno(v, flag)) return arg_error(err, "takes yes or no: ", k);
@@ -180,45 +161,6 @@ static int rs_request(struct session *s, const struct rs *c, stralloc *f)
       && (!field(f, "TLS-Version", note_conn_get(s, "tls_version")) || !field(f, "TLS-Cipher", note_conn_get(s, "tls_cipher"))))
     return 0;
   return stralloc_cats(f, "\r\n");
-}
-
-/* the request, the message, then the whole answer into rep, under one
-   deadline: NULL ok, else why not (*nomem when out of memory) */
-static const char *rs_exchange(struct session *s, const struct rs *c, stralloc *rep, int *nomem)
-{
-  stralloc f = {0};
-  unsigned long long off = 0;
-  const char *why = 0;
-  long long deadline;
-  char *buf = 0;
-  int fd = -1;
-
-  *nomem = 1;
-  if (!rs_request(s, c, &f) || !(buf = malloc(CHUNK))) goto out;
-  *nomem = 0;
-  deadline = net_deadline(c->timeout * 1000);
-  fd = net_connect(c->socket, deadline);
-  if (fd < 0) { why = errno == ETIMEDOUT ? "rspamd timed out" : "cannot connect to rspamd"; goto out; }
-  if (net_write_all(fd, f.s, f.len, deadline) == -1) { why = "cannot write to rspamd"; goto out; }
-  for (;;) {
-    ssize_t r = txn_message_read(s, off, buf, CHUNK);
-    if (r < 0) { why = "cannot read the spool"; goto out; }
-    if (r == 0) break;
-    off += (unsigned long long)r;
-    if (net_write_all(fd, buf, (size_t)r, deadline) == -1) { why = errno == ETIMEDOUT ? "rspamd timed out" : "cannot write to rspamd"; goto out; }
-  }
-  for (;;) {
-    ssize_t r = net_read(fd, buf, CHUNK, deadline);
-    if (r < 0) { why = errno == ETIMEDOUT ? "rspamd timed out" : "cannot read from rspamd"; goto out; }
-    if (r == 0) break;
-    if (rep->len + (size_t)r > REPLY_MAX) { why = "rspamd's answer is too long"; goto out; }
-    if (!stralloc_catb(rep, buf, (size_t)r)) { *nomem = 1; goto out; }
-  }
-out:
-  if (fd >= 0) close(fd);
-  free(buf);
-  stralloc_free(&f);
-  return why;
 }
 
 static int cat_score(stralloc *sa, long v)
@@ -259,38 +201,6 @@ out:
   return ok;
 }
 
-/* subject_prefix, read before the greeting */
-static stralloc prefix;
-
-static int rs_setup(struct session *s, void *self)
-{
-  (void)self;
-  if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1)
-    if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) return 0;
-  return 1;
-}
-
-/* the Subject rspamd gave, or subject_prefix before ours; 1 ok, 0 out of memory */
-static int rs_subject(struct session *s, const struct rspamd_result *r)
-{
-  stralloc v = {0}, old = {0};
-  int ok = 0;
-  if (r->have_subject && r->subject[0]) {
-    if (!stralloc_copys(&v, r->subject)) goto out;
-  } else {
-    if (!stralloc_copyb(&v, prefix.s, prefix.len - 1) || !stralloc_cats(&v, " ")) goto out;
-    if (txn_header_get(s, "Subject", &old) == 1 && !stralloc_cat(&v, &old)) goto out;
-  }
-  if (!stralloc_0(&v)) goto out;
-  if (txn_header_delete(s, "Subject") < 0) qlog(s, LOGWARN, PLUGIN, "header section too large to rewrite the Subject");
-  else if (!txn_add_header(s, "Subject", v.s)) goto out;
-  ok = 1;
-out:
-  stralloc_free(&v);
-  stralloc_free(&old);
-  return ok;
-}
-
 static int rs_milter(struct session *s, const struct rspamd_result *r)
 {
   unsigned int i;
@@ -320,9 +230,9 @@ static int rs_act(struct session *s, const struct rs *c, const struct rspamd_res
   if (act == RSPAMD_REJECT) {
     qlogm(s, LOGINFO, PLUGIN, "deny, ", note);
     karma_adjust(s, -1);
-    if (c->rc == DENYSOFT || c->rc == DENYSOFT_DISCONNECT) rs_text(msg, r, "4.7.1", "Spam message rejected, try again later");
+    if (c->o.rc == DENYSOFT || c->o.rc == DENYSOFT_DISCONNECT) rs_text(msg, r, "4.7.1", "Spam message rejected, try again later");
     else rs_text(msg, r, "5.7.1", "Spam message rejected");
-    return c->rc;
+    return c->o.rc;
   }
   if (act == RSPAMD_SOFT_REJECT && c->soft) {
     qlogm(s, LOGINFO, PLUGIN, "defer, ", note);
@@ -336,7 +246,8 @@ static int rs_act(struct session *s, const struct rs *c, const struct rspamd_res
   }
   qlogm(s, LOGINFO, PLUGIN, "pass, ", note);
   if (r->score < 0) karma_adjust(s, 1);
-  if (act == RSPAMD_REWRITE_SUBJECT && c->subject && !rs_subject(s, r)) return hook_nomem(msg);
+  if (act == RSPAMD_REWRITE_SUBJECT && c->subject && !scanner_subject(s, PLUGIN, r->have_subject && r->subject[0] ? r->subject : 0))
+    return hook_nomem(msg);
   if ((act == RSPAMD_ADD_HEADER || act == RSPAMD_REWRITE_SUBJECT) && c->addh) {
     txn_header_delete(s, "X-Spam");
     if (!txn_add_header(s, "X-Spam", "Yes")) return hook_nomem(msg);
@@ -348,25 +259,16 @@ static int rs_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct rs *c = self;
   struct rspamd_result *r = 0;
-  stralloc rep = {0}, note = {0};
+  stralloc rep = {0}, note = {0}, head = {0};
   const char *why;
-  char num[FMT_ULONG];
   int rc = DECLINED, nomem;
 
-  if (txn_data_size(s) > c->size_limit) {
-    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
-    qlogm(s, LOGINFO, PLUGIN, "skip, too large (", num, ")");
-    return DECLINED;
-  }
-  if (c->relay_skip && session_relay_client(s)) { qlog(s, LOGINFO, PLUGIN, "skip, relay client"); return DECLINED; }
-  why = rs_exchange(s, c, &rep, &nomem);
+  if (scanner_skip(s, &c->o, PLUGIN)) return DECLINED;
+  if (!rs_request(s, c, &head)) goto nomem;
+  why = scanner_exchange(s, &c->o, c->socket, "rspamd", &head, 0, &rep, REPLY_MAX, &nomem);
   if (nomem || !(r = malloc(sizeof *r))) goto nomem;
   if (!why) why = rspamd_reply_parse(rep.s, rep.len, r);
-  if (why) {
-    qlogm(s, LOGERROR, PLUGIN, c->defer ? "defer, " : "pass, not scanned, ", why);
-    if (c->defer) { stralloc_copys(a->msg, "4.3.0 spam scanner unavailable, try again later"); rc = DENYSOFT; }
-    goto out;
-  }
+  if (why) { rc = scanner_failed(s, &c->o, PLUGIN, a->msg, why); goto out; }
   /* the result for other plugins and the log: "action score required" */
   if (!stralloc_copys(&note, rspamd_action_name(r->action)) || !stralloc_cats(&note, " ") || !cat_score(&note, r->score)
       || !stralloc_cats(&note, " ") || !cat_score(&note, r->required) || !stralloc_0(&note)
@@ -381,12 +283,13 @@ out:
   free(r);
   stralloc_free(&rep);
   stralloc_free(&note);
+  stralloc_free(&head);
   return rc;
 }
 
 const struct plugin plugin_rspamd = {
   .name = PLUGIN,
   .init = rs_init,
-  .setup = rs_setup,
+  .setup = scanner_setup,
   .data_post = rs_data_post,
 };

@@ -123,7 +123,7 @@ msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
   grep -q 'rspamd: pass, no action 2.50 15.00' "$ERR"
 }
 
-@test "rspamd: greylist and soft reject give 451, add header X-Spam, rewrite subject rspamd's Subject" {
+@test "rspamd: greylist and soft reject give 452, add header X-Spam, rewrite subject rspamd's Subject" {
   QP=$(rs_chain default "")
   HDRS=$'X-Test-Score: 5\r\n' BODY="x" message carol@example.com
   smtp "$QP"
@@ -160,7 +160,7 @@ msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
   assert_equal "$(final)" "452 4.7.1 Spam message rejected, try again later"
 }
 
-@test "rspamd down: on_error pass queues unscanned, on_error defer says 451" {
+@test "rspamd down: on_error pass queues unscanned, on_error defer says 452" {
   QP=$(build_chain rs-down <<EOF
 rcpt_ok
 rspamd rspamd_socket 127.$QPT_NET.88.2:11333
