@@ -7,6 +7,7 @@
 
 load helper
 load postfix
+load scanners
 
 PFADDR=127.$QPT_NET.89.1    # Postfix's smtpd
 DOWN=127.$QPT_NET.89.2      # nothing listens on port 25; on 26 a server that never answers
@@ -101,13 +102,7 @@ EOF
 
 @test "callahead: a next hop that never answers costs the timeout, then 450" {
   port=26
-  python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('$DOWN', $port)); s.listen(5)
-c = s.accept(); time.sleep(30)" 3>&- &
-  SLOWPID=$!
-  for _ in $(seq 50); do (exec 3<> "/dev/tcp/$DOWN/$port") 2> /dev/null && break; sleep 0.1; done
+  silent_server "$DOWN" "$port"
   QP=$(ca_chain slow "$DOWN $port timeout 1")
   rcpts a@virt.example b@virt.example
   start=$(date +%s%N)

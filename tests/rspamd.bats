@@ -9,6 +9,7 @@
 # milter add_headers) saying what rspamd was told of the envelope.
 
 load helper
+load scanners
 
 RSADDR=127.$QPT_NET.88.1
 
@@ -85,20 +86,6 @@ rspamd rspamd_socket $RSADDR:11333 timeout 5 $2
 queue/qmail-queue
 EOF
 }
-
-GTUBE='XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
-
-# message RCPT... : a transaction with the body in $BODY and headers in $HDRS
-message() {
-  {
-    printf 'EHLO c.example\r\nMAIL FROM:<alice@sender.example>\r\n'
-    for r in "$@"; do printf 'RCPT TO:<%s>\r\n' "$r"; done
-    printf 'DATA\r\n%sSubject: hello\r\n\r\n%s\r\n.\r\nQUIT\r\n' "${HDRS:-}" "$BODY"
-  } > "$IN"
-}
-
-final() { tr -d '\r' < "$OUT" | grep -v '^250-' | tail -2 | head -1; }
-msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
 
 @test "rspamd: GTUBE is rejected with rspamd's message and not queued" {
   QP=$(rs_chain default "")
@@ -185,13 +172,7 @@ EOF
 }
 
 @test "rspamd: an rspamd that never answers costs the timeout, not a hang" {
-  python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.$QPT_NET.88.2', 11334)); s.listen(5)
-c = s.accept(); time.sleep(30)" 3>&- &
-  SLOWPID=$!
-  for _ in $(seq 50); do (exec 3<> "/dev/tcp/127.$QPT_NET.88.2/11334") 2> /dev/null && break; sleep 0.1; done
+  silent_server 127.$QPT_NET.88.2 11334
   QP=$(build_chain rs-slow <<EOF
 rcpt_ok
 rspamd rspamd_socket 127.$QPT_NET.88.2:11334 timeout 1 on_error defer
