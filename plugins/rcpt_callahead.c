@@ -15,7 +15,8 @@
    Answers are cached in the shared store (db_dir or redis, as greylisting
    and karma use), keyed by the lower-cased address: a 2xx for
    cache_positive seconds, a 5xx for cache_negative; a 4xx or a failure is
-   never cached. Without db_dir and redis nothing is cached.
+   never cached. Without db_dir and redis nothing is cached. A non-ASCII
+   (SMTPUTF8) address is not checked: we do not send SMTPUTF8.
 
    Arguments after IP [PORT], in pairs: cache_positive S (86400),
    cache_negative S (3600), db_dir DIR, redis ADDR, timeout S (10),
@@ -276,9 +277,14 @@ static int ca_rcpt(struct session *s, void *self, struct addr_args *a)
   stralloc key = {0}, v = {0}, err = {0};
   const char *why;
   int code, rc = DECLINED;
+  size_t i;
 
   if (!c->check_relay && session_relay_client(s)) return DECLINED;
   if (!a->addrlen) return DECLINED;               /* <>: not a recipient we check */
+  /* an SMTPUTF8 address needs SMTPUTF8 on MAIL, which we do not send:
+     left to the next plugin rather than refused for the wrong reason */
+  for (i = 0; i < a->addrlen; ++i)
+    if ((unsigned char)a->addr[i] >= 0x80) { qlog(s, LOGINFO, PLUGIN, "skip, a non-ASCII address"); return DECLINED; }
   if (!stralloc_copys(&key, "callahead:") || !stralloc_catb(&key, a->addr, a->addrlen)) goto nomem;
   case_lowerb(key.s, key.len);
   if (!stralloc_copyb(&v, a->addr, a->addrlen) || !stralloc_0(&v)) goto nomem;
