@@ -20,6 +20,9 @@
      config_dir DIR    postmap -c DIR (Postfix's main.cf there)
      timeout S         (5)
      on_error defer|pass   (defer) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* pipe2 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
