@@ -80,6 +80,7 @@ EOF
   rcpts nobody@virt.example Known@virt.example
   smtp "$QP"
   assert_equal "$(codes)" "220 250 250 550 250 221"
+  assert_equal "$(find "$BATS_TEST_TMPDIR/kv" -type f | wc -l)" 2
   port=25
   QP=$(ca_chain cache-down "$DOWN $port timeout 5 db_dir $BATS_TEST_TMPDIR/kv")
   rcpts NOBODY@virt.example known@virt.example alias@virt.example other@virt.example
@@ -111,6 +112,20 @@ EOF
   assert_equal "$(codes)" "220 250 250 450 450 221"
   grep -q "next hop $DOWN:[0-9]* no greeting" "$ERR"
   [ "$ms" -lt 4000 ]
+}
+
+@test "callahead: the next hop's 4xx gives 450 with its text, and is not cached" {
+  smtp-sink -u nobody -r RCPT "$DOWN:27" 5 2> /dev/null 3>&- &
+  SLOWPID=$!
+  for _ in $(seq 50); do (exec 3<> "/dev/tcp/$DOWN/27") 2> /dev/null && break; sleep 0.1; done
+  mkdir -m 777 "$BATS_TEST_TMPDIR/kv"
+  QP=$(ca_chain temp "$DOWN 27 db_dir $BATS_TEST_TMPDIR/kv")
+  rcpts a@virt.example
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 450 221"
+  assert_equal "$(rcpt_replies)" "450 4.1.1 <a@virt.example>: Recipient address verification deferred: Error: command failed"
+  grep -q 'rcpt_callahead: defer, a@virt.example: ' "$ERR"
+  [ -z "$(find "$BATS_TEST_TMPDIR/kv" -type f)" ]
 }
 
 pm_chain() {
