@@ -48,6 +48,8 @@ CORE += dmarc.o psl.o psl_hash.o psl-data.o
 CORE += dkim.o arc.o
 # uribl's scanner, pure bytes to names (fuzz/fuzz_uribl.c)
 CORE += uribl_scan.o
+# rspamd's answer to /checkv2 (fuzz/fuzz_rspamd.c)
+CORE += rspamd_reply.o
 # the PROXY protocol header before the greeting
 CORE += proxy.o proxy_parse.o
 # the milter protocol's packets (plugins/milter.c, fuzz/fuzz_milter.c)

@@ -31,9 +31,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE             /* memmem */
 #endif
-#include <errno.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,24 +41,20 @@
 #include <str.h>
 #include "plugin.h"
 #include "netio.h"
+#include "lib/scanner.h"
 
 #define PLUGIN "spamassassin"
 #define REPLY_MAX (1024 * 1024)   /* spamd's answer: the header section and its own fields */
-#define CHUNK 65536
 
 struct sa {
   const char *socket;
   long reject;                  /* hundredths; LONG_MIN: none */
   int reject_userprefs;
-  int rc;
   long munge;
   int munge_set;
-  unsigned long size_limit;
   const char *user;
   int leave;                    /* 0 rename, 1 drop, 2 keep */
-  int relay_skip;
-  unsigned long timeout;
-  int defer;
+  struct scanner_opts o;
 };
 
 /* "-12.5" as hundredths; 0 when not a number */
@@ -89,30 +83,26 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
   int i;
   if (!c) return arg_error(err, "out of memory", 0);
   c->socket = "127.0.0.1:783";
-  c->rc = DENY;
-  c->size_limit = 500000;
-  c->timeout = 30;
+  c->o.rc = DENY;
+  c->o.size_limit = 500000;
+  c->o.timeout = 30;
   for (i = 0; i < argc; i += 2) {
     const char *k = argv[i], *v;
+    int r;
     if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
-    if (str_equal(k, "spamd_socket")) {
+    if ((r = scanner_arg(&c->o, k, v, err)) >= 0) {
+      if (!r) return 0;
+    } else if (str_equal(k, "spamd_socket")) {
       if (!net_addr_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
       c->socket = v;
     } else if (str_equal(k, "reject") || str_equal(k, "reject_threshold")) {
       if (str_equal(v, "userprefs")) c->reject_userprefs = 1;
       else if (!scan_score(v, strlen(v), &c->reject)) return arg_error(err, "reject takes a score or userprefs, not ", v);
       else c->reject_userprefs = 2;     /* a number */
-    } else if (str_equal(k, "reject_type")) {
-      int rc = reject_type_code(v, 0);
-      if (!rc) return arg_error(err, "reject_type takes perm, hard, temp, soft, disconnect or temp_disconnect, not ", v);
-      c->rc = rc;
     } else if (str_equal(k, "munge_subject_threshold")) {
       if (!scan_score(v, strlen(v), &c->munge)) return arg_error(err, "munge_subject_threshold takes a score, not ", v);
       c->munge_set = 1;
-    } else if (str_equal(k, "size_limit")) {
-      size_t n = scan_ulong(v, &c->size_limit);
-      if (!n || v[n]) return arg_error(err, "size_limit takes a number of bytes, not ", v);
     } else if (str_equal(k, "spamd_user")) {
       size_t j;
       for (j = 0; v[j]; ++j) if ((unsigned char)v[j] <= ' ' || v[j] == 0x7f) return arg_error(err, "bad spamd_user ", v);
@@ -123,30 +113,11 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
       else if (str_equal(v, "drop")) c->leave = 1;
       else if (str_equal(v, "keep")) c->leave = 2;
       else return arg_error(err, "leave_old_headers takes rename, drop or keep, not ", v);
-    } else if (str_equal(k, "relayclient")) {
-      if (!str_equal(v, "skip")) return arg_error(err, "relayclient takes skip, not ", v);
-      c->relay_skip = 1;
-    } else if (str_equal(k, "timeout")) {
-      size_t n = scan_ulong(v, &c->timeout);
-      if (!n || v[n] || !c->timeout || c->timeout > 3600) return arg_error(err, "timeout takes seconds (1-3600), not ", v);
-    } else if (str_equal(k, "on_error")) {
-      if (str_equal(v, "pass")) c->defer = 0;
-      else if (str_equal(v, "defer")) c->defer = 1;
-      else return arg_error(err, "on_error takes pass or defer, not ", v);
     } else
       return arg_error(err, "unknown argument ", k);
   }
   *self = c;
   return 1;
-}
-
-/* spamd could not be used: pass or 451, as configured */
-static int failed(struct session *s, struct sa *c, stralloc *msg, const char *why)
-{
-  qlogm(s, LOGERROR, PLUGIN, c->defer ? "defer, " : "pass, not scanned, ", why);
-  if (!c->defer) return DECLINED;
-  stralloc_copys(msg, "4.3.0 spam scanner unavailable, try again later");
-  return DENYSOFT;
 }
 
 /* the printable user name for spamd */
@@ -183,12 +154,10 @@ static void old_field(struct session *s, struct sa *c, const char *name)
    of memory) */
 static const char *sa_exchange(struct session *s, struct sa *c, const char *user, stralloc *rep, int *nomem)
 {
-  const char *sender = txn_sender(s), *why = NULL;
-  unsigned long long size = txn_message_size(s), off = 0, total;
+  const char *sender = txn_sender(s), *why = "out of memory";
+  unsigned long long size = txn_message_size(s), total;
   stralloc req = {0}, f = {0};
-  long long deadline;
-  char *buf = 0, num[40];
-  int fd = -1;
+  char num[40];
 
   *nomem = 1;
   if (!stralloc_copys(&req, "X-Envelope-From: <") || !stralloc_cats(&req, sender ? sender : "")
@@ -197,31 +166,8 @@ static const char *sa_exchange(struct session *s, struct sa *c, const char *user
   if (!stralloc_cats(&f, "HEADERS SPAMC/1.5\r\nContent-length: ")
       || !stralloc_catb(&f, num, fmt_ulonglong(num, total)) || !stralloc_cats(&f, "\r\nUser: ")
       || !stralloc_cats(&f, user) || !stralloc_cats(&f, "\r\n\r\n") || !stralloc_cat(&f, &req)) goto out;
-  *nomem = 0;
-
-  deadline = net_deadline(c->timeout * 1000);
-  fd = net_connect(c->socket, deadline);
-  if (fd < 0) { why = "cannot connect to spamd"; goto out; }
-  if (net_write_all(fd, f.s, f.len, deadline) == -1) { why = "cannot write to spamd"; goto out; }
-  if (!(buf = malloc(CHUNK))) { *nomem = 1; goto out; }
-  for (;;) {
-    ssize_t r = txn_message_read(s, off, buf, CHUNK);
-    if (r < 0) { why = "cannot read the spool"; goto out; }
-    if (r == 0) break;
-    off += (unsigned long long)r;
-    if (net_write_all(fd, buf, (size_t)r, deadline) == -1) { why = "cannot write to spamd"; goto out; }
-  }
-  shutdown(fd, SHUT_WR);
-  for (;;) {
-    ssize_t r = net_read(fd, buf, CHUNK, deadline);
-    if (r < 0) { why = errno == ETIMEDOUT ? "spamd timed out" : "cannot read from spamd"; goto out; }
-    if (r == 0) break;
-    if (rep->len + (size_t)r > REPLY_MAX) { why = "spamd's answer is too long"; goto out; }
-    if (!stralloc_catb(rep, buf, (size_t)r)) { *nomem = 1; goto out; }
-  }
+  why = scanner_exchange(s, &c->o, c->socket, "spamd", &f, 1, rep, REPLY_MAX, nomem);
 out:
-  if (fd >= 0) close(fd);
-  free(buf);
   stralloc_free(&req);
   stralloc_free(&f);
   return why;
@@ -378,60 +324,23 @@ static const char *sa_threshold(struct session *s, const struct sa *c, unsigned 
   return note;
 }
 
-/* subject_prefix, read before the greeting */
-static stralloc prefix;
-
-static int sa_setup(struct session *s, void *self)
-{
-  (void)self;
-  if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1)
-    if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) return 0;
-  return 1;
-}
-
-/* subject_prefix (default "*** SPAM ***") before the Subject; 1 ok, 0 out
-   of memory */
-static int sa_munge(struct session *s)
-{
-  stralloc f = {0}, v = {0};
-  int ok = 0;
-  if (!stralloc_copyb(&f, prefix.s, prefix.len - 1) || !stralloc_cats(&f, " ")) goto out;
-  if (txn_header_get(s, "Subject", &v) == 1 && !stralloc_cat(&f, &v)) goto out;
-  if (!stralloc_0(&f)) goto out;
-  if (txn_header_delete(s, "Subject") >= 0) {
-    if (!txn_add_header(s, "Subject", f.s)) goto out;
-  } else
-    qlog(s, LOGWARN, PLUGIN, "header section too large to munge the Subject");
-  ok = 1;
-out:
-  stralloc_free(&f);
-  stralloc_free(&v);
-  return ok;
-}
-
 static int sa_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct sa *c = self;
   const char *user, *note, *why;
   unsigned int nrcpt = txn_rcpt_count(s);
   stralloc rep = {0}, v = {0};
-  char num[40];
   long score = 0, required = 0, threshold = 0;
   int rc = DECLINED, is_spam = 0, nomem;
   size_t pos = 0;
 
-  if (txn_data_size(s) > c->size_limit) {
-    num[fmt_ulonglong(num, txn_data_size(s))] = 0;
-    qlogm(s, LOGINFO, PLUGIN, "skip, too large (", num, ")");
-    return DECLINED;
-  }
-  if (c->relay_skip && session_relay_client(s)) { qlog(s, LOGINFO, PLUGIN, "skip, relay client"); return DECLINED; }
+  if (scanner_skip(s, &c->o, PLUGIN)) return DECLINED;
 
   user = nrcpt == 1 && clean(txn_rcpt(s, 0)) && *txn_rcpt(s, 0) ? txn_rcpt(s, 0) : spamd_user(c);
   why = sa_exchange(s, c, user, &rep, &nomem);
-  if (!why && nomem) goto nomem;
+  if (nomem) goto nomem;
   if (!why) why = sa_status(&rep, &pos, &is_spam, &score, &required);
-  if (why) { rc = failed(s, c, a->msg, why); goto out; }
+  if (why) { rc = scanner_failed(s, &c->o, PLUGIN, a->msg, why); goto out; }
   if (!sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
 
   /* the result for other plugins: "Yes|No score required" */
@@ -445,12 +354,12 @@ static int sa_data_post(struct session *s, void *self, struct msg_args *a)
   if (note && score >= threshold) {
     qlogm(s, LOGINFO, PLUGIN, "deny, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
     stralloc_copys(a->msg, "5.6.1 spam score exceeded threshold");
-    if (c->rc == DENYSOFT || c->rc == DENYSOFT_DISCONNECT) stralloc_copys(a->msg, "4.6.1 spam score exceeded threshold");
-    rc = c->rc;
+    if (c->o.rc == DENYSOFT || c->o.rc == DENYSOFT_DISCONNECT) stralloc_copys(a->msg, "4.6.1 spam score exceeded threshold");
+    rc = c->o.rc;
     goto out;
   }
   qlogm(s, LOGINFO, PLUGIN, "pass, ", is_spam ? "Spam, " : "Ham, ", v.s, ", user ", user);
-  if (c->munge_set && score >= c->munge && !sa_munge(s)) goto nomem;
+  if (c->munge_set && score >= c->munge && !scanner_subject(s, PLUGIN, 0)) goto nomem;
   goto out;
 nomem:
   hook_nomem(a->msg);
@@ -464,6 +373,6 @@ out:
 const struct plugin plugin_spamassassin = {
   .name = PLUGIN,
   .init = sa_init,
-  .setup = sa_setup,
+  .setup = scanner_setup,
   .data_post = sa_data_post,
 };

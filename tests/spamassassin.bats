@@ -5,6 +5,7 @@
 # preferences (-x --virtual-config-dir): bob@example.com requires 20.
 
 load helper
+load scanners
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -67,20 +68,6 @@ spamassassin spamd_socket 127.0.0.1:$SAPORT $2
 queue/qmail-queue
 EOF
 }
-
-GTUBE='XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
-
-# message RCPT... : a transaction with the body in $BODY and headers in $HDRS
-message() {
-  {
-    printf 'EHLO c.example\r\nMAIL FROM:<alice@sender.example>\r\n'
-    for r in "$@"; do printf 'RCPT TO:<%s>\r\n' "$r"; done
-    printf 'DATA\r\n%sSubject: hello\r\n\r\n%s\r\n.\r\nQUIT\r\n' "${HDRS:-}" "$BODY"
-  } > "$IN"
-}
-
-final() { tr -d '\r' < "$OUT" | grep -v '^250-' | tail -2 | head -1; }
-msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
 
 @test "spamassassin: GTUBE is rejected at reject 12 and not queued" {
   QP=$(sa_chain reject12 "reject 12")
@@ -231,13 +218,7 @@ EOF
 
 @test "spamassassin: a spamd that never answers costs the timeout, not a hang" {
   port=$(free_port)
-  python3 -c "
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $port)); s.listen(5)
-c = s.accept(); time.sleep(30)" 3>&- &
-  SLOWPID=$!
-  for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2> /dev/null && break; sleep 0.1; done
+  silent_server 127.0.0.1 "$port"
   QP=$(build_chain sa-slow <<EOF
 rcpt_ok
 spamassassin spamd_socket 127.0.0.1:$port reject 12 timeout 1 on_error defer
