@@ -316,6 +316,7 @@ install: it make-plugintab
 	install -m 755 qpsmtpd qpsmtpd-submission $(DESTDIR)$(SBINDIR)/
 	$(SUBST) qpsmtpd-build > $(DESTDIR)$(SBINDIR)/qpsmtpd-build && chmod 755 $(DESTDIR)$(SBINDIR)/qpsmtpd-build
 	install -m 644 qpsmtpd.8 qpsmtpd-build.8 $(DESTDIR)$(MANDIR)/man8/
+	ln -sf qpsmtpd.8 $(DESTDIR)$(MANDIR)/man8/qpsmtpd-submission.8
 	install -m 644 qpsmtpd.o libqp.a plugins.a $(FORTIFY) $(INSTALL_LAYOUT) $(DESTDIR)$(LIBDIR)/
 	install -m 755 make-plugintab $(DESTDIR)$(LIBDIR)/
 	install -m 644 *.h $(DESTDIR)$(LIBDIR)/include/
@@ -345,7 +346,7 @@ install: it make-plugintab
 # site's configuration
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,qpsmtpd qpsmtpd-submission qpsmtpd-build)
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,qpsmtpd.8 qpsmtpd-build.8)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,qpsmtpd.8 qpsmtpd-submission.8 qpsmtpd-build.8)
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(STATEDIR)/config
