@@ -223,3 +223,29 @@ serve() {
   [ "$(ls "$BATS_TEST_TMPDIR/Maildir/new" | wc -l)" -eq 1 ]
   [ ! -e "$Q/1.msg" ]
 }
+
+@test "make install: PREFIX and DESTDIR, installed paths inside the files, configuration kept; make uninstall removes the rest" {
+  local d=$BATS_TEST_TMPDIR/root
+  mkdir -p "$d/etc/qpsmtpd"
+  echo 'badmailfrom' > "$d/etc/qpsmtpd/plugins"
+  run make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/opt/qp
+  assert_success
+  cmp "$ROOT/qpsmtpd" "$d/opt/qp/sbin/qpsmtpd"
+  cmp "$ROOT/qpsmtpd-submission" "$d/opt/qp/sbin/qpsmtpd-submission"
+  [ -x "$d/opt/qp/sbin/qpsmtpd-build" ]
+  [ -r "$d/opt/qp/share/man/man8/qpsmtpd.8" ]
+  grep -qx 'LIB=/opt/qp/lib/qpsmtpd' "$d/opt/qp/sbin/qpsmtpd-build"
+  grep -qx 'ExecStart=/opt/qp/sbin/qpsmtpd-submission' "$d/opt/qp/lib/systemd/system/qpsmtpd-smtps@.service"
+  grep -q "^LD_CMD='$(head -n 1 "$ROOT/conf-ld")'\$" "$d/opt/qp/lib/qpsmtpd/build.conf"
+  [ "$(readlink "$d/var/lib/qpsmtpd/config")" = /etc/qpsmtpd ]
+  [ "$(readlink "$d/opt/qp/share/qpsmtpd/service/qpsmtpd-submission/qpsmtpd-submission")" = /opt/qp/sbin/qpsmtpd-submission ]
+  # the site's plugins file stays; the missing ones come from the sample
+  [ "$(cat "$d/etc/qpsmtpd/plugins")" = badmailfrom ]
+  cmp "$ROOT/control/plugins-submission" "$d/etc/qpsmtpd/plugins-submission"
+  [ "$(cat "$d/etc/qpsmtpd/submission/tls_before_auth")" = 1 ]
+  run make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/opt/qp
+  assert_success
+  run bash -c 'find "$1" -type f | sort' find "$d"
+  assert_output "$(printf '%s\n' "$d/etc/qpsmtpd/plugins" "$d/etc/qpsmtpd/plugins-submission" \
+    "$d/etc/qpsmtpd/loglevel" "$d/etc/qpsmtpd/submission/tls_before_auth" | sort)"
+}
