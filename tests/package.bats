@@ -85,7 +85,7 @@ unit_value() {
 # User and Group, in its WorkingDirectory, with its Environment, systemd's
 # PATH and the given variables (the test's queue)
 serve() {
-  local unit=$1 addr=$2 user group wd exe envs=() e i
+  local unit=$1 addr=$2 user group wd exe envs=() e
   shift 2
   user=$(unit_value "$unit" User)
   group=$(unit_value "$unit" Group)
@@ -96,19 +96,8 @@ serve() {
   for e in $(unit_value "$unit" Environment) PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; do
     envs+=(-E "$e")
   done
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    systemd-socket-activate --accept --inetd -l "$addr:$PORT" "${envs[@]}" \
-      setpriv --reuid="$user" --regid="$group" --init-groups env -C "$wd" "$exe" > "$SRVLOG" 2>&1 &
-    SRVPID=$!
-    for i in $(seq 100); do
-      grep -q "Listening on $addr:$PORT" "$SRVLOG" && return 0
-      kill -0 "$SRVPID" 2> /dev/null || break
-      sleep 0.05
-    done
-    stop_server
-  done
-  return 1
+  listen_retry "Listening on $addr:" - systemd-socket-activate --accept --inetd -l "$addr:@PORT@" "${envs[@]}" \
+    setpriv --reuid="$user" --regid="$group" --init-groups env -C "$wd" "$exe"
 }
 
 @test "package: lintian finds no error" {
@@ -248,4 +237,32 @@ serve() {
   run bash -c 'find "$1" -type f | sort' find "$d"
   assert_output "$(printf '%s\n' "$d/etc/qpsmtpd/plugins" "$d/etc/qpsmtpd/plugins-submission" \
     "$d/etc/qpsmtpd/loglevel" "$d/etc/qpsmtpd/submission/tls_before_auth" | sort)"
+}
+
+@test "run-submission: tcpserver on config/SUBMISSIONPORT with ./qpsmtpd-submission, AUTH only over TLS (config/submission/tls_before_auth made)" {
+  local user=nobody svc
+  id qpsmtpd > /dev/null 2>&1 && user=qpsmtpd
+  svc=$BATS_TEST_TMPDIR/svc
+  mkdir -p "$svc/config/ssl"
+  chmod 755 "$svc"
+  cp "$ROOT/run" "$ROOT/run-submission" "$ROOT/qpsmtpd-submission" "$svc/"
+  echo "127.$QPT_NET.85.1" > "$svc/config/IP"
+  echo mx.example > "$svc/config/me"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 2 \
+    -keyout "$svc/config/ssl/qpsmtpd-server.key" -out "$svc/config/ssl/qpsmtpd-server.crt" 2> /dev/null
+  echo 'alice@example.com:s3cret' > "$svc/config/flat_auth_pw"
+  chgrp "$(id -g "$user")" "$svc/config/ssl/qpsmtpd-server.key" "$svc/config/flat_auth_pw"
+  chmod 640 "$svc/config/ssl/qpsmtpd-server.key" "$svc/config/flat_auth_pw"
+  listen_retry 'tcpserver: status: 0/' "$svc/config/SUBMISSIONPORT" \
+    env -i PATH=/usr/bin:/bin QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$Q" "$svc/run-submission"
+  [ "$(cat "$svc/config/submission/tls_before_auth")" = 1 ]
+  run timeout 20 swaks --server "127.$QPT_NET.85.1:$PORT" --local-interface "127.$QPT_NET.85.2" --from alice@example.com \
+    --to bob@elsewhere.example --auth PLAIN --auth-user alice@example.com --auth-password s3cret
+  assert_failure
+  refute_output --partial '235 '
+  run timeout 20 swaks --server "127.$QPT_NET.85.1:$PORT" --local-interface "127.$QPT_NET.85.2" --tls --from alice@example.com \
+    --to bob@elsewhere.example --auth PLAIN --auth-user alice@example.com --auth-password s3cret
+  assert_success
+  assert_output --regexp '<~  250 2\.0\.0 Queued!'
+  [ "$(stat -c %U "$Q/1.msg")" = "$user" ]
 }
