@@ -123,6 +123,10 @@ serve() {
   [ "$(unit_value qpsmtpd-submission.socket ListenStream)" = 587 ]
   [ "$(unit_value qpsmtpd-smtps.socket ListenStream)" = 465 ]
   [ -x /usr/sbin/qpsmtpd-build ]
+  # systemd's own reading of the units (no PID 1 needed)
+  run systemd-analyze verify "$UNITS"/qpsmtpd{,-submission,-smtps}.socket "$UNITS"/qpsmtpd{,-submission,-smtps}@.service
+  assert_success
+  assert_output ''
   man -w qpsmtpd qpsmtpd-build qpsmtpd-submission > /dev/null
   [ "$(cat /etc/qpsmtpd/submission/tls_before_auth)" = 1 ]
   [ "$(readlink /var/lib/qpsmtpd/config)" = /etc/qpsmtpd ]
