@@ -26,7 +26,9 @@ setup_file() {
   local b=$BATS_FILE_TMPDIR/build
   mkdir -p "$b/src"
   # the tree as tests/run built it, times kept, without the tests' own builds
-  tar -C "$ROOT" --exclude=./tests/bin --exclude=./.git --exclude=./bench/.work --exclude=./fuzz/bin \
+  # (under the lock the test chains' makes take)
+  mkdir -p "$TB"
+  flock "$TB/.lock" tar -C "$ROOT" --exclude=./tests/bin --exclude=./.git --exclude=./bench/.work --exclude=./fuzz/bin \
     --exclude=./config --exclude=./debian/"$PKG" --exclude=./debian/.debhelper -cf - . | tar -C "$b/src" -xf -
   (cd "$b/src" && env -u CC_CMD -u LD_CMD DEB_BUILD_OPTIONS="nocheck noautodbgsym" \
     dpkg-buildpackage -b -us -uc -nc) > "$b/build.log" 2>&1 || { tail -n 30 "$b/build.log" >&2; return 1; }
@@ -221,7 +223,7 @@ serve() {
   local d=$BATS_TEST_TMPDIR/root
   mkdir -p "$d/etc/qpsmtpd"
   echo 'badmailfrom' > "$d/etc/qpsmtpd/plugins"
-  run make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/opt/qp
+  run flock "$TB/.lock" make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/opt/qp
   assert_success
   cmp "$ROOT/qpsmtpd" "$d/opt/qp/sbin/qpsmtpd"
   cmp "$ROOT/qpsmtpd-submission" "$d/opt/qp/sbin/qpsmtpd-submission"
@@ -236,7 +238,7 @@ serve() {
   [ "$(cat "$d/etc/qpsmtpd/plugins")" = badmailfrom ]
   cmp "$ROOT/control/plugins-submission" "$d/etc/qpsmtpd/plugins-submission"
   [ "$(cat "$d/etc/qpsmtpd/submission/tls_before_auth")" = 1 ]
-  run make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/opt/qp
+  run flock "$TB/.lock" make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/opt/qp
   assert_success
   run bash -c 'find "$1" -type f | sort' find "$d"
   assert_output "$(printf '%s\n' "$d/etc/qpsmtpd/plugins" "$d/etc/qpsmtpd/plugins-submission" \
