@@ -1,6 +1,7 @@
 # qpsmtpd: hand-written; `make` builds ./qpsmtpd. The compile and link
 # commands are the first lines of conf-cc and conf-ld.
-#   make PLUGINS=FILE           build with another plugins file
+#   make PLUGINS=FILE           build with another plugins file (and
+#                               ./qpsmtpd-submission from SUBMISSION_PLUGINS)
 #   make BIN=path PLUGINS=FILE  build a second binary (tests do this)
 #   make check                  run the test suite (tests/run)
 #   make check-includes         no include cycle among the modules, no code in headers
@@ -11,6 +12,7 @@
 #   make afl [AFL_SECONDS=N]    AFL++ on the whole daemon through stdin (make fuzz runs it last)
 #   make bench                  the benchmark (bench/run)
 #   make hotlist                profile the default chain again and relink (hot.ld)
+#   make install [PREFIX=/usr/local] [DESTDIR=]   see INSTALL below; make uninstall
 # Header dependencies come from the compiler (-MMD -MP, the .d files next
 # to each object); hot.ld, the generated half of the link layout, is made
 # here too (see conf-ld): neither is committed.
@@ -27,6 +29,8 @@ LIBS = /usr/lib/libowfat.a $(firstword $(wildcard /usr/lib/*/libbearssl.a /usr/l
 
 DEFAULT_PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 PLUGINS := $(DEFAULT_PLUGINS)
+# the submission chain (port 587): ./qpsmtpd-submission, built beside ./qpsmtpd
+SUBMISSION_PLUGINS := $(firstword $(wildcard config/plugins-submission) control/plugins-submission)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
@@ -59,8 +63,17 @@ CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o u
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)
 PLUGIN_OBJ = $(PLUGIN_SRC:.c=.o)
 
-.PHONY: it check check-includes sanitize hardened fuzz fuzz-regress afl bench hotlist clean FORCE
+.PHONY: it check check-includes sanitize hardened fuzz fuzz-regress afl bench hotlist clean install uninstall FORCE
 it: $(BIN)
+
+# make (BIN=qpsmtpd) builds the submission binary too, after ./qpsmtpd and
+# the same way, as make BIN=... does a test chain; the tests' own chains
+# (make BIN=path) do not
+ifeq ($(BIN),qpsmtpd)
+it: qpsmtpd-submission
+qpsmtpd-submission: qpsmtpd FORCE
+	@$(MAKE) --no-print-directory BIN=qpsmtpd-submission PLUGINS=$(SUBMISSION_PLUGINS) qpsmtpd-submission
+endif
 
 %.o: %.c conf-cc
 	$(CC_CMD) $(DEP) -I. -c $< -o $@
@@ -267,8 +280,84 @@ fuzz-regress: $(REGRESS_OBJ)
 	  fuzz/bin/regress/fuzz_$$h $$(ls -d fuzz/corpus/$$h fuzz/regress/$$h 2>/dev/null) || exit 1; \
 	done
 
+# INSTALL. make install puts in $(DESTDIR):
+#   $(SBINDIR): qpsmtpd, qpsmtpd-submission and qpsmtpd-build (qpsmtpd-build.8)
+#   $(MANDIR)/man8: qpsmtpd.8, qpsmtpd-build.8
+#   $(LIBDIR): what qpsmtpd-build links a new chain from, the same way as
+#     the link above: qpsmtpd.o, libqp.a, plugins.a, $(FORTIFY), layout.ld
+#     and hot.ld, make-plugintab, the headers (include/), the plugins'
+#     sources (plugins/: make-plugintab checks names against them) and
+#     build.conf, the compile and link commands and libraries used here
+#   $(UNITDIR): the systemd socket and service units (systemd/)
+#   $(SHAREDIR)/service: daemontools / runit service directories for the
+#     three services (run, log/run; config, the binaries: symlinks)
+#   $(SHAREDIR)/config: the sample configuration, and in $(CONFDIR) each
+#     of its files that is not there yet (an installed file is never replaced)
+#   $(STATEDIR): the units' working directory, with config, a symbolic
+#     link to $(CONFDIR) (the daemon's ./config)
+# Paths inside the installed files (units, qpsmtpd-build, service dirs)
+# are the installed ones, without DESTDIR.
+PREFIX = /usr/local
+SBINDIR = $(PREFIX)/sbin
+LIBDIR = $(PREFIX)/lib/qpsmtpd
+SHAREDIR = $(PREFIX)/share/qpsmtpd
+MANDIR = $(PREFIX)/share/man
+UNITDIR = $(PREFIX)/lib/systemd/system
+CONFDIR = /etc/qpsmtpd
+STATEDIR = /var/lib/qpsmtpd
+INSTALL_PLUGINS = $(filter-out plugins/lib/% plugins/tests/%,$(PLUGIN_SRC))
+INSTALL_LAYOUT = $(wildcard layout.ld hot.ld)
+UNITS = $(wildcard systemd/*.socket systemd/*.service)
+SAMPLE_CONFIG = plugins plugins-submission loglevel submission/tls_before_auth
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g'
+# a service directory's run: the wrapper's settings, then run itself
+svc_run = { sed -e '/^exec \.\/run$$/,$$d' $(1); sed -e 1d run; } > $(2) && chmod 755 $(2)
+
+install: it make-plugintab
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBDIR)/include $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SHAREDIR)/config/submission $(DESTDIR)$(CONFDIR)/submission $(DESTDIR)$(STATEDIR)
+	ln -sfn $(CONFDIR) $(DESTDIR)$(STATEDIR)/config
+	install -m 755 qpsmtpd qpsmtpd-submission $(DESTDIR)$(SBINDIR)/
+	$(SUBST) qpsmtpd-build > $(DESTDIR)$(SBINDIR)/qpsmtpd-build && chmod 755 $(DESTDIR)$(SBINDIR)/qpsmtpd-build
+	install -m 644 qpsmtpd.8 qpsmtpd-build.8 $(DESTDIR)$(MANDIR)/man8/
+	ln -sf qpsmtpd.8 $(DESTDIR)$(MANDIR)/man8/qpsmtpd-submission.8
+	install -m 644 qpsmtpd.o libqp.a plugins.a $(FORTIFY) $(INSTALL_LAYOUT) $(DESTDIR)$(LIBDIR)/
+	install -m 755 make-plugintab $(DESTDIR)$(LIBDIR)/
+	install -m 644 *.h $(DESTDIR)$(LIBDIR)/include/
+	for f in $(INSTALL_PLUGINS); do install -D -m 644 $$f $(DESTDIR)$(LIBDIR)/$$f || exit 1; done
+	{ echo '# written by make install: the commands and inputs of the link (qpsmtpd-build)'; \
+	  printf "CC_CMD='%s'\nLD_CMD='%s'\nFORTIFY='%s'\nLIBS='%s'\n" '$(CC_CMD)' '$(LD_CMD)' '$(FORTIFY)' '$(LIBS)'; \
+	} > $(DESTDIR)$(LIBDIR)/build.conf
+	for u in $(UNITS); do $(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; done
+	chmod 644 $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	install -m 644 control/plugins control/plugins-submission $(DESTDIR)$(SHAREDIR)/config/
+	echo 4 > $(DESTDIR)$(SHAREDIR)/config/loglevel
+	echo 1 > $(DESTDIR)$(SHAREDIR)/config/submission/tls_before_auth
+	for f in $(SAMPLE_CONFIG); do \
+	  [ -e $(DESTDIR)$(CONFDIR)/$$f ] || install -m 644 $(DESTDIR)$(SHAREDIR)/config/$$f $(DESTDIR)$(CONFDIR)/$$f || exit 1; done
+	for d in qpsmtpd qpsmtpd-submission qpsmtpd-smtps; do \
+	  install -d $(DESTDIR)$(SHAREDIR)/service/$$d/log && install -m 755 log/run $(DESTDIR)$(SHAREDIR)/service/$$d/log/run && \
+	  ln -sfn $(CONFDIR) $(DESTDIR)$(SHAREDIR)/service/$$d/config && \
+	  ln -sfn $(SBINDIR)/qpsmtpd $(DESTDIR)$(SHAREDIR)/service/$$d/qpsmtpd && \
+	  ln -sfn $(SBINDIR)/qpsmtpd-submission $(DESTDIR)$(SHAREDIR)/service/$$d/qpsmtpd-submission || exit 1; done
+	install -m 755 run $(DESTDIR)$(SHAREDIR)/service/qpsmtpd/run
+	$(call svc_run,run-submission,$(DESTDIR)$(SHAREDIR)/service/qpsmtpd-submission/run)
+	{ printf '#!/bin/sh\n# port 465: the submission chain (RFC 8314), as the qpsmtpd-smtps units\nQPSMTPD_BIN=./qpsmtpd-submission QPSMTPD_CONFIG=config/submission\nexport QPSMTPD_BIN QPSMTPD_CONFIG\n'; \
+	  sed -e 1d -e '/^exec \.\/run$$/,$$d' run-smtps; sed -e 1d run; } > $(DESTDIR)$(SHAREDIR)/service/qpsmtpd-smtps/run
+	chmod 755 $(DESTDIR)$(SHAREDIR)/service/qpsmtpd-smtps/run
+
+# removes what make install put there, but $(CONFDIR), which holds the
+# site's configuration
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,qpsmtpd qpsmtpd-submission qpsmtpd-build)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,qpsmtpd.8 qpsmtpd-submission.8 qpsmtpd-build.8)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(STATEDIR)/config
+	-rmdir $(DESTDIR)$(STATEDIR)
+
 clean:
-	rm -f *.o plugins/*.o plugins/*/*.o plugins/*/*/*.o *.d plugins/*.d plugins/*/*.d plugins/*/*/*.d *.a qpsmtpd qpsmtpd.tmp make-plugintab *-plugintab.c.tmp
+	rm -f *.o plugins/*.o plugins/*/*.o plugins/*/*/*.o *.d plugins/*.d plugins/*/*.d plugins/*/*/*.d *.a qpsmtpd qpsmtpd.tmp qpsmtpd-submission qpsmtpd-submission.tmp make-plugintab *-plugintab.c.tmp
 	rm -f make-psl psl-data.c psl-data.c.tmp
 	rm -f hot.ld hot.ld.tmp
 	rm -rf bench/.work/hot

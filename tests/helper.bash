@@ -184,6 +184,7 @@ expect_replies() {
 #                                     server.log in the test's directory);
 #                                     pid in $SRVPID
 #   stop_server                       kills it and the sessions it runs, by pid
+#   listen_retry READY PORTFILE CMD...  another server on a free port (see there)
 #   wait_sessions N                   until N sessions have ended (10 s at most)
 
 free_port() {
@@ -197,20 +198,34 @@ start_server() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
   [ "${1:-}" = -- ] && { shift; wrap=("$@"); }
   : "${SRVLOG:=$BATS_TEST_TMPDIR/server.log}"
+  listen_retry 'tcpserver: status: 0/' - env -i -C "${SRVDIR:-$BATS_TEST_TMPDIR}" "${QPIDS[@]}" PATH=/usr/bin:/bin \
+    QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" ${SRV_ENV[@]+"${SRV_ENV[@]}"} ${vars[@]+"${vars[@]}"} \
+    tcpserver -v -R -H -l0 127.0.0.1 @PORT@ ${wrap[@]+"${wrap[@]}"} "$bin"
+}
+
+# listen_retry READY PORTFILE COMMAND...: runs COMMAND in the background
+# (SRVPID; its output in $SRVLOG) on a free port, PORT, which replaces
+# @PORT@ in COMMAND's arguments and is written to PORTFILE (unless it is
+# -), until a line of the log matches READY (10 s at most); a port taken
+# meanwhile is retried with another. For servers other than start_server's
+# tcpserver: a service's run script, systemd-socket-activate.
+listen_retry() {
+  local ready=$1 portfile=$2 i cmd
+  shift 2
   for _ in 1 2 3 4 5; do
     PORT=$(free_port)
-    (cd "${SRVDIR:-$BATS_TEST_TMPDIR}" && exec env -i "${QPIDS[@]}" PATH=/usr/bin:/bin QPSMTPD_CONFIG="$CFG" \
-      QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" ${SRV_ENV[@]+"${SRV_ENV[@]}"} ${vars[@]+"${vars[@]}"} \
-      tcpserver -v -R -H -l0 127.0.0.1 "$PORT" ${wrap[@]+"${wrap[@]}"} "$bin") > /dev/null 2> "$SRVLOG" 3>&- &
+    [ "$portfile" = - ] || echo "$PORT" > "$portfile"
+    cmd=("${@//@PORT@/$PORT}")
+    "${cmd[@]}" > "$SRVLOG" 2>&1 3>&- &
     SRVPID=$!
     for i in $(seq 200); do
-      grep -q 'tcpserver: status: 0/' "$SRVLOG" && return 0
+      grep -q -e "$ready" "$SRVLOG" && return 0
       kill -0 "$SRVPID" 2> /dev/null || break
       sleep 0.05
     done
     stop_server
   done
-  echo "tcpserver did not start: $(cat "$SRVLOG")" >&2
+  echo "did not start: $(cat "$SRVLOG")" >&2
   return 1
 }
 
