@@ -39,6 +39,12 @@ setup_file() {
   dpkg -i "$DEB" > "$b/install.log" 2>&1 || { cat "$b/install.log" >&2; dpkg --purge "$PKG" > /dev/null 2>&1; return 1; }
   export DEB
   # what this file puts in /etc/qpsmtpd for the sessions, removed at the end
+  # (only what it made: a site's own certificate or password file is kept)
+  if [ -e /etc/qpsmtpd/ssl ] || [ -e /etc/qpsmtpd/flat_auth_pw ]; then
+    echo "/etc/qpsmtpd/ssl or flat_auth_pw exists already: not touching it" >&2
+    return 1
+  fi
+  touch "$BATS_FILE_TMPDIR/made-etc"
   install -d -m 755 /etc/qpsmtpd/ssl
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 2 \
     -keyout /etc/qpsmtpd/ssl/qpsmtpd-server.key -out /etc/qpsmtpd/ssl/qpsmtpd-server.crt 2> /dev/null
@@ -51,7 +57,7 @@ setup_file() {
 
 teardown_file() {
   [ "$(id -u)" -eq 0 ] || return 0
-  rm -rf /etc/qpsmtpd/ssl /etc/qpsmtpd/flat_auth_pw
+  [ ! -e "$BATS_FILE_TMPDIR/made-etc" ] || rm -rf /etc/qpsmtpd/ssl /etc/qpsmtpd/flat_auth_pw
   if [ -e "$BATS_FILE_TMPDIR/plugins.before" ]; then cp -p "$BATS_FILE_TMPDIR/plugins.before" /etc/qpsmtpd/plugins
   else rm -f /etc/qpsmtpd/plugins; fi
   dpkg --purge "$PKG" > /dev/null 2>&1 || true
