@@ -50,6 +50,8 @@ CORE += dkim.o arc.o
 CORE += uribl_scan.o
 # the PROXY protocol header before the greeting
 CORE += proxy.o proxy_parse.o
+# DSN (RFC 3461) parameters; XCLIENT (Postfix's XCLIENT_README)
+CORE += dsn.o smtp_dsn.o xclient.o xclient_parse.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o utf8.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

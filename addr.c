@@ -299,7 +299,9 @@ int addr_params(const char *x, size_t len, stralloc *out)
     }
     if (i < len && x[i] == '=') {
       v = ++i;
-      while (i < len && x[i] > 32 && x[i] < 127 && x[i] != '=') ++i;
+      /* 8-bit bytes too: ORCPT=utf-8;unitext (RFC 6533) under SMTPUTF8;
+         every other parameter's check refuses them */
+      while (i < len && (unsigned char)x[i] > 32 && x[i] != 127 && x[i] != '=') ++i;
       ve = i;
       if (ve == v) return -1;
       if (!stralloc_append(out, "=") || !stralloc_catb(out, x + v, ve - v)) return -1;

@@ -17,6 +17,7 @@
 #include <ip4.h>
 #include <ip6.h>
 #include <scan.h>
+#include "connection.h"
 #include "env.h"
 #include "io.h"
 #include "ipnet.h"
@@ -59,6 +60,30 @@ static void refuse(struct session *s, enum reply_id id, const char *why)
   reply_flush_exit(s, 0);
 }
 
+void proxy_client(struct session *s, const char *rip, const char *rport, const char *lip, const char *lport,
+                  const char *host, const char *how)
+{
+  const char *proxy = s->remote_ip;
+  if (env_get("RELAYCLIENT")) {
+    env_unset("RELAYCLIENT");
+    qlogm(s, LOGINFO, NULL, how, ": RELAYCLIENT was set for the balancer ", proxy, ", not for its clients: dropped");
+  }
+  s->remote_ip = rip;
+  s->remote_port = rport;
+  s->local_ip = lip;
+  s->local_port = lport;
+  s->remote_host = host;
+  s->remote_info = s->local_host = NULL;
+  if (!env_set("TCPREMOTEIP", rip) || !env_set("TCPREMOTEPORT", rport ? rport : "0")
+      || !env_set("TCPLOCALIP", lip) || !env_set("TCPLOCALPORT", lport ? lport : "0")
+      || (host && !env_set("TCPREMOTEHOST", host)))
+    die_nomem(s);
+  if (!host) env_unset("TCPREMOTEHOST");
+  env_unset("TCPREMOTEINFO");
+  env_unset("TCPLOCALHOST");
+  session_describe(s);
+}
+
 void proxy_accept(struct session *s)
 {
   static char port[2][8];
@@ -85,28 +110,13 @@ void proxy_accept(struct session *s)
     return;
   }
   {
-    const char *proxy = s->remote_ip;
-    char *balancer = strdup(proxy);
+    char *balancer = strdup(s->remote_ip);
     if (!balancer) die_nomem(s);
     put_ip(s->peerbuf[0], h.src);
     put_ip(s->peerbuf[1], h.dst);
     port[0][fmt_ulong(port[0], h.sport)] = 0;
     port[1][fmt_ulong(port[1], h.dport)] = 0;
-    s->remote_ip = s->peerbuf[0];
-    s->remote_port = port[0];
-    s->local_ip = s->peerbuf[1];
-    s->local_port = port[1];
-    s->remote_host = s->remote_info = s->local_host = NULL;
-    if (!env_set("TCPREMOTEIP", s->remote_ip) || !env_set("TCPREMOTEPORT", s->remote_port)
-        || !env_set("TCPLOCALIP", s->local_ip) || !env_set("TCPLOCALPORT", s->local_port))
-      die_nomem(s);
-    env_unset("TCPREMOTEHOST");
-    env_unset("TCPREMOTEINFO");
-    env_unset("TCPLOCALHOST");
-    if (env_get("RELAYCLIENT")) {
-      env_unset("RELAYCLIENT");
-      qlogm(s, LOGINFO, NULL, "PROXY: RELAYCLIENT was set for the balancer ", balancer, ", not for its clients: dropped");
-    }
+    proxy_client(s, s->peerbuf[0], port[0], s->peerbuf[1], port[1], NULL, "PROXY");
     qlogm(s, LOGINFO, NULL, "PROXY v", h.version == 1 ? "1" : "2", " from ", balancer, ": client ",
           s->remote_ip, ":", s->remote_port, ", server ", s->local_ip, ":", s->local_port);
     free(balancer);

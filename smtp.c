@@ -28,6 +28,7 @@
 #include "tls.h"
 #include "wipe.h"
 #include "txn.h"
+#include "xclient.h"
 
 /* AUTH lines may be longer than other commands (see smtp_run) */
 static char line[SASL_LINE_MAX + 1];
@@ -304,6 +305,7 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
 {
   size_t i = 0;
   int seen_size = 0, seen_body = 0, seen_auth = 0, seen_utf8 = 0;
+  unsigned int seen_dsn = 0;
   while (i < params->len) {
     const char *p = params->s + i;
     size_t l = strlen(p);
@@ -327,6 +329,9 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
       if (!mail_auth_param(s, eq + 1)) return 0;
     } else {
       stralloc m = {0};
+      int r = smtp_dsn_param(s, p, kl, eq ? eq + 1 : NULL, rcpt, &seen_dsn);
+      if (r == 0) return 0;
+      if (r == 1) continue;
       if (!stralloc_copys(&m, "Unsupported parameter ") || !stralloc_catb(&m, p, kl)) die_nomem(s);
       reply(s, 555, "5.5.4", m.s, m.len);
       stralloc_free(&m);
@@ -425,6 +430,7 @@ static void rcpt_proceed(struct session *s, struct cmd *c, int rc)
   (void)rc;
   if (!stralloc_cat(&s->t.rcpts, &c->path)) die_nomem(s);
   s->t.nrcpt++;
+  if (s->t.dsn_pending) smtp_dsn_rcpt(s, c->path.s);
   if (!stralloc_copys(text, "<") || !stralloc_catb(text, c->path.s, c->path.len - 1)
       || !stralloc_cats(text, ">, recipient ok")) die_nomem(s);
   reply(s, 250, "2.1.5", text->s, text->len);
@@ -794,6 +800,26 @@ static void auth_proceed(struct session *s, struct cmd *c, int rc)
 }
 static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
+/* the connect hooks and the greeting: at the start, and again for the
+   client an XCLIENT names */
+static void connect_greet(struct session *s)
+{
+  struct msg_args a = { NULL };
+  unsigned long before = s->replies;
+  int rc = hook_run_connect(s, &a);
+  s->relay_at_connect = s->relay_client;
+  if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
+  else if (rc != DONE) greet(s);
+}
+
+static void xclient_proceed(struct session *s, struct cmd *c, int rc)
+{
+  (void)rc;
+  if (!xclient_apply(s, c->arg, c->len)) return;
+  connect_greet(s);
+  xclient_login(s);
+}
+
 /* The session's state, as RFC 5321 4.1.4 orders the commands */
 _Static_assert(R_COUNT <= 256, "commands[].refuse holds a reply_id in a byte");
 enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_BDAT, SMTP_NSTATES };
@@ -815,6 +841,7 @@ static enum smtp_state smtp_state(const struct session *s)
 #define CMD_IF_AUTH   16u   /* exists when an auth plugin offers a mechanism */
 #define CMD_IF_TLS    32u   /* exists when the tls plugin is in the chain */
 #define CMD_CHUNK     64u   /* a chunk follows the line (BDAT): a refusal reads it and drops it */
+#define CMD_IF_XCLIENT 128u /* exists when the xclient plugin is in the chain */
 
 /* The command table. A command runs in the states in which it has no
    refusal: otherwise the refusal is its reply. Then, in order: the check
@@ -858,6 +885,8 @@ static const struct command commands[] = {
      in the table: a plain session's verbs are found before it) */
   { "bdat", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
               [SMTP_MAIL] = R_RCPT_FIRST }, CMD_CHUNK, NULL, NULL, bdat_check, bdat_proceed },
+  /* XCLIENT refuses itself in a transaction (xclient.c) */
+  { "xclient", { 0 }, CMD_IF_XCLIENT, NULL, NULL, NULL, xclient_proceed },
   { NULL, { 0 }, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -865,15 +894,11 @@ static const struct command commands[] = {
 static int command_on(const struct command *c)
 {
   if (c->flags & CMD_IF_AUTH) return auth_command_known(NULL);
-  if (c->flags & CMD_IF_TLS) {
-    static int tls = -1;
-    if (tls < 0) {
-      unsigned int i;
-      tls = 0;
-      for (i = 0; i < plugin_chain_len; ++i)
-        if (plugin_chain[i].p->flags & PLUGIN_STARTTLS) tls = 1;
-    }
-    return tls;
+  if (c->flags & (CMD_IF_TLS | CMD_IF_XCLIENT)) {
+    unsigned int want = c->flags & CMD_IF_TLS ? PLUGIN_STARTTLS : PLUGIN_XCLIENT, i;
+    for (i = 0; i < plugin_chain_len; ++i)
+      if (plugin_chain[i].p->flags & want) return 1;
+    return 0;
   }
   return 1;
 }
@@ -973,18 +998,13 @@ static void dispatch(struct session *s, char *x, size_t len)
 
 void smtp_run(struct session *s)
 {
-  struct msg_args a = { NULL };
-  unsigned long before = s->replies;
   int rc;
   txn_new(s);
   s->txn_exists = 0;
   tls_session_start(s);
   /* the plugins' control files: a bad one is a 421 instead of the greeting */
   if (!hook_plugins_setup(s)) { reply_send(s, R_CONTROL); reply_flush_exit(s, 111); }
-  rc = hook_run_connect(s, &a);
-  s->relay_at_connect = s->relay_client;
-  if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
-  else if (rc != DONE) greet(s);
+  connect_greet(s);
   for (;;) {
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);

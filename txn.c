@@ -62,6 +62,7 @@ void txn_reset(struct session *s)
 
 const char *txn_sender(struct session *s) { return s->t.have_sender ? s->t.sender.s : NULL; }
 unsigned int txn_rcpt_count(struct session *s) { return s->t.nrcpt; }
+int txn_smtputf8(struct session *s) { return s->t.smtputf8; }
 unsigned long long txn_data_size(struct session *s) { return s->t.size; }
 
 const char *txn_rcpt(struct session *s, unsigned int i)

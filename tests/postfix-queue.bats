@@ -141,6 +141,165 @@ message() {
   assert_line "Return-Path: <$srs>"
 }
 
+# DSN (RFC 3461): dave@test.example sends, so that Postfix's notices come
+# back to a Maildir; the arguments are the RCPT lines after "<"
+dsn_session() {
+  {
+    printf 'EHLO client.example\r\nMAIL FROM:<dave@test.example>%s\r\n' "${MAILPARAM:-}"
+    for r in "$@"; do printf 'RCPT TO:<%s\r\n' "$r"; done
+    printf 'DATA\r\nSubject: dsn\r\n\r\nx\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+}
+
+@test "postfix-queue: DSN offered; NOTIFY=SUCCESS with ENVID and ORCPT: Postfix's success notice carries them" {
+  Q=$(printf 'rcpt_ok\ntests/rcpt_notes dsn_notify dsn_orcpt\nqueue/postfix-queue /usr/sbin/postdrop config %s/etc\n' "$PF" \
+      | build_chain pfq-dsn)
+  [ ${#QPIDS[@]} -eq 0 ] || Q=$(pf_default_config "$Q")
+  MAILPARAM=' RET=HDRS ENVID=qp+2Bdsn-1' dsn_session \
+    'bob@test.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40orig.example' 'carol@test.example>'
+  smtp "$Q"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  grep -qx '250 DSN' <(tr -d '\r' < "$OUT")
+  pf_wait_mail "$PF/mail/bob" 1
+  pf_wait_mail "$PF/mail/dave" 1
+  # the notes plugins read, in the message
+  grep -qx 'X-Rcpt-Notes: bob@test.example dsn_notify=SUCCESS,FAILURE dsn_orcpt=rfc822;Bob@orig.example' "$PF"/mail/bob/new/*
+  f=$(ls "$PF/mail/dave/new/"*)
+  # Postfix writes the ENVID decoded; bob is an alias, hence "expanded"
+  grep -qx 'Original-Envelope-Id: qp+dsn-1' "$f"
+  grep -qx 'Original-Recipient: rfc822;Bob@orig.example' "$f"
+  grep -qx 'Action: expanded' "$f"
+  grep -qx 'Final-Recipient: rfc822; bob@test.example' "$f"
+  # RET=HDRS: the notice returns the headers, not the body
+  grep -q '^Content-Type: text/rfc822-headers' "$f"
+  # carol asked for nothing: no notice about her
+  ! grep -q 'carol@test.example' "$f"
+}
+
+@test "postfix-queue: NOTIFY=NEVER: Postfix sends no bounce for that recipient; without it, one comes" {
+  dsn_session 'nosuch1@test.example> NOTIFY=NEVER'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  dsn_session 'nosuch2@test.example>'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  pf_wait_mail "$PF/mail/dave" 1
+  for i in $(seq 100); do grep -q 'to=<nosuch1@test.example>.*status=bounced' "$PF/maillog" && break; sleep 0.1; done
+  grep -q 'to=<nosuch1@test.example>.*status=bounced' "$PF/maillog"
+  sleep 0.5
+  [ "$(ls "$PF/mail/dave/new" | wc -l)" -eq 1 ]
+  grep -q 'nosuch2@test.example' "$PF"/mail/dave/new/*
+  ! grep -q 'nosuch1@test.example' "$PF"/mail/dave/new/*
+}
+
+@test "postfix-queue: the DSN records are Postfix's: A envelope_id, ret_flags, then notify_flags and dsn_orig_rcpt before each R" {
+  mkdir -p "$BATS_TEST_TMPDIR/pd"
+  MAILPARAM=' ENVID=e+3Dx RET=FULL' dsn_session 'bob@test.example> ORCPT=utf-8;b\x{E9}b@x.example NOTIFY=DELAY,FAILURE' \
+    'carol@test.example>'
+  smtp "$QF" FAKEPD_DIR="$BATS_TEST_TMPDIR/pd"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  python3 - "$BATS_TEST_TMPDIR/pd/stream" <<'PY'
+import sys
+data = open(sys.argv[1], 'rb').read()
+recs, i = [], 0
+while i < len(data):
+    t = chr(data[i]); i += 1
+    n = shift = 0
+    while True:
+        b = data[i]; i += 1
+        n |= (b & 0x7f) << shift; shift += 7
+        if not b & 0x80: break
+    recs.append((t, data[i:i + n])); i += n
+env = recs[:recs.index(('M', b''))]
+assert env == [('A', b'rewrite_context=remote'), ('A', b'envelope_id=e=x'), ('A', b'ret_flags=1'),
+               ('S', b'dave@test.example'), ('A', b'notify_flags=12'),
+               ('A', 'dsn_orig_rcpt=utf-8;b\u00e9b@x.example'.encode()), ('R', b'bob@test.example'),
+               ('R', b'carol@test.example')], env
+PY
+}
+
+@test "DSN is not offered with queue/qmail-queue or queue/maildir: RET, ENVID, NOTIFY, ORCPT get 555" {
+  Q=$(printf 'rcpt_ok\nqueue/maildir %s/md\n' "$BATS_TEST_TMPDIR" | build_chain dsn-maildir)
+  for q in "$(default_chain)" "$Q"; do
+    printf 'EHLO x\r\nMAIL FROM:<a@b.example> RET=FULL\r\nMAIL FROM:<a@b.example> ENVID=x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@test.example> NOTIFY=NEVER\r\nRCPT TO:<bob@test.example> ORCPT=rfc822;x@y\r\nQUIT\r\n' > "$IN"
+    smtp "$q"
+    ! grep -q '^250.DSN' "$OUT"
+    run tr -d '\r' < "$OUT"
+    assert_line '555 5.5.4 Unsupported parameter ret'
+    assert_line '555 5.5.4 Unsupported parameter envid'
+    assert_line '555 5.5.4 Unsupported parameter notify'
+    assert_line '555 5.5.4 Unsupported parameter orcpt'
+  done
+}
+
+@test "DSN parameters are checked strictly: 501 5.5.4 saying what is wrong" {
+  long=$(head -c 101 /dev/zero | tr '\0' e)
+  transcript "$QF" <<EOF
+EHLO x
+MAIL FROM:<a@b.example> RET=FULL RET=HDRS
+MAIL FROM:<a@b.example> RET=ALL
+MAIL FROM:<a@b.example> RET
+MAIL FROM:<a@b.example> ENVID=$long
+MAIL FROM:<a@b.example> ENVID=a+0Ab
+MAIL FROM:<a@b.example> ENVID=a+4
+MAIL FROM:<a@b.example> ENVID=id ENVID=id
+MAIL FROM:<a@b.example> NOTIFY=NEVER
+MAIL FROM:<a@b.example> ret=hdrs envid=A+2Bb
+RCPT TO:<bob@test.example> NOTIFY=NEVER,SUCCESS
+RCPT TO:<bob@test.example> NOTIFY=SUCCESS,DELAY,SUCCESS
+RCPT TO:<bob@test.example> NOTIFY=SUCCESS,
+RCPT TO:<bob@test.example> NOTIFY=sometimes
+RCPT TO:<bob@test.example> NOTIFY=NEVER NOTIFY=NEVER
+RCPT TO:<bob@test.example> ORCPT=x400;x
+RCPT TO:<bob@test.example> ORCPT=bob@test.example
+RCPT TO:<bob@test.example> ORCPT=rfc822;
+RCPT TO:<bob@test.example> ORCPT=rfc822;a+00b
+RCPT TO:<bob@test.example> ORCPT=utf-8;a\x{41}b
+RCPT TO:<bob@test.example> ORCPT=utf-8;a\x{0E9}b
+RCPT TO:<bob@test.example> ORCPT=rfc822;$(head -c 494 /dev/zero | tr '\0' o)
+RCPT TO:<bob@test.example> RET=FULL
+RCPT TO:<bob@test.example> notify=success,failure,delay orcpt=RFC822;bob+40test.example
+QUIT
+--
+~ 220 .*
+~ 250-.*
+@keywords
+250-SIZE
+250-ENHANCEDSTATUSCODES
+250 DSN
+501 5.5.4 Bad RET parameter: given twice
+501 5.5.4 Bad RET parameter: FULL or HDRS
+501 5.5.4 Bad RET parameter: a value is required
+501 5.5.4 Bad ENVID parameter: longer than 100 characters
+501 5.5.4 Bad ENVID parameter: not xtext of printable ASCII
+501 5.5.4 Bad ENVID parameter: not xtext of printable ASCII
+501 5.5.4 Bad ENVID parameter: given twice
+555 5.5.4 Unsupported parameter notify
+250 2.1.0 <a@b.example>, sender OK - how exciting to get mail from you!
+501 5.5.4 Bad NOTIFY parameter: NEVER must stand alone
+501 5.5.4 Bad NOTIFY parameter: a keyword given twice
+501 5.5.4 Bad NOTIFY parameter: NEVER, or a comma list of SUCCESS, FAILURE and DELAY
+501 5.5.4 Bad NOTIFY parameter: NEVER, or a comma list of SUCCESS, FAILURE and DELAY
+501 5.5.4 Bad NOTIFY parameter: given twice
+501 5.5.4 Bad ORCPT parameter: the address type must be rfc822 or utf-8
+501 5.5.4 Bad ORCPT parameter: addr-type;address
+501 5.5.4 Bad ORCPT parameter: not xtext or utf-8-addr-xtext
+501 5.5.4 Bad ORCPT parameter: not xtext or utf-8-addr-xtext
+501 5.5.4 Bad ORCPT parameter: not xtext or utf-8-addr-xtext
+501 5.5.4 Bad ORCPT parameter: not xtext or utf-8-addr-xtext
+501 5.5.4 Bad ORCPT parameter: longer than 500 characters
+555 5.5.4 Unsupported parameter ret
+250 2.1.5 <bob@test.example>, recipient ok
+~ 221 .*
+EOF
+}
+
+@test "DSN with SMTPUTF8: ORCPT=utf-8; takes raw UTF-8 (utf-8-addr-unitext), refused without SMTPUTF8" {
+  printf 'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@test.example> ORCPT=utf-8;b\303\251b@x.example\r\nMAIL FROM:<a@b.example> SMTPUTF8\r\nRCPT TO:<bob@test.example> ORCPT=utf-8;b\303\251b@x.example\r\nRCPT TO:<carol@test.example> ORCPT=utf-8;b\303b@x.example\r\nQUIT\r\n' > "$IN"
+  smtp "$QF"
+  assert_equal "$(codes)" "220 250 250 501 250 250 501 221"
+}
+
 @test "postfix-queue: a 300 KB message spooled to disk arrives byte-exact" {
   echo 1000 > "$CFG/size_threshold"
   line=$(printf '%075d' 0)
