@@ -23,7 +23,8 @@
    and only to a server that offers it; to any other it is refused
    (554 5.6.7), never downgraded. With "xclient" (Perl qpsmtpd's flag),
    XCLIENT (Postfix's XCLIENT_README) tells a server that offers it who
-   the real client is, with the attributes it lists; then EHLO again. */
+   the real client is, with the attributes it lists; then EHLO again
+   with the client's HELO name. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -324,11 +325,17 @@ static void rcpt_tally(struct conn *c, unsigned int i, struct rcpts *r)
    refused recipient (after a 354, hanging up is the only way out) */
 enum { FWD_ON, FWD_QUIT, FWD_OUT, FWD_RCPTFAIL, FWD_RCPTFAIL_CLOSE };
 
-static void fwd_ehlo(struct session *s, struct conn *c)
+/* EHLO with our name, or after XCLIENT the client's (as nginx's proxy
+   does), when it is one word of printable ASCII */
+static void fwd_ehlo(struct session *s, struct conn *c, int client)
 {
+  const char *h = client ? session_hello_host(s) : NULL;
+  size_t i;
+  for (i = 0; h && h[i]; ++i)
+    if ((unsigned char)h[i] <= 32 || (unsigned char)h[i] >= 127) h = NULL;
   c->pipelining = c->eightbit = c->size = c->dsn = c->smtputf8 = 0;
   c->xclient = 0;
-  conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+  conn_puts(c, "EHLO "); conn_puts(c, h && *h ? h : session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
   conn_reply(c, 1);
 }
 
@@ -393,7 +400,7 @@ static int fwd_hello(struct session *s, struct conn *c, stralloc *msg, const str
   conn_reply(c, 0);
   if (!c->code) { *rc = fwd_lost(c, "before its greeting", msg, f); return FWD_OUT; }
   if (c->code != 220) { *rc = fwd_fail(c, "our connection", msg, f); return FWD_QUIT; }
-  fwd_ehlo(s, c);
+  fwd_ehlo(s, c, 0);
   if (c->code >= 500) {
     conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
     conn_reply(c, 0);
@@ -404,7 +411,7 @@ static int fwd_hello(struct session *s, struct conn *c, stralloc *msg, const str
   if (f->xclient && c->xclient) {
     int r = fwd_xclient(s, c, msg, f, rc);
     if (r != FWD_ON) return r;
-    fwd_ehlo(s, c);
+    fwd_ehlo(s, c, 1);
     if (!c->code) { *rc = fwd_lost(c, "after EHLO", msg, f); return FWD_OUT; }
     if (c->code != 250) { *rc = fwd_fail(c, "EHLO", msg, f); return FWD_QUIT; }
   }
