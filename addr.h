@@ -38,7 +38,8 @@ int addr_internal(const char *a, stralloc *out);
 int addr_xtext(const char *x, size_t len, stralloc *out);
 
 /* parses " key[=value] ..." into "key=value\0" pairs, keys lower case,
-   values any bytes but controls, space and "="; 0 ok, -1 syntax error */
+   values printable ASCII but "=" (ORCPT's 8-bit bytes too); 0 ok, -1
+   syntax error */
 int addr_params(const char *x, size_t len, stralloc *out);
 
 #endif

@@ -6,7 +6,7 @@
 #include "dsn.h"
 #include "utf8.h"
 
-static int word(const char *v, size_t len, const char *w)
+int dsn_word(const char *v, size_t len, const char *w)
 {
   size_t i;
   if (strlen(w) != len) return 0;
@@ -20,8 +20,8 @@ static int word(const char *v, size_t len, const char *w)
 
 const char *dsn_parse_ret(const char *v, size_t len, int *ret)
 {
-  if (word(v, len, "FULL")) *ret = DSN_RET_FULL;
-  else if (word(v, len, "HDRS")) *ret = DSN_RET_HDRS;
+  if (dsn_word(v, len, "FULL")) *ret = DSN_RET_FULL;
+  else if (dsn_word(v, len, "HDRS")) *ret = DSN_RET_HDRS;
   else return "Bad RET parameter: FULL or HDRS";
   return 0;
 }
@@ -44,7 +44,7 @@ const char *dsn_parse_notify(const char *v, size_t len, int *mask)
     size_t e = c ? (size_t)(c - v) : len;
     int k, bit = 0;
     for (k = 0; k < 4; ++k)
-      if (word(v + i, e - i, notify_words[k])) bit = 1 << k;
+      if (dsn_word(v + i, e - i, notify_words[k])) bit = 1 << k;
     if (!bit) return "Bad NOTIFY parameter: NEVER, or a comma list of SUCCESS, FAILURE and DELAY";
     if (*mask & bit) return "Bad NOTIFY parameter: a keyword given twice";
     *mask |= bit;
@@ -196,10 +196,10 @@ const char *dsn_parse_orcpt(const char *v, size_t len, int utf8, stralloc *out)
   if (!semi) return "Bad ORCPT parameter: addr-type;address";
   tl = (size_t)(semi - v);
   ++semi;
-  if (word(v, tl, "RFC822")) {
+  if (dsn_word(v, tl, "RFC822")) {
     r = addr_xtext(semi, len - tl - 1, &dec);
     if (!stralloc_copys(out, "rfc822;")) r = -1;
-  } else if (word(v, tl, "UTF-8")) {
+  } else if (dsn_word(v, tl, "UTF-8")) {
     r = dsn_utf8addr_decode(semi, len - tl - 1, utf8, &dec);
     if (!stralloc_copys(out, "utf-8;")) r = -1;
   } else

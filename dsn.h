@@ -35,6 +35,9 @@ const char *dsn_parse_notify(const char *v, size_t len, int *mask);
    address, \0-terminated, without controls */
 const char *dsn_parse_orcpt(const char *v, size_t len, int utf8, stralloc *out);
 
+/* whether v[0..len) is w (upper case) in any case */
+int dsn_word(const char *v, size_t len, const char *w);
+
 /* NOTIFY's mask as its keywords, "SUCCESS,FAILURE" (buf: 32 bytes); the length */
 size_t dsn_notify_fmt(char *buf, int mask);
 

@@ -239,8 +239,6 @@ struct plugin {
 /* a queue plugin that carries DSN's parameters (RFC 3461) on: DSN is
    offered when every queue plugin in the chain has this (smtp_dsn.c) */
 #define PLUGIN_DSN 4
-/* switches the core's XCLIENT command on (xclient) */
-#define PLUGIN_XCLIENT 8
 
 /* one line of the plugins file, generated at build time */
 struct plugin_inst {

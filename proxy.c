@@ -27,26 +27,6 @@
 #include "reply.h"
 #include "session.h"
 
-static int listed(struct session *s, const char ip[16])
-{
-  const stralloc *n = &s->conf.proxy_nets;
-  size_t i;
-  for (i = 0; i + 17 <= n->len; i += 17)
-    if (ipnet_match(ip, n->s + i, (unsigned char)n->s[i + 16])) return 1;
-  return 0;
-}
-
-static int client_ip(const char *text, char ip[16])
-{
-  size_t l = strlen(text);
-  if (l && !memchr(text, ':', l)) {
-    if (scan_ip4(text, ip + 12) != l) return 0;
-    memcpy(ip, V4mappedprefix, 12);
-    return 1;
-  }
-  return l && scan_ip6(text, ip) == l;
-}
-
 static void put_ip(char *buf, const char ip[16])
 {
   if (ip6_isv4mapped(ip)) buf[fmt_ip4(buf, ip + 12)] = 0;
@@ -92,7 +72,8 @@ void proxy_accept(struct session *s)
   size_t need = 16, have;
   int r;
 
-  if (!s->conf.proxy_nets.len || !client_ip(s->remote_ip, ip) || !listed(s, ip)) return;
+  if (!s->conf.proxy_nets.len || !ipnet_scan(s->remote_ip, strlen(s->remote_ip), ip)
+      || !ipnet_listed(s->conf.proxy_nets.s, s->conf.proxy_nets.len, ip)) return;
   io_set_deadline(s, s->conf.proxy_timeout);
   for (;;) {
     have = s->in->n - s->in->p;

@@ -28,7 +28,6 @@
 #include "tls.h"
 #include "wipe.h"
 #include "txn.h"
-#include "xclient.h"
 
 /* AUTH lines may be longer than other commands (see smtp_run) */
 static char line[SASL_LINE_MAX + 1];
@@ -800,9 +799,7 @@ static void auth_proceed(struct session *s, struct cmd *c, int rc)
 }
 static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
-/* the connect hooks and the greeting: at the start, and again for the
-   client an XCLIENT names */
-static void connect_greet(struct session *s)
+void smtp_connect_greet(struct session *s)
 {
   struct msg_args a = { NULL };
   unsigned long before = s->replies;
@@ -810,14 +807,6 @@ static void connect_greet(struct session *s)
   s->relay_at_connect = s->relay_client;
   if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
   else if (rc != DONE) greet(s);
-}
-
-static void xclient_proceed(struct session *s, struct cmd *c, int rc)
-{
-  (void)rc;
-  if (!xclient_apply(s, c->arg, c->len)) return;
-  connect_greet(s);
-  xclient_login(s);
 }
 
 /* The session's state, as RFC 5321 4.1.4 orders the commands */
@@ -841,7 +830,6 @@ static enum smtp_state smtp_state(const struct session *s)
 #define CMD_IF_AUTH   16u   /* exists when an auth plugin offers a mechanism */
 #define CMD_IF_TLS    32u   /* exists when the tls plugin is in the chain */
 #define CMD_CHUNK     64u   /* a chunk follows the line (BDAT): a refusal reads it and drops it */
-#define CMD_IF_XCLIENT 128u /* exists when the xclient plugin is in the chain */
 
 /* The command table. A command runs in the states in which it has no
    refusal: otherwise the refusal is its reply. Then, in order: the check
@@ -885,8 +873,6 @@ static const struct command commands[] = {
      in the table: a plain session's verbs are found before it) */
   { "bdat", { [SMTP_INIT] = R_MAIL_FIRST, [SMTP_HELO] = R_MAIL_FIRST, [SMTP_EHLO] = R_MAIL_FIRST,
               [SMTP_MAIL] = R_RCPT_FIRST }, CMD_CHUNK, NULL, NULL, bdat_check, bdat_proceed },
-  /* XCLIENT refuses itself in a transaction (xclient.c) */
-  { "xclient", { 0 }, CMD_IF_XCLIENT, NULL, NULL, NULL, xclient_proceed },
   { NULL, { 0 }, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -894,11 +880,15 @@ static const struct command commands[] = {
 static int command_on(const struct command *c)
 {
   if (c->flags & CMD_IF_AUTH) return auth_command_known(NULL);
-  if (c->flags & (CMD_IF_TLS | CMD_IF_XCLIENT)) {
-    unsigned int want = c->flags & CMD_IF_TLS ? PLUGIN_STARTTLS : PLUGIN_XCLIENT, i;
-    for (i = 0; i < plugin_chain_len; ++i)
-      if (plugin_chain[i].p->flags & want) return 1;
-    return 0;
+  if (c->flags & CMD_IF_TLS) {
+    static int tls = -1;
+    if (tls < 0) {
+      unsigned int i;
+      tls = 0;
+      for (i = 0; i < plugin_chain_len; ++i)
+        if (plugin_chain[i].p->flags & PLUGIN_STARTTLS) tls = 1;
+    }
+    return tls;
   }
   return 1;
 }
@@ -1004,7 +994,7 @@ void smtp_run(struct session *s)
   tls_session_start(s);
   /* the plugins' control files: a bad one is a 421 instead of the greeting */
   if (!hook_plugins_setup(s)) { reply_send(s, R_CONTROL); reply_flush_exit(s, 111); }
-  connect_greet(s);
+  smtp_connect_greet(s);
   for (;;) {
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);

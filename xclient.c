@@ -18,6 +18,7 @@
 #include "proxy.h"
 #include "reply.h"
 #include "session.h"
+#include "smtp.h"
 #include "txn.h"
 #include "xclient.h"
 #include "xclient_parse.h"
@@ -98,4 +99,11 @@ void xclient_login(struct session *s)
   s->relay_client = 1;
   if (!notes_set(&s->notes, "auth_user", xc.login) || !notes_set(&s->notes, "auth_mechanism", "xclient")) die_nomem(s);
   qlogm(s, LOGINFO, NULL, "XCLIENT LOGIN: authenticated as ", xc.login);
+}
+
+void xclient_command(struct session *s, const char *arg, size_t len)
+{
+  if (!xclient_apply(s, arg, len)) return;
+  smtp_connect_greet(s);
+  xclient_login(s);
 }

@@ -6,6 +6,9 @@
 
 struct session;
 
+/* XCLIENT (the xclient plugin's unrecognized_command hook): the whole
+   command, its reply, and a new greeting after xclient_apply */
+void xclient_command(struct session *s, const char *arg, size_t len);
 /* XCLIENT's command line: refused (550 5.7.0) unless the connection note
    xclient_allowed is set (the xclient plugin sets it for the addresses in
    xclient_hosts), 503 in a transaction, 501 for bad attributes; else the

@@ -3,35 +3,18 @@
    [UNAVAILABLE] and [TEMPUNAVAIL] for any. ADDR and DESTADDR are IPv4 or
    "IPV6:" and an IPv6 address (a bare IPv6 address too). Pure. */
 #include <string.h>
-#include <ip4.h>
-#include <ip6.h>
 #include <stralloc.h>
 #include "addr.h"
+#include "dsn.h"
+#include "ipnet.h"
 #include "xclient_parse.h"
 
 const char *const xclient_names[XC_COUNT] = { "NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADDR", "DESTPORT" };
 
-static int ieq(const char *a, size_t n, const char *w)
-{
-  size_t i;
-  if (strlen(w) != n) return 0;
-  for (i = 0; i < n; ++i) {
-    char c = a[i];
-    if (c >= 'a' && c <= 'z') c = (char)(c - 32);
-    if (c != w[i]) return 0;
-  }
-  return 1;
-}
-
 static int ip(const char *v, size_t n, char out[16])
 {
-  if (n > 5 && ieq(v, 5, "IPV6:")) { v += 5; n -= 5; }
-  else if (!memchr(v, ':', n)) {
-    if (!n || scan_ip4(v, out + 12) != n) return 0;
-    memcpy(out, V4mappedprefix, 12);
-    return 1;
-  }
-  return n && scan_ip6(v, out) == n;
+  if (n > 5 && dsn_word(v, 5, "IPV6:")) { v += 5; n -= 5; }
+  return ipnet_scan(v, n, out);
 }
 
 static int port(const char *v, size_t n, unsigned long *p)
@@ -76,15 +59,15 @@ const char *xclient_parse(const char *s, size_t len, struct xclient *x)
     while (i < len && s[i] == ' ') ++i;
     for (eq = k; eq < e && s[eq] != '='; ++eq) ;
     if (eq == e) { why = "Bad XCLIENT syntax: NAME=value expected"; break; }
-    for (a = 0; a < XC_COUNT && !ieq(s + k, eq - k, xclient_names[a]); ++a) ;
+    for (a = 0; a < XC_COUNT && !dsn_word(s + k, eq - k, xclient_names[a]); ++a) ;
     if (a == XC_COUNT) { why = "Bad XCLIENT attribute name"; break; }
     if (x->given & (1u << a)) { why = "Bad XCLIENT syntax: an attribute given twice"; break; }
     x->given |= 1u << a;
     if (addr_xtext(s + eq + 1, e - eq - 1, &d) == -1 || d.len < 2) { why = "Bad XCLIENT attribute value: not xtext"; break; }
     v = d.s;
     vl = d.len - 1;
-    if (ieq(v, vl, "[UNAVAILABLE]")) { x->unavail |= 1u << a; continue; }
-    if (ieq(v, vl, "[TEMPUNAVAIL]")) { x->tempunavail |= 1u << a; continue; }
+    if (dsn_word(v, vl, "[UNAVAILABLE]")) { x->unavail |= 1u << a; continue; }
+    if (dsn_word(v, vl, "[TEMPUNAVAIL]")) { x->tempunavail |= 1u << a; continue; }
     switch (a) {
     case XC_NAME: if (!text(v, vl, x->name, 1)) why = "Bad XCLIENT NAME: not a host name"; break;
     case XC_ADDR: if (!ip(v, vl, x->addr)) why = "Bad XCLIENT ADDR: not an IP address"; break;
@@ -92,8 +75,8 @@ const char *xclient_parse(const char *s, size_t len, struct xclient *x)
     case XC_PORT: if (!port(v, vl, &x->port)) why = "Bad XCLIENT PORT: not a port number"; break;
     case XC_DESTPORT: if (!port(v, vl, &x->destport)) why = "Bad XCLIENT DESTPORT: not a port number"; break;
     case XC_PROTO:
-      if (ieq(v, vl, "ESMTP")) x->esmtp = 1;
-      else if (!ieq(v, vl, "SMTP")) why = "Bad XCLIENT PROTO: SMTP or ESMTP";
+      if (dsn_word(v, vl, "ESMTP")) x->esmtp = 1;
+      else if (!dsn_word(v, vl, "SMTP")) why = "Bad XCLIENT PROTO: SMTP or ESMTP";
       break;
     case XC_HELO: if (!text(v, vl, x->helo, 0)) why = "Bad XCLIENT HELO: printable ASCII without space expected"; break;
     case XC_LOGIN: if (!text(v, vl, x->login, 0)) why = "Bad XCLIENT LOGIN: printable ASCII without space expected"; break;

@@ -73,6 +73,15 @@ nothing_delivered() {
   [ -z "$(find "$PF/mail" -path '*/new/*' -type f)" ]
 }
 
+# pd_records FILE < python: the record stream postdrop got, decoded into
+# recs, a list of (type, data), for the python on stdin to check
+pd_records() {
+  python3 -c "$(printf '%s\n' 'import sys' 'data = open(sys.argv[1], "rb").read()' 'recs, i = [], 0' \
+    'while i < len(data):' '    t = chr(data[i]); i += 1' '    n = shift = 0' '    while True:' \
+    '        b = data[i]; i += 1' '        n |= (b & 0x7f) << shift; shift += 7' '        if not b & 0x80: break' \
+    '    recs.append((t, data[i:i + n])); i += n'; cat)" "$1"
+}
+
 # lines around Postfix's record size (512) and up to SMTP's 998, 8-bit
 # bytes, a stuffed dot, an empty line
 message() {
@@ -198,18 +207,7 @@ dsn_session() {
     'carol@test.example>'
   smtp "$QF" FAKEPD_DIR="$BATS_TEST_TMPDIR/pd"
   assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
-  python3 - "$BATS_TEST_TMPDIR/pd/stream" <<'PY'
-import sys
-data = open(sys.argv[1], 'rb').read()
-recs, i = [], 0
-while i < len(data):
-    t = chr(data[i]); i += 1
-    n = shift = 0
-    while True:
-        b = data[i]; i += 1
-        n |= (b & 0x7f) << shift; shift += 7
-        if not b & 0x80: break
-    recs.append((t, data[i:i + n])); i += n
+  pd_records "$BATS_TEST_TMPDIR/pd/stream" <<'PY'
 env = recs[:recs.index(('M', b''))]
 assert env == [('A', b'rewrite_context=remote'), ('A', b'envelope_id=e=x'), ('A', b'ret_flags=1'),
                ('S', b'dave@test.example'), ('A', b'notify_flags=12'),
@@ -317,18 +315,7 @@ EOF
   session $'Subject: s\r\n\r\n'"$(head -c 600 /dev/zero | tr '\0' z)"$'\r\n'
   smtp "$QF" FAKEPD_DIR="$BATS_TEST_TMPDIR/pd"
   [[ $(queue_reply) == "250 2.0.0 Queued as FAKE123" ]]
-  python3 - "$BATS_TEST_TMPDIR/pd/stream" <<'EOF'
-import sys
-data = open(sys.argv[1], 'rb').read()
-recs, i = [], 0
-while i < len(data):
-    t = chr(data[i]); i += 1
-    n = shift = 0
-    while True:
-        b = data[i]; i += 1
-        n |= (b & 0x7f) << shift; shift += 7
-        if not b & 0x80: break
-    recs.append((t, data[i:i + n])); i += n
+  pd_records "$BATS_TEST_TMPDIR/pd/stream" <<'EOF'
 # the 512-byte piece has the two-byte length 80 04
 assert b'L\x80\x04' + b'z' * 512 + b'NX' + b'z' * 88 in data, 'L/N encoding'
 types = ''.join(t for t, _ in recs)
