@@ -253,8 +253,11 @@ static void pfq_dsn(struct session *s, struct pdrec *r, const char *rcpt)
       if ((ok = stralloc_copys(&a, "notify_flags=") && stralloc_cats(&a, num))) pdrec_put(r, 'A', a.s, a.len);
     }
     if (ok && (v = txn_rcpt_note_get(s, rcpt, "dsn_orcpt"))
-        && (ok = stralloc_copys(&a, "dsn_orig_rcpt=") && stralloc_cats(&a, v)))
-      pdrec_put(r, 'A', a.s, a.len);
+        && (ok = stralloc_copys(&a, "dsn_orig_rcpt=") && stralloc_cats(&a, v))) {
+      /* ORCPT's 500 characters and the name can pass postdrop's record */
+      if (a.len <= PDREC_MAX) pdrec_put(r, 'A', a.s, a.len);
+      else qlogm(s, LOGINFO, NAME, "the ORCPT of ", rcpt, " is too long for a Postfix record: left out");
+    }
   }
   if (!ok && !r->err) r->err = ENOMEM;
   stralloc_free(&a);
