@@ -8,6 +8,7 @@
    hooks run for the new client and a new 220 greeting is sent; the client
    sends EHLO again. LOGIN makes the session authenticated as that user,
    as a successful AUTH would. */
+#include <stdlib.h>
 #include <string.h>
 #include <fmt.h>
 #include <ip4.h>
@@ -25,10 +26,16 @@
 
 static struct xclient xc;
 
-static void put_ip(char *buf, const char ip[16])
+/* a new string for an address: the session's may point into peerbuf or
+   at an earlier XCLIENT's, and the old one is still logged */
+static const char *ip_text(struct session *s, const char ip[16])
 {
+  char buf[IPNET_FMT6 + 1];
+  char *t;
   if (ip6_isv4mapped(ip)) buf[fmt_ip4(buf, ip + 12)] = 0;
   else buf[ipnet_fmt6(buf, ip)] = 0;
+  if (!(t = strdup(buf))) die_nomem(s);
+  return t;
 }
 
 int xclient_apply(struct session *s, const char *arg, size_t len)
@@ -47,11 +54,11 @@ int xclient_apply(struct session *s, const char *arg, size_t len)
   rip = s->remote_ip; rport = s->remote_port; lip = s->local_ip; lport = s->local_port; host = s->remote_host;
   if (xc.given & (1u << XC_ADDR)) {
     if ((xc.unavail | xc.tempunavail) & (1u << XC_ADDR)) rip = "unknown";
-    else { put_ip(s->peerbuf[0], xc.addr); rip = s->peerbuf[0]; }
+    else rip = ip_text(s, xc.addr);
   }
   if (xc.given & (1u << XC_DESTADDR)) {
     if ((xc.unavail | xc.tempunavail) & (1u << XC_DESTADDR)) lip = "unknown";
-    else { put_ip(s->peerbuf[1], xc.destaddr); lip = s->peerbuf[1]; }
+    else lip = ip_text(s, xc.destaddr);
   }
   if (xc.given & (1u << XC_PORT)) {
     port[0][fmt_ulong(port[0], (xc.unavail | xc.tempunavail) & (1u << XC_PORT) ? 0 : xc.port)] = 0;
