@@ -17,7 +17,6 @@
 #include <ip4.h>
 #include <ip6.h>
 #include <scan.h>
-#include "connection.h"
 #include "env.h"
 #include "io.h"
 #include "ipnet.h"
@@ -61,7 +60,6 @@ void proxy_client(struct session *s, const char *rip, const char *rport, const c
   if (!host) env_unset("TCPREMOTEHOST");
   env_unset("TCPREMOTEINFO");
   env_unset("TCPLOCALHOST");
-  session_describe(s);
 }
 
 void proxy_accept(struct session *s)

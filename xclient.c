@@ -13,6 +13,7 @@
 #include <fmt.h>
 #include <ip4.h>
 #include <ip6.h>
+#include "connection.h"
 #include "ipnet.h"
 #include "log.h"
 #include "notes.h"
@@ -75,6 +76,7 @@ int xclient_apply(struct session *s, const char *arg, size_t len)
   qlogm(s, LOGINFO, NULL, "XCLIENT from ", s->remote_ip, ": client ", rip, ":", rport, host ? " (" : "",
         host ? host : "", host ? ")" : "", ", server ", lip, ":", lport);
   proxy_client(s, rip, rport, lip, lport, host, "XCLIENT");
+  session_describe(s);
 
   /* RFC 3207 4.2's reset, as after STARTTLS, and what was known of the
      old client: the connect hooks say it again of the new one */
