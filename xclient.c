@@ -79,7 +79,9 @@ int xclient_apply(struct session *s, const char *arg, size_t len)
   session_describe(s);
 
   /* RFC 3207 4.2's reset, as after STARTTLS, and what was known of the
-     old client: the connect hooks say it again of the new one */
+     old client: the connect hooks say it again of the new one. The
+     permission (xclient_allowed) is the connection's, as in Postfix: the
+     proxy may send XCLIENT again */
   s->hello = 0;
   s->hello_host.len = 0;
   s->authenticated = 0;
@@ -88,7 +90,7 @@ int xclient_apply(struct session *s, const char *arg, size_t len)
   s->relay_client = 0;
   {
     static const char *const forget[] = { "auth_user", "auth_mechanism", "naughty", "naughty_reject_type",
-                                          "karma", "xclient_allowed", "xclient_helo", "xclient_proto", NULL };
+                                          "karma", "xclient_helo", "xclient_proto", NULL };
     const char *const *k;
     for (k = forget; *k; ++k) notes_set(&s->notes, *k, NULL);
   }

@@ -36,7 +36,7 @@ static int text(const char *v, size_t n, char *out, int host)
   for (i = 0; i < n; ++i) {
     char c = v[i];
     if (host ? !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
-             : (c <= 32 || c >= 127)) return 0;
+             : (c < 32 || c >= 127)) return 0;
   }
   memcpy(out, v, n);
   out[n] = 0;
@@ -78,8 +78,8 @@ const char *xclient_parse(const char *s, size_t len, struct xclient *x)
       if (dsn_word(v, vl, "ESMTP")) x->esmtp = 1;
       else if (!dsn_word(v, vl, "SMTP")) why = "Bad XCLIENT PROTO: SMTP or ESMTP";
       break;
-    case XC_HELO: if (!text(v, vl, x->helo, 0)) why = "Bad XCLIENT HELO: printable ASCII without space expected"; break;
-    case XC_LOGIN: if (!text(v, vl, x->login, 0)) why = "Bad XCLIENT LOGIN: printable ASCII without space expected"; break;
+    case XC_HELO: if (!text(v, vl, x->helo, 0)) why = "Bad XCLIENT HELO: printable ASCII expected"; break;
+    case XC_LOGIN: if (!text(v, vl, x->login, 0)) why = "Bad XCLIENT LOGIN: printable ASCII expected"; break;
     }
   }
   if (!why && !x->given) why = "Bad XCLIENT syntax: no attribute";

@@ -16,8 +16,8 @@ struct xclient {
   unsigned long port, destport;
   int esmtp;                    /* PROTO=ESMTP (else SMTP) */
   char name[XC_TEXT_MAX + 1];   /* a host name: letters, digits, "-", "_", "." */
-  char helo[XC_TEXT_MAX + 1];   /* printable ASCII, no space */
-  char login[XC_TEXT_MAX + 1];  /* printable ASCII, no space */
+  char helo[XC_TEXT_MAX + 1];   /* printable ASCII */
+  char login[XC_TEXT_MAX + 1];  /* printable ASCII */
 };
 
 extern const char *const xclient_names[XC_COUNT];

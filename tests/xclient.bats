@@ -40,13 +40,14 @@ EOF
   assert_equal "$(codes)" "220 500 221"
 }
 
-@test "XCLIENT from a listed proxy: a new greeting, and the named client is the session's for every plugin and the Received field" {
+@test "XCLIENT from a listed proxy: a new greeting, and the named client is the session's for every plugin and the Received field; the proxy may send XCLIENT again" {
   echo 192.0.2.77 > "$CFG/relayclients"
   transcript "$Q" TCPREMOTEIP=10.1.2.3 TCPREMOTEHOST=proxy.example <<'EOF'
 EHLO proxy.example
 XCLIENT NAME=mail.client.example ADDR=192.0.2.77 PORT=4567 HELO=real+2Bhelo.example PROTO=ESMTP LOGIN=[UNAVAILABLE]
 EHLO real.helo.example
-XCLIENT ADDR=192.0.2.78
+XCLIENT NAME=mail.client.example
+EHLO real.helo.example
 MAIL FROM:<a@sender.example>
 RCPT TO:<someone@elsewhere.example>
 DATA
@@ -66,8 +67,14 @@ QUIT
 250-test.example Hi mail.client.example [192.0.2.77]
 @keywords
 250-SIZE
-250 ENHANCEDSTATUSCODES
-550 5.7.0 Insufficient authorization for XCLIENT
+250-ENHANCEDSTATUSCODES
+250 XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT
+~ 220 test\.example ESMTP qpsmtpd .*
+250-test.example Hi mail.client.example [192.0.2.77]
+@keywords
+250-SIZE
+250-ENHANCEDSTATUSCODES
+250 XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT
 250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!
 250 2.1.5 <someone@elsewhere.example>, recipient ok
 354 go ahead
@@ -88,6 +95,7 @@ XCLIENT ADDR=300.1.2.3
 XCLIENT COLOUR=blue
 XCLIENT ADDR=192.0.2.9 ADDR=192.0.2.10
 XCLIENT NAME=bad+20name
+XCLIENT HELO=a+0Ab
 XCLIENT PORT=65536
 XCLIENT PROTO=LMTP
 XCLIENT
@@ -112,6 +120,7 @@ QUIT
 501 5.5.4 Bad XCLIENT attribute name
 501 5.5.4 Bad XCLIENT syntax: an attribute given twice
 501 5.5.4 Bad XCLIENT NAME: not a host name
+501 5.5.4 Bad XCLIENT attribute value: not xtext
 501 5.5.4 Bad XCLIENT PORT: not a port number
 501 5.5.4 Bad XCLIENT PROTO: SMTP or ESMTP
 501 5.5.4 Bad XCLIENT syntax: no attribute
@@ -120,7 +129,8 @@ QUIT
 250-test.example Hi [2001:db8::77] [2001:db8::77]
 @keywords
 250-SIZE
-250 ENHANCEDSTATUSCODES
+250-ENHANCEDSTATUSCODES
+250 XCLIENT NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT
 503 5.5.1 Use MAIL before RCPT
 250 2.1.0 <a@sender.example>, sender OK - how exciting to get mail from you!
 250 2.1.5 <x@elsewhere.example>, recipient ok

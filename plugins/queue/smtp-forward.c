@@ -380,7 +380,9 @@ static int fwd_xclient(struct session *s, struct conn *c, stralloc *msg, const s
       conn_flush(c);
       conn_reply(c, 0);
       if (!c->code) { *rc = fwd_lost(c, "after XCLIENT", msg, f); r = FWD_OUT; }
-      else if (c->code != 220) { *rc = fwd_fail(c, "XCLIENT", msg, f); r = FWD_QUIT; }
+      /* never as ourselves, and never for good: a next hop that offers
+         XCLIENT and refuses ours is misconfigured */
+      else if (c->code != 220) { *rc = fwd_fail2(c, "XCLIENT", msg, f, 0); r = FWD_QUIT; }
       line.len = 0;
     }
     if (!xclient_attrs[i]) break;
