@@ -58,6 +58,8 @@ CORE += rspamd_reply.o
 CORE += proxy.o proxy_parse.o
 # the milter protocol's packets (plugins/milter.c, fuzz/fuzz_milter.c)
 CORE += milter_proto.o
+# DSN (RFC 3461) parameters; XCLIENT (Postfix's XCLIENT_README)
+CORE += dsn.o smtp_dsn.o xclient.o xclient_parse.o
 # the leaf layer: no project header but its own
 CORE += base64.o clock.o ecode.o fdio.o header.o include_walk.o ipnet.o wipe.o utf8.o
 PLUGIN_SRC := $(shell find plugins -name '*.c' | sort)

@@ -298,8 +298,12 @@ int addr_params(const char *x, size_t len, stralloc *out)
       if (!stralloc_append(out, &c)) return -1;
     }
     if (i < len && x[i] == '=') {
+      /* 8-bit bytes only in ORCPT's value (RFC 6533's utf-8-addr-unitext
+         under SMTPUTF8, checked there) */
+      int eight = i - k == 5 && !strncasecmp(x + k, "orcpt", 5);
       v = ++i;
-      while (i < len && x[i] > 32 && x[i] < 127 && x[i] != '=') ++i;
+      while (i < len && (unsigned char)x[i] > 32 && x[i] != 127 && x[i] != '='
+             && ((unsigned char)x[i] < 128 || eight)) ++i;
       ve = i;
       if (ve == v) return -1;
       if (!stralloc_append(out, "=") || !stralloc_catb(out, x + v, ve - v)) return -1;

@@ -37,8 +37,9 @@ int addr_internal(const char *a, stralloc *out);
    -1 if malformed or if it decodes to a control or 8-bit byte */
 int addr_xtext(const char *x, size_t len, stralloc *out);
 
-/* parses " key[=value] ..." into "key=value\0" pairs, keys lower case;
-   0 ok, -1 syntax error */
+/* parses " key[=value] ..." into "key=value\0" pairs, keys lower case,
+   values printable ASCII but "=" (ORCPT's 8-bit bytes too); 0 ok, -1
+   syntax error */
 int addr_params(const char *x, size_t len, stralloc *out);
 
 #endif

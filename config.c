@@ -98,28 +98,10 @@ static void read_limits(struct session *s, struct config *c)
    bare address; anything after white space is a comment */
 static void read_proxy(struct session *s, struct config *c)
 {
-  stralloc l = {0};
-  struct control_at at = { {0}, {0} };
   unsigned long u;
-  size_t i;
-  c->proxy_nets.len = 0;
   c->proxy_timeout = 5;
-  if (!control_readlist_at(s, "proxyclients", &l, &at)) return;
+  if (!control_readnets(s, "proxyclients", &c->proxy_nets)) return;
   if (control_readulong(s, "timeoutproxy", &u, 1, 300)) c->proxy_timeout = u;
-  for (i = 0; i < l.len; i += strlen(l.s + i) + 1) {
-    char net[17];
-    unsigned int bits;
-    const char *e = l.s + i;
-    size_t n = 0;
-    while (e[n] && e[n] != ' ' && e[n] != '\t') ++n;
-    if (!n) continue;
-    if (!ipnet_parse(e, n, net, &bits)) die_control_at(s, &at, &l, e, "proxyclients", "not an address or network");
-    net[16] = (char)bits;
-    if (!stralloc_catb(&c->proxy_nets, net, 17)) die_nomem(s);
-  }
-  stralloc_free(&l);
-  stralloc_free(&at.files);
-  stralloc_free(&at.lines);
 }
 
 void config_read(struct session *s)

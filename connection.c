@@ -147,6 +147,8 @@ const char *session_remote_ip(struct session *s) { return s->remote_ip; }
 const char *session_remote_host(struct session *s) { return s->remote_host; }
 const char *session_remote_port(struct session *s) { return s->remote_port; }
 const char *session_local_ip(struct session *s) { return s->local_ip; }
+const char *session_local_port(struct session *s) { return s->local_port; }
+const char *session_auth_user(struct session *s) { return s->authenticated && s->auth_user.len ? s->auth_user.s : NULL; }
 int session_relay_client(struct session *s) { return s->relay_client; }
 void session_set_relay_client(struct session *s, int yes) { s->relay_client = yes; }
 const char *session_hello_host(struct session *s) { return s->hello ? s->hello_host.s : NULL; }

@@ -25,6 +25,8 @@ const char *session_remote_ip(struct session *s);
 const char *session_remote_host(struct session *s);   /* may be NULL */
 const char *session_remote_port(struct session *s);   /* may be NULL */
 const char *session_local_ip(struct session *s);      /* may be NULL */
+const char *session_local_port(struct session *s);    /* may be NULL */
+const char *session_auth_user(struct session *s);     /* NULL unless authenticated */
 int session_relay_client(struct session *s);
 void session_set_relay_client(struct session *s, int yes);
 const char *session_hello_host(struct session *s);    /* NULL before HELO */

@@ -15,6 +15,7 @@
 #include <cdb.h>
 #include <fmt.h>
 #include "control.h"
+#include "ipnet.h"
 #include "control_parse.h"
 #include "env.h"
 #include "include_walk.h"
@@ -238,6 +239,30 @@ int control_readlist_at(struct session *s, const char *name, stralloc *sa, struc
   if (at) at->files.len = at->lines.len = 0;
   if (!control_find(s, name, &path, &fd)) return 0;
   parse_into(s, path.s, fd, sa, at, 0);
+  return 1;
+}
+
+int control_readnets(struct session *s, const char *name, stralloc *nets)
+{
+  stralloc l = {0};
+  struct control_at at = { {0}, {0} };
+  size_t i;
+  nets->len = 0;
+  if (!control_readlist_at(s, name, &l, &at)) return 0;
+  for (i = 0; i < l.len; i += strlen(l.s + i) + 1) {
+    char net[17];
+    unsigned int bits;
+    const char *e = l.s + i;
+    size_t n = 0;
+    while (e[n] && e[n] != ' ' && e[n] != '\t') ++n;
+    if (!n) continue;
+    if (!ipnet_parse(e, n, net, &bits)) die_control_at(s, &at, &l, e, name, "not an address or network");
+    net[16] = (char)bits;
+    if (!stralloc_catb(nets, net, 17)) die_nomem(s);
+  }
+  stralloc_free(&l);
+  stralloc_free(&at.files);
+  stralloc_free(&at.lines);
   return 1;
 }
 

@@ -30,6 +30,10 @@ int control_where(const struct control_at *at, const stralloc *sa, const char *v
    (or "control file NAME: why" when its line is unknown) */
 void die_control_at(struct session *s, const struct control_at *at, const stralloc *sa,
                     const char *v, const char *name, const char *why);
+/* a list of networks (ipnet_parse): the first word of each line, into
+   nets as 17 bytes each (ipnet_listed); a line that is not one is fatal,
+   naming the file and the line. 1 found, 0 missing */
+int control_readnets(struct session *s, const char *name, stralloc *nets);
 /* cdb map NAME.cdb: 1 key present, 0 absent or no map */
 int control_cdb_has(struct session *s, const char *name, const char *key, size_t keylen);
 

@@ -236,6 +236,9 @@ struct plugin {
 /* switches the core's STARTTLS command on (tls): in the chain anywhere,
    STARTTLS is a command like MAIL, never an unrecognized one */
 #define PLUGIN_STARTTLS 2
+/* a queue plugin that carries DSN's parameters (RFC 3461) on: DSN is
+   offered when every queue plugin in the chain has this (smtp_dsn.c) */
+#define PLUGIN_DSN 4
 
 /* one line of the plugins file, generated at build time */
 struct plugin_inst {

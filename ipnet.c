@@ -36,6 +36,24 @@ int ipnet_parse(const char *x, size_t n, char net[16], unsigned int *bits)
   return 1;
 }
 
+int ipnet_scan(const char *text, size_t len, char ip[16])
+{
+  if (len && !memchr(text, ':', len)) {
+    if (scan_ip4(text, ip + 12) != len) return 0;
+    byte_copy(ip, 12, V4mappedprefix);
+    return 1;
+  }
+  return len && scan_ip6(text, ip) == len;
+}
+
+int ipnet_listed(const char *nets, size_t len, const char ip[16])
+{
+  size_t i;
+  for (i = 0; i + 17 <= len; i += 17)
+    if (ipnet_match(ip, nets + i, (unsigned char)nets[i + 16])) return 1;
+  return 0;
+}
+
 int ipnet_match(const char ip[16], const char net[16], unsigned int bits)
 {
   unsigned int full = bits / 8, rest = bits % 8;

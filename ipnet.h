@@ -9,6 +9,11 @@
 int ipnet_parse(const char *x, size_t n, char net[16], unsigned int *bits);
 /* is ip (16 bytes) in net/bits? */
 int ipnet_match(const char ip[16], const char net[16], unsigned int bits);
+/* an address, all of text: IPv4 (as IPv4-mapped) or IPv6; 1 ok */
+int ipnet_scan(const char *text, size_t len, char ip[16]);
+/* is ip in one of the networks in nets[0..len), 17 bytes each: the
+   network, then its prefix length (control_readnets) */
+int ipnet_listed(const char *nets, size_t len, const char ip[16]);
 
 /* ip as text in RFC 5952's form (lower case, the longest run of two or
    more zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d) into buf, at

@@ -42,4 +42,14 @@ const char *note_txn_get(struct session *s, const char *key) { return notes_get(
 int note_conn_set(struct session *s, const char *key, const char *value) { return notes_set(&s->notes, key, value); }
 int note_txn_set(struct session *s, const char *key, const char *value) { return notes_set(&s->t.notes, key, value); }
 
+int note_add_capability(struct session *s, const char *keyword)
+{
+  const char *caps = note_txn_get(s, "capabilities");
+  stralloc c = {0};
+  int ok = (!caps || !*caps || (stralloc_copys(&c, caps) && stralloc_cats(&c, "\n")))
+           && stralloc_cats(&c, keyword) && stralloc_0(&c) && note_txn_set(s, "capabilities", c.s);
+  stralloc_free(&c);
+  return ok;
+}
+
 int note_true(const char *v) { return v && *v && !(v[0] == '0' && !v[1]); }

@@ -19,6 +19,10 @@ int note_conn_set(struct session *s, const char *key, const char *value);
 const char *note_txn_get(struct session *s, const char *key);
 int note_txn_set(struct session *s, const char *key, const char *value);
 
+/* an ehlo hook's EHLO keyword: a line added to the transaction note
+   capabilities (the engine lists it in its EHLO reply); 0 out of memory */
+int note_add_capability(struct session *s, const char *keyword);
+
 /* a note's value is true as in Perl: set, not "" and not "0" */
 int note_true(const char *value);
 

@@ -26,26 +26,6 @@
 #include "reply.h"
 #include "session.h"
 
-static int listed(struct session *s, const char ip[16])
-{
-  const stralloc *n = &s->conf.proxy_nets;
-  size_t i;
-  for (i = 0; i + 17 <= n->len; i += 17)
-    if (ipnet_match(ip, n->s + i, (unsigned char)n->s[i + 16])) return 1;
-  return 0;
-}
-
-static int client_ip(const char *text, char ip[16])
-{
-  size_t l = strlen(text);
-  if (l && !memchr(text, ':', l)) {
-    if (scan_ip4(text, ip + 12) != l) return 0;
-    memcpy(ip, V4mappedprefix, 12);
-    return 1;
-  }
-  return l && scan_ip6(text, ip) == l;
-}
-
 static void put_ip(char *buf, const char ip[16])
 {
   if (ip6_isv4mapped(ip)) buf[fmt_ip4(buf, ip + 12)] = 0;
@@ -59,6 +39,29 @@ static void refuse(struct session *s, enum reply_id id, const char *why)
   reply_flush_exit(s, 0);
 }
 
+void proxy_client(struct session *s, const char *rip, const char *rport, const char *lip, const char *lport,
+                  const char *host, const char *how)
+{
+  const char *proxy = s->remote_ip;
+  if (env_get("RELAYCLIENT")) {
+    env_unset("RELAYCLIENT");
+    qlogm(s, LOGINFO, NULL, how, ": RELAYCLIENT was set for the balancer ", proxy, ", not for its clients: dropped");
+  }
+  s->remote_ip = rip;
+  s->remote_port = rport;
+  s->local_ip = lip;
+  s->local_port = lport;
+  s->remote_host = host;
+  s->remote_info = s->local_host = NULL;
+  if (!env_set("TCPREMOTEIP", rip) || !env_set("TCPREMOTEPORT", rport ? rport : "0")
+      || !env_set("TCPLOCALIP", lip) || !env_set("TCPLOCALPORT", lport ? lport : "0")
+      || (host && !env_set("TCPREMOTEHOST", host)))
+    die_nomem(s);
+  if (!host) env_unset("TCPREMOTEHOST");
+  env_unset("TCPREMOTEINFO");
+  env_unset("TCPLOCALHOST");
+}
+
 void proxy_accept(struct session *s)
 {
   static char port[2][8];
@@ -67,7 +70,8 @@ void proxy_accept(struct session *s)
   size_t need = 16, have;
   int r;
 
-  if (!s->conf.proxy_nets.len || !client_ip(s->remote_ip, ip) || !listed(s, ip)) return;
+  if (!s->conf.proxy_nets.len || !ipnet_scan(s->remote_ip, strlen(s->remote_ip), ip)
+      || !ipnet_listed(s->conf.proxy_nets.s, s->conf.proxy_nets.len, ip)) return;
   io_set_deadline(s, s->conf.proxy_timeout);
   for (;;) {
     have = s->in->n - s->in->p;
@@ -85,28 +89,13 @@ void proxy_accept(struct session *s)
     return;
   }
   {
-    const char *proxy = s->remote_ip;
-    char *balancer = strdup(proxy);
+    char *balancer = strdup(s->remote_ip);
     if (!balancer) die_nomem(s);
     put_ip(s->peerbuf[0], h.src);
     put_ip(s->peerbuf[1], h.dst);
     port[0][fmt_ulong(port[0], h.sport)] = 0;
     port[1][fmt_ulong(port[1], h.dport)] = 0;
-    s->remote_ip = s->peerbuf[0];
-    s->remote_port = port[0];
-    s->local_ip = s->peerbuf[1];
-    s->local_port = port[1];
-    s->remote_host = s->remote_info = s->local_host = NULL;
-    if (!env_set("TCPREMOTEIP", s->remote_ip) || !env_set("TCPREMOTEPORT", s->remote_port)
-        || !env_set("TCPLOCALIP", s->local_ip) || !env_set("TCPLOCALPORT", s->local_port))
-      die_nomem(s);
-    env_unset("TCPREMOTEHOST");
-    env_unset("TCPREMOTEINFO");
-    env_unset("TCPLOCALHOST");
-    if (env_get("RELAYCLIENT")) {
-      env_unset("RELAYCLIENT");
-      qlogm(s, LOGINFO, NULL, "PROXY: RELAYCLIENT was set for the balancer ", balancer, ", not for its clients: dropped");
-    }
+    proxy_client(s, s->peerbuf[0], port[0], s->peerbuf[1], port[1], NULL, "PROXY");
     qlogm(s, LOGINFO, NULL, "PROXY v", h.version == 1 ? "1" : "2", " from ", balancer, ": client ",
           s->remote_ip, ":", s->remote_port, ", server ", s->local_ip, ":", s->local_port);
     free(balancer);

@@ -9,5 +9,12 @@ struct session;
    client the session's; a missing, late or malformed header ends the
    session (421). From any other address nothing is read. */
 void proxy_accept(struct session *s);
+/* the session's client is now rip:rport (host its name, or NULL), seen
+   at lip:lport (PROXY, XCLIENT: how): TCPREMOTEIP and the others follow,
+   what tcpserver said of the proxy's own connection (TCPREMOTEHOST,
+   TCPREMOTEINFO, TCPLOCALHOST, RELAYCLIENT) goes; the caller runs
+   session_describe */
+void proxy_client(struct session *s, const char *rip, const char *rport, const char *lip, const char *lport,
+                  const char *host, const char *how);
 
 #endif

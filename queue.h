@@ -17,4 +17,12 @@ void watchdog_set(pid_t pid, int fd);
 int watchdog_fired(void);
 int watchdog_stop(void);
 
+/* 1 when every queue plugin of the chain carries DSN's parameters
+   (PLUGIN_DSN) and there is one: DSN is offered (a queue plugin's ehlo
+   hook advertises it) and RET, ENVID, NOTIFY and ORCPT are accepted */
+int queue_dsn_offered(void);
+/* for a DSN queue plugin's ehlo hook: adds DSN to EHLO's keywords when
+   offered (once); 0 out of memory */
+int queue_dsn_ehlo(struct session *s);
+
 #endif

@@ -57,6 +57,12 @@ struct txn {
   unsigned int nrcpt;
   unsigned long long declared_size;
   int smtputf8;                 /* MAIL said SMTPUTF8 (RFC 6531) */
+  /* DSN (smtp_dsn.c): the NOTIFY and ORCPT of the RCPT being checked,
+     kept at its acceptance if s->replies is still dsn_at */
+  int dsn_pending;
+  unsigned long dsn_at;
+  int dsn_notify;
+  stralloc dsn_orcpt;
   struct notes notes;
   struct notes rcpt_notes;       /* per recipient: "address\nkey" */
   stralloc newhdrs;             /* header fields the core and plugins add, LF ends */

@@ -304,6 +304,7 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
 {
   size_t i = 0;
   int seen_size = 0, seen_body = 0, seen_auth = 0, seen_utf8 = 0;
+  unsigned int seen_dsn = 0;
   while (i < params->len) {
     const char *p = params->s + i;
     size_t l = strlen(p);
@@ -327,6 +328,9 @@ static int mail_params(struct session *s, stralloc *params, int rcpt)
       if (!mail_auth_param(s, eq + 1)) return 0;
     } else {
       stralloc m = {0};
+      int r = smtp_dsn_param(s, p, kl, eq ? eq + 1 : NULL, rcpt, &seen_dsn);
+      if (r == 0) return 0;
+      if (r == 1) continue;
       if (!stralloc_copys(&m, "Unsupported parameter ") || !stralloc_catb(&m, p, kl)) die_nomem(s);
       reply(s, 555, "5.5.4", m.s, m.len);
       stralloc_free(&m);
@@ -425,6 +429,7 @@ static void rcpt_proceed(struct session *s, struct cmd *c, int rc)
   (void)rc;
   if (!stralloc_cat(&s->t.rcpts, &c->path)) die_nomem(s);
   s->t.nrcpt++;
+  if (s->t.dsn_pending) smtp_dsn_rcpt(s, c->path.s);
   if (!stralloc_copys(text, "<") || !stralloc_catb(text, c->path.s, c->path.len - 1)
       || !stralloc_cats(text, ">, recipient ok")) die_nomem(s);
   reply(s, 250, "2.1.5", text->s, text->len);
@@ -794,6 +799,16 @@ static void auth_proceed(struct session *s, struct cmd *c, int rc)
 }
 static void starttls_proceed(struct session *s, struct cmd *c, int rc) { (void)rc; tls_starttls(s, c->arg, c->len); }
 
+void smtp_connect_greet(struct session *s)
+{
+  struct msg_args a = { NULL };
+  unsigned long before = s->replies;
+  int rc = hook_run_connect(s, &a);
+  s->relay_at_connect = s->relay_client;
+  if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
+  else if (rc != DONE) greet(s);
+}
+
 /* The session's state, as RFC 5321 4.1.4 orders the commands */
 _Static_assert(R_COUNT <= 256, "commands[].refuse holds a reply_id in a byte");
 enum smtp_state { SMTP_INIT, SMTP_HELO, SMTP_EHLO, SMTP_MAIL, SMTP_RCPT, SMTP_BDAT, SMTP_NSTATES };
@@ -973,18 +988,13 @@ static void dispatch(struct session *s, char *x, size_t len)
 
 void smtp_run(struct session *s)
 {
-  struct msg_args a = { NULL };
-  unsigned long before = s->replies;
   int rc;
   txn_new(s);
   s->txn_exists = 0;
   tls_session_start(s);
   /* the plugins' control files: a bad one is a 421 instead of the greeting */
   if (!hook_plugins_setup(s)) { reply_send(s, R_CONTROL); reply_flush_exit(s, 111); }
-  rc = hook_run_connect(s, &a);
-  s->relay_at_connect = s->relay_client;
-  if (rc_is_deny(rc)) after(s, hook_respond(s, connect_replies, rc, a.msg, NULL, before));
-  else if (rc != DONE) greet(s);
+  smtp_connect_greet(s);
   for (;;) {
     size_t len = 0;
     if (s->disconnecting) smtp_disconnect(s, 0);

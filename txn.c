@@ -69,6 +69,7 @@ int txn_set_sender(struct session *s, const char *addr)
   s->t.have_sender = 1;
   return 1;
 }
+int txn_smtputf8(struct session *s) { return s->t.smtputf8; }
 unsigned long long txn_data_size(struct session *s) { return s->t.size; }
 
 const char *txn_rcpt(struct session *s, unsigned int i)

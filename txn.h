@@ -13,6 +13,7 @@ void txn_spool_prepare(struct session *s);
 
 const char *txn_sender(struct session *s);       /* NULL before MAIL; "" for <> */
 unsigned int txn_rcpt_count(struct session *s);
+int txn_smtputf8(struct session *s);             /* MAIL said SMTPUTF8 (RFC 6531) */
 const char *txn_rcpt(struct session *s, unsigned int i);  /* no brackets */
 int txn_add_header(struct session *s, const char *name, const char *value);
 /* the same, above every field added so far (a DKIM-Signature, RFC 6376

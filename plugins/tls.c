@@ -28,18 +28,9 @@ static int tls_init(void **self, int argc, const char *const *argv, stralloc *er
 
 static int tls_ehlo(struct session *s, void *self, struct helo_args *a)
 {
-  const char *caps;
-  stralloc c = {0};
-  (void)self; (void)a;
+  (void)self;
   if (!tls_offer(s)) return DECLINED;
-  caps = note_txn_get(s, "capabilities");
-  if ((caps && *caps && (!stralloc_copys(&c, caps) || !stralloc_cats(&c, "\n")))
-      || !stralloc_cats(&c, "STARTTLS") || !stralloc_0(&c)
-      || !note_txn_set(s, "capabilities", c.s) || !note_txn_set(s, "tls_enabled", "1")) {
-    stralloc_free(&c);
-    return hook_nomem(a->msg);
-  }
-  stralloc_free(&c);
+  if (!note_add_capability(s, "STARTTLS") || !note_txn_set(s, "tls_enabled", "1")) return hook_nomem(a->msg);
   return DECLINED;
 }
 

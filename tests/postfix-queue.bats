@@ -73,6 +73,15 @@ nothing_delivered() {
   [ -z "$(find "$PF/mail" -path '*/new/*' -type f)" ]
 }
 
+# pd_records FILE < python: the record stream postdrop got, decoded into
+# recs, a list of (type, data), for the python on stdin to check
+pd_records() {
+  python3 -c "$(printf '%s\n' 'import sys' 'data = open(sys.argv[1], "rb").read()' 'recs, i = [], 0' \
+    'while i < len(data):' '    t = chr(data[i]); i += 1' '    n = shift = 0' '    while True:' \
+    '        b = data[i]; i += 1' '        n |= (b & 0x7f) << shift; shift += 7' '        if not b & 0x80: break' \
+    '    recs.append((t, data[i:i + n])); i += n'; cat)" "$1"
+}
+
 # lines around Postfix's record size (512) and up to SMTP's 998, 8-bit
 # bytes, a stuffed dot, an empty line
 message() {
@@ -141,6 +150,72 @@ message() {
   assert_line "Return-Path: <$srs>"
 }
 
+# DSN (RFC 3461): dave@test.example sends, so that Postfix's notices come
+# back to a Maildir; the arguments are the RCPT lines after "<"
+dsn_session() {
+  {
+    printf 'EHLO client.example\r\nMAIL FROM:<dave@test.example>%s\r\n' "${MAILPARAM:-}"
+    for r in "$@"; do printf 'RCPT TO:<%s\r\n' "$r"; done
+    printf 'DATA\r\nSubject: dsn\r\n\r\nx\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+}
+
+@test "postfix-queue: DSN offered; NOTIFY=SUCCESS with ENVID and ORCPT: Postfix's success notice carries them" {
+  Q=$(printf 'rcpt_ok\ntests/rcpt_notes dsn_notify dsn_orcpt\nqueue/postfix-queue /usr/sbin/postdrop config %s/etc\n' "$PF" \
+      | build_chain pfq-dsn)
+  [ ${#QPIDS[@]} -eq 0 ] || Q=$(pf_default_config "$Q")
+  MAILPARAM=' RET=HDRS ENVID=qp+2Bdsn-1' dsn_session \
+    'bob@test.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40orig.example' 'carol@test.example>'
+  smtp "$Q"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  grep -qx '250 DSN' <(tr -d '\r' < "$OUT")
+  pf_wait_mail "$PF/mail/bob" 1
+  pf_wait_mail "$PF/mail/dave" 1
+  # the notes plugins read, in the message
+  grep -qx 'X-Rcpt-Notes: bob@test.example dsn_notify=SUCCESS,FAILURE dsn_orcpt=rfc822;Bob@orig.example' "$PF"/mail/bob/new/*
+  f=$(ls "$PF/mail/dave/new/"*)
+  # Postfix writes the ENVID decoded; bob is an alias, hence "expanded"
+  grep -qx 'Original-Envelope-Id: qp+dsn-1' "$f"
+  grep -qx 'Original-Recipient: rfc822;Bob@orig.example' "$f"
+  grep -qx 'Action: expanded' "$f"
+  grep -qx 'Final-Recipient: rfc822; bob@test.example' "$f"
+  # RET=HDRS: the notice returns the headers, not the body
+  grep -q '^Content-Type: text/rfc822-headers' "$f"
+  # carol asked for nothing: no notice about her
+  ! grep -q '^Final-Recipient: .*carol@test.example' "$f"
+}
+
+@test "postfix-queue: NOTIFY=NEVER: Postfix sends no bounce for that recipient; without it, one comes" {
+  dsn_session 'nosuch1@test.example> NOTIFY=NEVER'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  dsn_session 'nosuch2@test.example>'
+  smtp "$QP"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  pf_wait_mail "$PF/mail/dave" 1
+  for i in $(seq 100); do grep -q 'to=<nosuch1@test.example>.*status=bounced' "$PF/maillog" && break; sleep 0.1; done
+  grep -q 'to=<nosuch1@test.example>.*status=bounced' "$PF/maillog"
+  sleep 0.5
+  [ "$(ls "$PF/mail/dave/new" | wc -l)" -eq 1 ]
+  grep -q 'nosuch2@test.example' "$PF"/mail/dave/new/*
+  ! grep -q 'nosuch1@test.example' "$PF"/mail/dave/new/*
+}
+
+@test "postfix-queue: the DSN records are Postfix's: A envelope_id, ret_flags, then notify_flags and dsn_orig_rcpt before each R" {
+  mkdir -p "$BATS_TEST_TMPDIR/pd"
+  MAILPARAM=' ENVID=e+3Dx RET=FULL' dsn_session 'bob@test.example> ORCPT=utf-8;b\x{E9}b@x.example NOTIFY=DELAY,FAILURE' \
+    'carol@test.example>'
+  smtp "$QF" FAKEPD_DIR="$BATS_TEST_TMPDIR/pd"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  pd_records "$BATS_TEST_TMPDIR/pd/stream" <<'PY'
+env = recs[:recs.index(('M', b''))]
+assert env == [('A', b'rewrite_context=remote'), ('A', b'envelope_id=e=x'), ('A', b'ret_flags=1'),
+               ('S', b'dave@test.example'), ('A', b'notify_flags=12'),
+               ('A', 'dsn_orig_rcpt=utf-8;b\u00e9b@x.example'.encode()), ('R', b'bob@test.example'),
+               ('R', b'carol@test.example')], env
+PY
+}
+
 @test "postfix-queue: a 300 KB message spooled to disk arrives byte-exact" {
   echo 1000 > "$CFG/size_threshold"
   line=$(printf '%075d' 0)
@@ -158,18 +233,7 @@ message() {
   session $'Subject: s\r\n\r\n'"$(head -c 600 /dev/zero | tr '\0' z)"$'\r\n'
   smtp "$QF" FAKEPD_DIR="$BATS_TEST_TMPDIR/pd"
   [[ $(queue_reply) == "250 2.0.0 Queued as FAKE123" ]]
-  python3 - "$BATS_TEST_TMPDIR/pd/stream" <<'EOF'
-import sys
-data = open(sys.argv[1], 'rb').read()
-recs, i = [], 0
-while i < len(data):
-    t = chr(data[i]); i += 1
-    n = shift = 0
-    while True:
-        b = data[i]; i += 1
-        n |= (b & 0x7f) << shift; shift += 7
-        if not b & 0x80: break
-    recs.append((t, data[i:i + n])); i += n
+  pd_records "$BATS_TEST_TMPDIR/pd/stream" <<'EOF'
 # the 512-byte piece has the two-byte length 80 04
 assert b'L\x80\x04' + b'z' * 512 + b'NX' + b'z' * 88 in data, 'L/N encoding'
 types = ''.join(t for t, _ in recs)

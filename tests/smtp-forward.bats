@@ -11,6 +11,8 @@ setup_file() {
   PFPORT=$(free_port)
   export PF PFPORT
   pf_setup "$PF" "$PFPORT"
+  # XCLIENT from us; the client our XCLIENT names is in mynetworks
+  printf 'smtpd_authorized_xclient_hosts = 127.0.0.1\nmynetworks = 127.0.0.0/8 192.0.2.55/32\n' >> "$PF/etc/main.cf"
   pf_start "$PF"
 }
 
@@ -193,6 +195,67 @@ sink_fails() {
   smtp "$Q"
   assert_equal "$(queue_reply)" "451 4.4.1 Cannot reach the upstream server"
   grep -q "not queued: cannot connect to 127.0.0.1: Connection refused" "$ERR"
+}
+
+# DSN, SMTPUTF8 and XCLIENT on the way to the next hop
+
+fwd_dsn_session() {
+  {
+    printf 'EHLO orig.client.example\r\nMAIL FROM:<%s>%s\r\n' "${FROM:-alice@sender.example}" "${MAILPARAM:-}"
+    printf 'RCPT TO:<bob@test.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+2Bb@orig.example\r\nRCPT TO:<carol@test.example>\r\n'
+    printf 'DATA\r\nSubject: fwd\r\n\r\nhello\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+}
+
+@test "smtp-forward: DSN offered, and RET, ENVID, NOTIFY, ORCPT passed on to a next hop that offers DSN" {
+  sink
+  MAILPARAM=' RET=HDRS ENVID=id+2B1' fwd_dsn_session
+  smtp "$QS"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  grep -qx '250 DSN' <(tr -d '\r' < "$OUT")
+  f=$(find "$SINKDIR" -type f)
+  grep -qx 'X-Mail-Args: <alice@sender.example> BODY=8BITMIME RET=HDRS ENVID=id+2B1' "$f"
+  assert_equal "$(grep '^X-Rcpt-Args' "$f" | paste -sd' ')" \
+    "X-Rcpt-Args: <bob@test.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+2Bb@orig.example X-Rcpt-Args: <carol@test.example>"
+}
+
+@test "smtp-forward: a next hop without DSN gets the message without the parameters, and the log says so" {
+  sink -N
+  MAILPARAM=' RET=HDRS ENVID=id+2B1' fwd_dsn_session
+  smtp "$QS"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  f=$(find "$SINKDIR" -type f)
+  grep -qx 'X-Mail-Args: <alice@sender.example> BODY=8BITMIME' "$f"
+  grep -q '127.0.0.1 does not offer DSN: RET, ENVID, NOTIFY and ORCPT not passed on' "$ERR"
+}
+
+@test "smtp-forward: a message with SMTPUTF8 goes on with it to Postfix (smtputf8_enable), and is refused (554 5.6.7) for a next hop without it" {
+  Q=$(printf 'rcpt_ok\nqueue/smtp-forward 127.0.0.1 %s\n' "$PFPORT" | build_chain fwd-pf)
+  FROM=$'j\303\270rn@m\303\270\303\270se.example' MAILPARAM=' SMTPUTF8' fwd_dsn_session
+  smtp "$Q"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  pf_wait_mail "$PF/mail/bob" 1
+  head -n 1 "$PF"/mail/bob/new/* | grep -qx $'Return-Path: <j\303\270rn@m\303\270\303\270se.example>'
+  grep -q " with UTF8SMTP id " "$PF"/mail/bob/new/*
+  sink
+  smtp "$QS"
+  assert_equal "$(codes)" "220 250 250 250 250 354 554 221"
+  assert_equal "$(tr -d '\r' < "$OUT" | grep '^554')" "554 5.6.7 The next hop does not support SMTPUTF8; the message cannot be relayed"
+  [ "$(dumps)" -eq 0 ]
+}
+
+@test "smtp-forward xclient: Postfix (smtpd_authorized_xclient_hosts) judges and logs the real client" {
+  Q=$(printf 'rcpt_ok\nqueue/smtp-forward 127.0.0.1 %s xclient\n' "$PFPORT" | build_chain fwd-pf-xclient)
+  fwd_dsn_session
+  smtp "$Q" TCPREMOTEIP=192.0.2.55 TCPREMOTEHOST=orig.client.example
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  pf_wait_mail "$PF/mail/bob" 1
+  grep -q 'client=orig.client.example\[192.0.2.55\]' "$PF/maillog"
+  grep -q '^Received: from orig.client.example (orig.client.example \[192.0.2.55\])' "$PF"/mail/bob/new/*
+  # a client outside Postfix's mynetworks is refused by Postfix's own policy
+  smtp "$Q" TCPREMOTEIP=192.0.2.66
+  assert_equal "$(codes)" "220 250 250 250 250 354 554 221"
+  grep -q "^554 5.7.1 Upstream server said to RCPT TO:<bob@test.example>: .*Access denied" "$OUT"
 }
 
 @test "bad queue/smtp-forward arguments fail the build" {

@@ -28,6 +28,7 @@
 #include <scan.h>
 #include <stralloc.h>
 #include "addr.h"
+#include "dsn.h"
 #include "pdrecord.h"
 #include "plugin.h"
 
@@ -232,6 +233,36 @@ static pid_t pfq_spawn(struct session *s, const struct pfq *q, int *pin, int *po
   return pid;
 }
 
+/* DSN (RFC 3461) as Postfix's smtpd and sendmail write it: the
+   envelope's ENVID and RET (rcpt NULL), or a recipient's NOTIFY and
+   ORCPT, before its R record, as A records (mail_proto.h, dsn_mask.h) */
+static void pfq_dsn(struct session *s, struct pdrec *r, const char *rcpt)
+{
+  stralloc a = {0};
+  const char *v;
+  int ok = 1, mask;
+  if (!rcpt) {
+    if ((v = note_txn_get(s, "dsn_envid")) && (ok = stralloc_copys(&a, "envelope_id=") && stralloc_cats(&a, v)))
+      pdrec_put(r, 'A', a.s, a.len);
+    if ((v = note_txn_get(s, "dsn_ret"))) pdrec_put(r, 'A', *v == 'F' ? "ret_flags=1" : "ret_flags=2", 11);
+  } else {
+    /* the note holds what dsn_parse_notify took, written out again */
+    if ((v = txn_rcpt_note_get(s, rcpt, "dsn_notify")) && !dsn_parse_notify(v, strlen(v), &mask)) {
+      char num[FMT_ULONG];
+      num[fmt_ulong(num, (unsigned long)mask)] = 0;
+      if ((ok = stralloc_copys(&a, "notify_flags=") && stralloc_cats(&a, num))) pdrec_put(r, 'A', a.s, a.len);
+    }
+    if (ok && (v = txn_rcpt_note_get(s, rcpt, "dsn_orcpt"))
+        && (ok = stralloc_copys(&a, "dsn_orig_rcpt=") && stralloc_cats(&a, v))) {
+      /* ORCPT's 500 characters and the name can pass postdrop's record */
+      if (a.len <= PDREC_MAX) pdrec_put(r, 'A', a.s, a.len);
+      else qlogm(s, LOGINFO, NAME, "the ORCPT of ", rcpt, " is too long for a Postfix record: left out");
+    }
+  }
+  if (!ok && !r->err) r->err = ENOMEM;
+  stralloc_free(&a);
+}
+
 /* the exchange: postdrop speaks first (protocol, from 3.6 on, and
    queue_id), then gets our records (closing *in), then says its status */
 static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const stralloc *env,
@@ -249,8 +280,10 @@ static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const
   pdrec_init(r, pfq_write, in);
   pdrec_put(r, 'A', "rewrite_context=remote", 22);
   if (note_txn_get(s, "postfix-queue.8bit")) pdrec_put(r, 'A', "encoding=8bit", 13);
+  pfq_dsn(s, r, NULL);
   for (i = 0, e = env->s; i <= n; ++i) {
     size_t el = strlen(e);
+    if (i) pfq_dsn(s, r, txn_rcpt(s, i - 1));
     pdrec_put(r, i ? 'R' : 'S', e, el);
     e += el + 1;
   }
@@ -384,8 +417,15 @@ out:
   return rc;
 }
 
+static int pfq_ehlo(struct session *s, void *self, struct helo_args *a)
+{
+  (void)self;
+  return queue_dsn_ehlo(s) ? DECLINED : hook_nomem(a->msg);
+}
+
 const struct plugin plugin_queue_postfix_queue = {
   .name = NAME,
   .init = pfq_init,
-  .mail = pfq_mail, .queue = pfq_queue,
+  .ehlo = pfq_ehlo, .mail = pfq_mail, .queue = pfq_queue,
+  .flags = PLUGIN_DSN,
 };

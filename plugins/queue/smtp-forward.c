@@ -1,5 +1,6 @@
-/* queue/smtp-forward HOST [PORT]: relays the transaction to another SMTP
-   server (a content filter, another MTA), like Perl qpsmtpd's plugin.
+/* queue/smtp-forward HOST [PORT] [xclient]: relays the transaction to
+   another SMTP server (a content filter, another MTA), like Perl
+   qpsmtpd's plugin.
 
    HOST is an IPv4 or IPv6 address, or a name looked up with the
    djbdns-style resolver (DNSCACHEIP, /etc/resolv.conf); PORT defaults to
@@ -12,7 +13,18 @@
    cannot take one back. A server's 5xx for MAIL, for DATA, for the dot,
    or for every recipient becomes 554 with the server's text and enhanced
    code; anything else (a 4xx, a mix, a connection lost, the deadline
-   timeoutqueue) becomes 451. */
+   timeoutqueue) becomes 451.
+
+   DSN (RFC 3461): RET, ENVID, NOTIFY and ORCPT go on when the server
+   offers DSN (RFC 3461 5.2.1). When it does not, they are dropped and
+   logged: RFC 3461 5.2.2 then asks the relay for a "relayed" notice to
+   a NOTIFY=SUCCESS sender, which we cannot send (we keep no queue).
+   SMTPUTF8 (RFC 6531 3.4): a message received with it goes on with it,
+   and only to a server that offers it; to any other it is refused
+   (554 5.6.7), never downgraded. With "xclient" (Perl qpsmtpd's flag),
+   XCLIENT (Postfix's XCLIENT_README) tells a server that offers it who
+   the real client is, with the attributes it lists; then EHLO again
+   with the client's HELO name. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +39,7 @@
 #include <scan.h>
 #include <stralloc.h>
 #include "plugin.h"
+#include "dsn.h"
 
 /* libowfat's dns.h pulls in <sys/poll.h>, which musl warns about */
 int dns_ip4(stralloc *out, const stralloc *fqdn);
@@ -39,14 +52,17 @@ int dns_ip4(stralloc *out, const stralloc *fqdn);
 struct fwd {
   const char *host;
   unsigned long port;
+  int xclient;                  /* send XCLIENT when offered */
 };
 
 static int fwd_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct fwd *f;
   unsigned long port = 25;
+  int xclient = 0;
+  if (argc > 1 && !strcmp(argv[argc - 1], "xclient")) { xclient = 1; --argc; }
   if (argc < 1 || argc > 2 || !argv[0][0]) {
-    stralloc_copys(err, NAME ": usage: queue/smtp-forward HOST [PORT]");
+    stralloc_copys(err, NAME ": usage: queue/smtp-forward HOST [PORT] [xclient]");
     return 0;
   }
   if (argc == 2) {
@@ -61,6 +77,7 @@ static int fwd_init(void **self, int argc, const char *const *argv, stralloc *er
   if (!f) { stralloc_copys(err, NAME ": out of memory"); return 0; }
   f->host = argv[0];
   f->port = port;
+  f->xclient = xclient;
   *self = f;
   return 1;
 }
@@ -77,8 +94,18 @@ struct conn {
   int bol;                      /* the message writer is at a line start */
   int code;                     /* of the last reply; 0 when none came */
   stralloc text;                /* its first line, after the code, cleaned */
-  int pipelining, eightbit, size;
+  int pipelining, eightbit, size, dsn, smtputf8;
+  unsigned int xclient;         /* XCLIENT offered: 1 + a bit per attribute (xclient_attrs) */
 };
+
+/* XCLIENT's attributes, as Postfix's XCLIENT_README names them */
+static const char *const xclient_attrs[] = { "NAME", "ADDR", "PORT", "PROTO", "HELO", "LOGIN", "DESTADDR", "DESTPORT", NULL };
+
+static int kw(const char *k, const char *w)
+{
+  size_t n = strlen(w);
+  return !strncasecmp(k, w, n) && (!k[n] || k[n] == ' ');
+}
 
 static int conn_getc(struct conn *c, char *ch)
 {
@@ -129,9 +156,22 @@ static void conn_reply(struct conn *c, int ehlo)
     c->code = code;
     if (ehlo && lines > 0 && n > 4) {
       const char *k = line + 4;
-      if (!strncasecmp(k, "PIPELINING", 10) && (!k[10] || k[10] == ' ')) c->pipelining = 1;
-      if (!strncasecmp(k, "8BITMIME", 8) && (!k[8] || k[8] == ' ')) c->eightbit = 1;
-      if (!strncasecmp(k, "SIZE", 4) && (!k[4] || k[4] == ' ')) c->size = 1;
+      if (kw(k, "PIPELINING")) c->pipelining = 1;
+      if (kw(k, "8BITMIME")) c->eightbit = 1;
+      if (kw(k, "SIZE")) c->size = 1;
+      if (kw(k, "DSN")) c->dsn = 1;
+      if (kw(k, "SMTPUTF8")) c->smtputf8 = 1;
+      if (kw(k, "XCLIENT")) {
+        const char *a = k + 7;
+        unsigned int i;
+        c->xclient = 1;
+        while (*a == ' ') {
+          ++a;
+          for (i = 0; xclient_attrs[i]; ++i)
+            if (kw(a, xclient_attrs[i])) c->xclient |= 2u << i;
+          while (*a && *a != ' ') ++a;
+        }
+      }
     }
     if (n <= 3 || line[3] == ' ') break;
     if (++lines >= REPLY_LINES_MAX) { c->code = 0; return; }
@@ -285,21 +325,126 @@ static void rcpt_tally(struct conn *c, unsigned int i, struct rcpts *r)
    refused recipient (after a 354, hanging up is the only way out) */
 enum { FWD_ON, FWD_QUIT, FWD_OUT, FWD_RCPTFAIL, FWD_RCPTFAIL_CLOSE };
 
-/* the greeting, then EHLO (HELO when EHLO is refused) */
+/* EHLO with our name, or after XCLIENT the client's (as nginx's proxy
+   does), when it is one word of printable ASCII */
+static void fwd_ehlo(struct session *s, struct conn *c, int client)
+{
+  const char *h = client ? session_hello_host(s) : NULL;
+  size_t i;
+  for (i = 0; h && h[i]; ++i)
+    if ((unsigned char)h[i] <= 32 || (unsigned char)h[i] >= 127) h = NULL;
+  c->pipelining = c->eightbit = c->size = c->dsn = c->smtputf8 = 0;
+  c->xclient = 0;
+  conn_puts(c, "EHLO "); conn_puts(c, h && *h ? h : session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
+  conn_reply(c, 1);
+}
+
+/* one XCLIENT attribute's value: xtext, or [UNAVAILABLE] */
+static void xclient_value(stralloc *line, unsigned int a, struct session *s)
+{
+  const char *v = NULL;
+  int v6 = 0;
+  switch (a) {
+  case 0: v = session_remote_host(s); break;
+  case 1: v = session_remote_ip(s); v6 = v && strchr(v, ':'); if (v && !strcmp(v, "unknown")) v = NULL; break;
+  case 2: v = session_remote_port(s); break;
+  case 3: v = session_hello_ehlo(s) ? "ESMTP" : "SMTP"; break;
+  case 4: v = session_hello_host(s); break;
+  case 5: v = session_auth_user(s); break;
+  case 6: v = session_local_ip(s); v6 = v && strchr(v, ':'); if (v && !strcmp(v, "unknown")) v = NULL; break;
+  case 7: v = session_local_port(s); break;
+  }
+  if (!v || !*v) { stralloc_cats(line, "[UNAVAILABLE]"); return; }
+  if (v6) stralloc_cats(line, "IPV6:");
+  dsn_xtext_encode(line, v, strlen(v));
+}
+
+/* XCLIENT with the real client's attributes that the server named, in
+   commands of at most 512 octets; each is answered with a new greeting */
+static int fwd_xclient(struct session *s, struct conn *c, stralloc *msg, const struct fwd *f, int *rc)
+{
+  stralloc line = {0}, one = {0};
+  unsigned int i;
+  int r = FWD_ON;
+  for (i = 0; r == FWD_ON && (xclient_attrs[i] || line.len); ++i) {
+    one.len = 0;
+    if (xclient_attrs[i] && (c->xclient & (2u << i))) {
+      stralloc_copys(&one, " ");
+      stralloc_cats(&one, xclient_attrs[i]);
+      stralloc_cats(&one, "=");
+      xclient_value(&one, i, s);
+    }
+    if (line.len && (!xclient_attrs[i] || line.len + one.len > 510)) {
+      stralloc_cats(&line, "\r\n");
+      conn_put(c, line.s, line.len);
+      conn_flush(c);
+      conn_reply(c, 0);
+      if (!c->code) { *rc = fwd_lost(c, "after XCLIENT", msg, f); r = FWD_OUT; }
+      /* never as ourselves, and never for good: a next hop that offers
+         XCLIENT and refuses ours is misconfigured */
+      else if (c->code != 220) { *rc = fwd_fail2(c, "XCLIENT", msg, f, 0); r = FWD_QUIT; }
+      line.len = 0;
+    }
+    if (!xclient_attrs[i]) break;
+    if (one.len && !line.len) stralloc_copys(&line, "XCLIENT");
+    stralloc_cat(&line, &one);
+  }
+  stralloc_free(&line);
+  stralloc_free(&one);
+  if (r == FWD_ON) qlogm(s, LOGINFO, NAME, "XCLIENT to ", f->host, ": client ", session_remote_ip(s));
+  return r;
+}
+
+/* the greeting, then EHLO (HELO when EHLO is refused); XCLIENT when
+   asked for and offered, and EHLO again */
 static int fwd_hello(struct session *s, struct conn *c, stralloc *msg, const struct fwd *f, int *rc)
 {
   conn_reply(c, 0);
   if (!c->code) { *rc = fwd_lost(c, "before its greeting", msg, f); return FWD_OUT; }
   if (c->code != 220) { *rc = fwd_fail(c, "our connection", msg, f); return FWD_QUIT; }
-  conn_puts(c, "EHLO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
-  conn_reply(c, 1);
+  fwd_ehlo(s, c, 0);
   if (c->code >= 500) {
     conn_puts(c, "HELO "); conn_puts(c, session_me(s)); conn_puts(c, "\r\n"); conn_flush(c);
     conn_reply(c, 0);
   }
   if (!c->code) { *rc = fwd_lost(c, "after EHLO", msg, f); return FWD_OUT; }
   if (c->code != 250) { *rc = fwd_fail(c, "EHLO/HELO", msg, f); return FWD_QUIT; }
+  if (f->xclient && !c->xclient) qlogm(s, LOGINFO, NAME, f->host, " does not offer XCLIENT: not sent");
+  if (f->xclient && c->xclient) {
+    int r = fwd_xclient(s, c, msg, f, rc);
+    if (r != FWD_ON) return r;
+    fwd_ehlo(s, c, 1);
+    if (!c->code) { *rc = fwd_lost(c, "after EHLO", msg, f); return FWD_OUT; }
+    if (c->code != 250) { *rc = fwd_fail(c, "EHLO", msg, f); return FWD_QUIT; }
+  }
   return FWD_ON;
+}
+
+/* RCPT's DSN parameters (RFC 3461 4.1, 4.2), from its notes */
+static void rcpt_dsn(struct session *s, struct conn *c, const char *rcpt)
+{
+  const char *v;
+  if ((v = txn_rcpt_note_get(s, rcpt, "dsn_notify"))) { conn_puts(c, " NOTIFY="); conn_puts(c, v); }
+  if ((v = txn_rcpt_note_get(s, rcpt, "dsn_orcpt"))) {
+    stralloc e = {0};
+    int utf8 = !strncmp(v, "utf-8;", 6);
+    const char *a = strchr(v, ';') + 1;
+    if (utf8 ? dsn_utf8addr_encode(&e, a, strlen(a)) : dsn_xtext_encode(&e, a, strlen(a))) {
+      conn_puts(c, utf8 ? " ORCPT=utf-8;" : " ORCPT=rfc822;");
+      conn_put(c, e.s, e.len);
+    }
+    stralloc_free(&e);
+  }
+}
+
+/* whether the transaction holds DSN parameters */
+static int has_dsn(struct session *s, unsigned int n)
+{
+  unsigned int i;
+  if (note_txn_get(s, "dsn_ret") || note_txn_get(s, "dsn_envid")) return 1;
+  for (i = 0; i < n; ++i)
+    if (txn_rcpt_note_get(s, txn_rcpt(s, i), "dsn_notify") || txn_rcpt_note_get(s, txn_rcpt(s, i), "dsn_orcpt")) return 1;
+  return 0;
 }
 
 /* MAIL, each RCPT and DATA, pipelined when the server offers it, up to
@@ -310,12 +455,30 @@ static int fwd_envelope(struct session *s, struct conn *c, const char *sender, u
   char num[FMT_ULONG];
   unsigned int i;
   int datacode;
+  if (txn_smtputf8(s) && !c->smtputf8) {
+    /* RFC 6531 3.4: never downgraded */
+    qlogm(s, LOGERROR, NAME, "not queued: the message needs SMTPUTF8 and ", f->host, " does not offer it");
+    stralloc_copys(msg, "5.6.7 The next hop does not support SMTPUTF8; the message cannot be relayed");
+    *rc = DENY;
+    return FWD_QUIT;
+  }
   conn_puts(c, "MAIL FROM:<"); conn_puts(c, sender); conn_puts(c, ">");
   if (c->size) {
     num[fmt_ulonglong(num, txn_data_size(s))] = 0;
     conn_puts(c, " SIZE="); conn_puts(c, num);
   }
   if (c->eightbit) conn_puts(c, " BODY=8BITMIME");
+  if (txn_smtputf8(s)) conn_puts(c, " SMTPUTF8");
+  if (c->dsn) {
+    const char *v;
+    if ((v = note_txn_get(s, "dsn_ret"))) { conn_puts(c, " RET="); conn_puts(c, v); }
+    if ((v = note_txn_get(s, "dsn_envid"))) {
+      stralloc e = {0};
+      if (dsn_xtext_encode(&e, v, strlen(v))) { conn_puts(c, " ENVID="); conn_put(c, e.s, e.len); }
+      stralloc_free(&e);
+    }
+  } else if (has_dsn(s, n))
+    qlogm(s, LOGINFO, NAME, f->host, " does not offer DSN: RET, ENVID, NOTIFY and ORCPT not passed on, no relayed notice sent");
   conn_puts(c, "\r\n");
   if (!c->pipelining) {
     conn_flush(c);
@@ -324,7 +487,9 @@ static int fwd_envelope(struct session *s, struct conn *c, const char *sender, u
     if (c->code != 250) { *rc = fwd_fail(c, "MAIL FROM", msg, f); return FWD_QUIT; }
   }
   for (i = 0; i < n; ++i) {
-    conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">\r\n");
+    conn_puts(c, "RCPT TO:<"); conn_puts(c, txn_rcpt(s, i)); conn_puts(c, ">");
+    if (c->dsn) rcpt_dsn(s, c, txn_rcpt(s, i));
+    conn_puts(c, "\r\n");
     if (c->pipelining) continue;
     conn_flush(c);
     conn_reply(c, 0);
@@ -451,8 +616,16 @@ static int fwd_queue(struct session *s, void *self, struct msg_args *a)
   return rc;
 }
 
+static int fwd_ehlo_hook(struct session *s, void *self, struct helo_args *a)
+{
+  (void)self;
+  return queue_dsn_ehlo(s) ? DECLINED : hook_nomem(a->msg);
+}
+
 const struct plugin plugin_queue_smtp_forward = {
   .name = NAME,
   .init = fwd_init,
+  .ehlo = fwd_ehlo_hook,
   .queue = fwd_queue,
+  .flags = PLUGIN_DSN,
 };
