@@ -244,6 +244,10 @@ struct plugin_inst {
   int argc;
   const char *const *argv;
   void *self;
+  /* Perl's "loglevel" argument, taken out before init: 0 none, 1 every
+     line at level ll, 2 every line's level moved by ll */
+  unsigned char llmode;
+  signed char ll;
 };
 
 extern struct plugin_inst plugin_chain[];

@@ -218,9 +218,9 @@ static void emit(void)
   for (i = 0; i < chain_len; ++i) {
     printf("  { &plugin_%s, ", sym[i]);
     out_cstr(chain[i]->name, strlen(chain[i]->name));
-    printf(", %u, argv_%zu, NULL },\n", chain[i]->argc, i + 1);
+    printf(", %u, argv_%zu, NULL, 0, 0 },\n", chain[i]->argc, i + 1);
   }
-  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL }\n", stdout);
+  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL, 0, 0 }\n", stdout);
   printf("};\nconst unsigned int plugin_chain_len = %zu;\n", chain_len);
   for (i = 0; i < chain_len; ++i) free(sym[i]);
   free(sym);
