@@ -176,6 +176,11 @@ static int plugin_log_level(const char *plugin, int level)
   return level;
 }
 
+/* an array, not a literal: its own section, with the cold read-only data
+   (layout.ld) */
+static const char ll_usage[] =
+  "loglevel takes a level 0 to 7, or +N or -N (N a digit) to move every line's level, not ";
+
 /* takes "loglevel V" out of pi's arguments into pi->llmode and ll; the
    arguments for init in *argv (pi->argv itself, when there is none); 0
    with err set for a bad value or out of memory. Logging plugins keep
@@ -199,7 +204,7 @@ static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *
     pi->llmode = 2;
     pi->ll = (signed char)(v[0] == '-' ? '0' - v[1] : v[1] - '0');
   } else
-    return arg_error(err, "loglevel takes a level 0 to 7, or +N or -N (N a digit) to move every line's level, not ", v);
+    return arg_error(err, ll_usage, v);
   a = malloc(sizeof *a * (size_t)pi->argc);
   if (!a) return arg_error(err, "out of memory", 0);
   for (j = k = 0; j < pi->argc; ++j)
