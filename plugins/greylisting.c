@@ -47,6 +47,7 @@
 #include <scan.h>
 #include <str.h>
 #include "plugin.h"
+#include "lib/hostport.h"
 #include "kvstore.h"
 #include "netio.h"
 
@@ -131,12 +132,12 @@ static int grey_setkey(struct gcfg *c, const char *k, const char *v, stralloc *e
     c->on_unusable = v;
     return 1;
   }
-  if (!net_addr_ok(v)) {
-    stralloc_copys(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ");
+  /* Perl's "redis HOST": Redis's port 6379 */
+  if (!(c->redis = hostport_default(v, 6379))) {
+    stralloc_copys(err, "redis takes IP, IP:port, [IPv6]:port, localhost[:port] or an absolute socket path, not ");
     stralloc_cats(err, v);
     return 0;
   }
-  c->redis = v;
   return 1;
 }
 

@@ -14,7 +14,13 @@
    get an X-Spam-User field saying so, as in Perl.
 
    Arguments:
-     spamd_socket ADDR     IP:port, [IPv6]:port or a socket path (127.0.0.1:783)
+     spamd_socket ADDR     IP:port, [IPv6]:port, NAME:port (looked up through
+                           the resolver, as Perl's spamd.host:port) or a socket
+                           path (127.0.0.1:783)
+     headers none          add no X-Spam-* field (Perl's); the score still
+                           decides reject and munge_subject_threshold
+     subject_prefix WORD   the Subject's prefix, instead of the control file
+                           subject_prefix (Perl documented the argument)
      reject N|userprefs    reject at score >= N, or >= the required_score spamd
                            reports for the user (reject_threshold N: the same)
      reject_type T         perm (default), temp, disconnect, temp_disconnect
@@ -43,6 +49,7 @@
 #include <str.h>
 #include "plugin.h"
 #include "netio.h"
+#include "lib/hostport.h"
 
 #define PLUGIN "spamassassin"
 #define REPLY_MAX (1024 * 1024)   /* spamd's answer: the header section and its own fields */
@@ -61,6 +68,8 @@ struct sa {
   int relay_skip;
   unsigned long timeout;
   int defer;
+  int noheaders;
+  const char *prefix;           /* the subject_prefix argument */
 };
 
 /* "-12.5" as hundredths; 0 when not a number */
@@ -83,6 +92,8 @@ static int scan_score(const char *x, size_t len, long *out)
   return 1;
 }
 
+static int clean(const char *x);
+
 static int sa_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct sa *c = calloc(1, sizeof *c);
@@ -97,7 +108,7 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
     if (i + 1 >= argc) return arg_error(err, "missing value after ", k);
     v = argv[i + 1];
     if (str_equal(k, "spamd_socket")) {
-      if (!net_addr_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
+      if (!hostport_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port, host.name:port or an absolute socket path, not ", v);
       c->socket = v;
     } else if (str_equal(k, "reject") || str_equal(k, "reject_threshold")) {
       if (str_equal(v, "userprefs")) c->reject_userprefs = 1;
@@ -129,6 +140,13 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
     } else if (str_equal(k, "timeout")) {
       size_t n = scan_ulong(v, &c->timeout);
       if (!n || v[n] || !c->timeout || c->timeout > 3600) return arg_error(err, "timeout takes seconds (1-3600), not ", v);
+    } else if (str_equal(k, "headers")) {
+      if (str_equal(v, "none")) c->noheaders = 1;
+      else if (str_equal(v, "all")) c->noheaders = 0;
+      else return arg_error(err, "headers takes none or all, not ", v);
+    } else if (str_equal(k, "subject_prefix")) {
+      if (!clean(v)) return arg_error(err, "bad subject_prefix ", v);
+      c->prefix = v;
     } else if (str_equal(k, "on_error")) {
       if (str_equal(v, "pass")) c->defer = 0;
       else if (str_equal(v, "defer")) c->defer = 1;
@@ -200,7 +218,7 @@ static const char *sa_exchange(struct session *s, struct sa *c, const char *user
   *nomem = 0;
 
   deadline = net_deadline(c->timeout * 1000);
-  fd = net_connect(c->socket, deadline);
+  fd = hostport_connect(s, c->socket, deadline);
   if (fd < 0) { why = "cannot connect to spamd"; goto out; }
   if (net_write_all(fd, f.s, f.len, deadline) == -1) { why = "cannot write to spamd"; goto out; }
   if (!(buf = malloc(CHUNK))) { *nomem = 1; goto out; }
@@ -383,7 +401,8 @@ static stralloc prefix;
 
 static int sa_setup(struct session *s, void *self)
 {
-  (void)self;
+  struct sa *c = self;
+  if (c->prefix) return stralloc_copys(&prefix, c->prefix) && stralloc_0(&prefix);
   if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1)
     if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) return 0;
   return 1;
@@ -432,7 +451,7 @@ static int sa_data_post(struct session *s, void *self, struct msg_args *a)
   if (!why && nomem) goto nomem;
   if (!why) why = sa_status(&rep, &pos, &is_spam, &score, &required);
   if (why) { rc = failed(s, c, a->msg, why); goto out; }
-  if (!sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
+  if (!c->noheaders && !sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
 
   /* the result for other plugins: "Yes|No score required" */
   if (!stralloc_copys(&v, is_spam ? "Yes " : "No ") || !cat_score(&v, score) || !stralloc_cats(&v, " ")
