@@ -392,8 +392,33 @@ EOF
   rm "$CFG/whitelisthelo" "$CFG/whitelistsenders"
   say "$QP" 'HELO mx.example.org\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
   assert_equal "$(codes)" '220 250 550 221'
-  run build_chain session-whitelist-bad <<< 'whitelist per_recipient 1'
+  run build_chain session-whitelist-bad <<< 'whitelist per_recipient'
   assert_failure
+}
+
+@test "whitelist: Perl's per_recipient 1 (merge 0) checks host, HELO and sender at RCPT, where a match accepts the recipient" {
+  QP=$(build_chain session-whitelist-pr <<'EOF'
+whitelist per_recipient 1 merge 0
+badmailfrom
+rcpt_ok
+EOF
+)
+  echo 'friend.example' > "$CFG/whitelistsenders"
+  echo 'friend@friend.example' > "$CFG/badmailfrom"
+  # not at MAIL: badmailfrom still refuses the listed sender there
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<friend@friend.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 550 221'
+  rm "$CFG/badmailfrom"
+  # at RCPT: a recipient rcpt_ok would refuse (not a local domain) is accepted
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<friend@friend.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 250 221'
+  grep -q 'whitelist: envelope sender in whitelistsenders (friend.example)' "$ERR"
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<other@else.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 550 221'
+  echo '192.0.2.' > "$CFG/whitelisthosts"
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<other@else.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 250 221'
+  grep -q '(rcpt) whitelist: pass, is a whitelisted host' "$ERR"
 }
 
 # ---------------------------------------------------------------- naughty
