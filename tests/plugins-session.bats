@@ -561,3 +561,60 @@ EOF
   ! grep -q '<23>' "$BATS_TEST_TMPDIR/syslog.out" || false
   [ ! -s "$ERR" ]
 }
+
+# syslog_sandbox BIN [notcp]: a wrapper running BIN in a private mount and
+# network namespace (root only), with tests/syslog-sink.py as the syslog
+# daemons of every logsock type there (UDP and TCP on 127.0.0.1:514, a
+# stream socket at /dev/log, a FIFO at /dev/console on a tmpfs /dev); what
+# they read lands in $BATS_TEST_TMPDIR/sink.out
+syslog_sandbox() {
+  local w=$BATS_TEST_TMPDIR/sandbox-$(basename "$(dirname "$1")")${2:+-$2}
+  cat > "$w" <<EOF
+#!/bin/sh
+PATH=/usr/sbin:/sbin:/usr/bin:/bin
+exec unshare -m -n --propagation private sh -c '
+  ip link set lo up || exit 111
+  mount -t tmpfs -o mode=755 none /dev && mknod -m 666 /dev/null c 1 3 || exit 111
+  rm -f "$BATS_TEST_TMPDIR/ready"
+  python3 "$ROOT/tests/syslog-sink.py" "$BATS_TEST_TMPDIR/sink.out" "$BATS_TEST_TMPDIR/ready" $2 < /dev/null > /dev/null 2>&1 &
+  sink=\$!
+  i=0; while [ ! -e "$BATS_TEST_TMPDIR/ready" ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
+  "$1"; rc=\$?
+  i=0; while ! cat "$BATS_TEST_TMPDIR"/sink.out-* 2> /dev/null | grep -qa "badmailfrom: fail" && [ \$i -lt 40 ]; do sleep 0.05; i=\$((i + 1)); done
+  kill \$sink
+  exit \$rc'
+EOF
+  chmod 755 "$w"
+  echo "$w"
+}
+
+@test "logging/syslog: Perl's logsock types: stream (NUL-ended on /dev/log), console, tcp (LF-ended), and udp when tcp,udp finds no TCP server" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root for a private network namespace"
+  echo 'spammer@example.net' > "$CFG/badmailfrom"
+  chmod 777 "$BATS_TEST_TMPDIR"
+  for t in stream console tcp,udp; do
+    QP=$(build_chain "session-syslog-$t" <<EOF
+logging/syslog loglevel LOGINFO ident qptest logsock $t
+badmailfrom
+rcpt_ok
+EOF
+)
+    rm -f "$BATS_TEST_TMPDIR"/sink.out-*
+    say "$(syslog_sandbox "$QP")" 'HELO x.example\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
+    assert_equal "$(codes)" '220 250 550 221'
+    line='<22>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} qptest\[[0-9]+\]: \(mail\) badmailfrom: fail, spammer@example.net matches spammer@example.net'
+    case $t in
+      stream)   # NUL after each line, no LF
+        [ "$(wc -l < "$BATS_TEST_TMPDIR/sink.out-stream")" = 0 ]
+        tr '\0' '\n' < "$BATS_TEST_TMPDIR/sink.out-stream" | grep -Eqx "$line" ;;
+      console) grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-console" ;;
+      tcp,udp) grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-tcp"
+        [ ! -e "$BATS_TEST_TMPDIR/sink.out-udp" ]
+        say "$(syslog_sandbox "$QP" notcp)" 'HELO x.example\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
+        grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-udp" ;;
+    esac
+    [ ! -s "$ERR" ]
+  done
+  run build_chain session-syslog-bad <<< 'logging/syslog logsock carrier-pigeon'
+  assert_failure
+}
