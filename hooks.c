@@ -190,12 +190,9 @@ static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *
   const char **a;
   const char *v;
   int i, j, k;
-  *argv = pi->argv;
-  *argc = pi->argc;
   if (pi->p->logging) return 1;
-  for (i = 0; i + 1 < pi->argc; ++i)
-    if (str_equal(pi->argv[i], "loglevel")) break;
-  if (i + 1 >= pi->argc) return 1;
+  i = pi->llarg - 1;
+  if (i + 1 >= pi->argc || !str_equal(pi->argv[i], "loglevel")) return 1;
   v = pi->argv[i + 1];
   if (v[0] >= '0' && v[0] <= '7' && !v[1]) {
     /* Perl: 0 is false, no change */
@@ -216,25 +213,27 @@ static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *
   return 1;
 }
 
+/* "plugin NAME: " before err; 0 */
+static int init_failed(const struct plugin_inst *pi, stralloc *err)
+{
+  stralloc e = {0};
+  if (stralloc_copys(&e, "plugin ") && stralloc_cats(&e, pi->name) && stralloc_cats(&e, ": ")
+      && stralloc_cat(&e, err))
+    stralloc_copy(err, &e);
+  stralloc_free(&e);
+  return 0;
+}
+
 int hook_plugins_init(stralloc *err)
 {
   unsigned int i;
   for (i = 0; i < plugin_chain_len; ++i) {
     struct plugin_inst *pi = &plugin_chain[i];
-    const char *const *argv;
-    int argc;
-    stralloc e = {0};
+    const char *const *argv = pi->argv;
+    int argc = pi->argc;
     err->len = 0;
-    if (take_loglevel(pi, &argv, &argc, err)) {
-      if (!pi->p->init) continue;
-      err->len = 0;
-      if (pi->p->init(&pi->self, argc, argv, err)) continue;
-    }
-    if (!stralloc_copys(&e, "plugin ") || !stralloc_cats(&e, pi->name)
-        || !stralloc_cats(&e, ": ") || !stralloc_cat(&e, err)) return 0;
-    if (!stralloc_copy(err, &e)) return 0;
-    stralloc_free(&e);
-    return 0;
+    if (pi->llarg && !take_loglevel(pi, &argv, &argc, err)) return init_failed(pi, err);
+    if (pi->p->init && !pi->p->init(&pi->self, argc, argv, err)) return init_failed(pi, err);
   }
   return 1;
 }

@@ -248,6 +248,7 @@ struct plugin_inst {
      line at level ll, 2 every line's level moved by ll */
   unsigned char llmode;
   signed char ll;
+  unsigned char llarg;          /* 1 + the index of "loglevel" in argv; 0 none */
 };
 
 extern struct plugin_inst plugin_chain[];

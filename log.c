@@ -38,7 +38,8 @@ void log_set_adjust(log_adjust *f)
   adjust = f;
 }
 
-static void line_at(struct session *s, int level, const char *hook, const char *plugin,
+/* inlined in both callers: a log line costs no extra call */
+static inline __attribute__((always_inline)) void line_at(struct session *s, int level, const char *hook, const char *plugin,
                     const char *text, size_t len)
 {
   char buf[1024];
@@ -75,7 +76,8 @@ void qlog(struct session *s, int level, const char *plugin, const char *text)
   log_line(s, level, s->hookname, plugin, text, text ? strlen(text) : 0);
 }
 
-static void vlogm(struct session *s, int level, const char *plugin, int adjusted, va_list ap)
+static inline __attribute__((always_inline)) void vlogm(struct session *s, int level, const char *plugin,
+                                                        int adjusted, va_list ap)
 {
   char buf[900];
   size_t n = 0;

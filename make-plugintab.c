@@ -231,9 +231,13 @@ static void emit(void)
   for (i = 0; i < chain_len; ++i) {
     printf("  { &plugin_%s, ", sym[i]);
     out_cstr(chain[i]->name, strlen(chain[i]->name));
-    printf(", %u, argv_%zu, NULL, 0, 0 },\n", chain[i]->argc, i + 1);
+    /* where Perl's "loglevel" argument is (1 + its index; 0: none), so
+       that a session start looks only at the plugins that have one */
+    for (a = 0; a + 1 < chain[i]->argc && strcmp(chain[i]->argv[a], "loglevel"); ++a) ;
+    printf(", %u, argv_%zu, NULL, 0, 0, %zu },\n", chain[i]->argc, i + 1,
+           a + 1 < chain[i]->argc && a < 255 ? a + 1 : 0);
   }
-  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL, 0, 0 }\n", stdout);
+  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL, 0, 0, 0 }\n", stdout);
   printf("};\nconst unsigned int plugin_chain_len = %zu;\n", chain_len);
   for (i = 0; i < chain_len; ++i) free(sym[i]);
   free(sym);
