@@ -185,6 +185,8 @@ static const char ll_usage[] =
    arguments for init in *argv (pi->argv itself, when there is none); 0
    with err set for a bad value or out of memory. Logging plugins keep
    theirs: it is their own threshold (logging/syslog). */
+static const char **kept;
+
 static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *argc, stralloc *err)
 {
   const char **a;
@@ -202,8 +204,13 @@ static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *
     pi->ll = (signed char)(v[0] == '-' ? '0' - v[1] : v[1] - '0');
   } else
     return arg_error(err, ll_usage, v);
-  a = malloc(sizeof *a * (size_t)pi->argc);
+  /* the copy lives as long as the process (a plugin may keep argv); the
+     copies are chained from kept, its first slot, so they stay reachable */
+  a = malloc(sizeof *a * ((size_t)pi->argc + 1));
   if (!a) return arg_error(err, "out of memory", 0);
+  a[0] = (const char *)kept;
+  kept = a;
+  ++a;
   for (j = k = 0; j < pi->argc; ++j)
     if (j != i && j != i + 1) a[k++] = pi->argv[j];
   a[k] = NULL;
