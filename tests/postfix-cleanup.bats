@@ -106,12 +106,13 @@ nothing_delivered() {
   postsuper -c "$PF/etc" -d "$qid" hold > /dev/null 2>&1
 }
 
-@test "postfix-cleanup: cleanup_sockets is tried in order (a dead socket, then the inet cleanup on $PFC_IP); POSTFIXQUEUE overrides it" {
-  printf '%s\n%s\n' "$PF/nonexistent" "$PFC_IP:$PFC_PORT" > "$CFG/cleanup_sockets"
+@test "postfix-cleanup: cleanup_sockets is tried in order (a dead socket, a host:port nothing listens on, then the inet cleanup on $PFC_IP); POSTFIXQUEUE overrides it" {
+  printf '%s\n%s\n%s\n' "$PF/nonexistent" "localhost:$(free_port)" "$PFC_IP:$PFC_PORT" > "$CFG/cleanup_sockets"
   session $'Subject: sockets\r\n\r\nx\r\n'
   smtp "$QP"
   assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
   grep -q "cannot connect to cleanup at $PF/nonexistent" "$ERR"
+  grep -q "cannot connect to cleanup at localhost:[0-9]*: Connection refused" "$ERR"
   grep -q "queued as [0-9A-F]* by cleanup at $PFC_IP:$PFC_PORT" "$ERR"
   pf_wait_mail "$PF/mail/bob" 1
   smtp "$QP" POSTFIXQUEUE="$SOCK"

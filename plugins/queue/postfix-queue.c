@@ -2,7 +2,8 @@
    Postfix through postdrop(1), as Postfix's own sendmail does.
    queue/postfix-queue [SOCKET] [FLAG_...]: Perl qpsmtpd's form, straight
    to Postfix's cleanup service (its unix socket, public/cleanup, or an
-   inet cleanup service IP:port), with cleanup's processing flags. The
+   inet cleanup service IP:port or host:port), with cleanup's processing
+   flags. The
    sockets tried in order: $POSTFIXQUEUE, else the control file
    cleanup_sockets (one a line), else SOCKET, else
    /var/spool/postfix/public/cleanup; without any argument, postdrop is
@@ -41,6 +42,7 @@
 #include <stralloc.h>
 #include "addr.h"
 #include "netio.h"
+#include "../lib/hostport.h"
 #include "pdrecord.h"
 #include "plugin.h"
 
@@ -503,7 +505,7 @@ static int pfq_cleanup(struct session *s, const stralloc *socks, const stralloc 
   for (i = 0; i < socks->len; i += strlen(socks->s + i) + 1) {
     sock = socks->s + i;
     if (!*sock) continue;
-    fd = net_connect(sock, deadline);
+    fd = hostport_connect(s, sock, deadline);
     if (fd >= 0) break;
     qlogm(s, LOGWARN, NAME, "cannot connect to cleanup at ", sock, ": ", strerror(errno));
   }
