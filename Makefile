@@ -31,6 +31,8 @@ DEFAULT_PLUGINS := $(firstword $(wildcard config/plugins) control/plugins)
 PLUGINS := $(DEFAULT_PLUGINS)
 # the submission chain (port 587): ./qpsmtpd-submission, built beside ./qpsmtpd
 SUBMISSION_PLUGINS := $(firstword $(wildcard config/plugins-submission) control/plugins-submission)
+# Perl's logging file beside the plugins file: its (logging) plugins come first
+LOGGING = $(wildcard $(dir $(PLUGINS))logging)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
@@ -103,7 +105,7 @@ psl-data.c: make-psl $(PSL)
 # the chain is regenerated on every build, but the file only changes when
 # the plugins file or its $include files say something new
 $(TAB).c: FORCE make-plugintab
-	./make-plugintab $(PLUGINS) > $(TAB).c.tmp
+	./make-plugintab $(PLUGINS) $(LOGGING) > $(TAB).c.tmp
 	if cmp -s $(TAB).c.tmp $(TAB).c; then rm -f $(TAB).c.tmp; else mv $(TAB).c.tmp $(TAB).c; fi
 
 $(TAB).o: $(TAB).c conf-cc

@@ -110,7 +110,9 @@ void config_read(struct session *s)
   unsigned long u;
   read_me(s, c);
   c->timeout = 1200;
-  if (control_readulong(s, "timeoutsmtpd", &u, 1, 86400)) c->timeout = u;
+  /* Perl's fallback: timeout when there is no timeoutsmtpd */
+  if (control_readulong(s, "timeoutsmtpd", &u, 1, 86400) || control_readulong(s, "timeout", &u, 1, 86400))
+    c->timeout = u;
   c->databytes = 0;
   if (control_readulong(s, "databytes", &u, 0, (unsigned long)-1 >> 1)) c->databytes = u;
   c->loglevel = LOGWARN;

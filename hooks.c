@@ -1,10 +1,13 @@
 /* The hook dispatcher: walks the compiled-in chain; the first plugin that
    returns something other than DECLINED decides. After each plugin the
    deny or ok hook fires, as in Perl qpsmtpd. */
+#include <stdlib.h>
 #include <time.h>
 #include <fmt.h>
+#include <str.h>
 #include "hooks.h"
 #include "log.h"
+#include "reject.h"
 #include "session.h"
 
 const char *const hook_names[HOOK_COUNT] = {
@@ -158,22 +161,86 @@ int hook_check_chain(void)
   return 0;
 }
 
+/* the level a line of plugin is logged at, after its loglevel argument
+   (Perl's Plugin.pm adjust_log_level: N replaces the level, +N and -N
+   move it, within 0 to 7) */
+static int plugin_log_level(const char *plugin, int level)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i) {
+    const struct plugin_inst *pi = &plugin_chain[i];
+    if (!pi->llmode || (!str_equal(pi->name, plugin) && !str_equal(pi->p->name, plugin))) continue;
+    level = pi->llmode == 1 ? pi->ll : level + pi->ll;
+    return level < 0 ? 0 : level > 7 ? 7 : level;
+  }
+  return level;
+}
+
+/* an array, not a literal: its own section, with the cold read-only data
+   (layout.ld) */
+static const char ll_usage[] =
+  "loglevel takes a level 0 to 7, or +N or -N (N a digit) to move every line's level, not ";
+
+/* takes "loglevel V" out of pi's arguments into pi->llmode and ll; the
+   arguments for init in *argv (pi->argv itself, when there is none); 0
+   with err set for a bad value or out of memory. Logging plugins keep
+   theirs: it is their own threshold (logging/syslog). */
+static const char **kept;
+
+static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *argc, stralloc *err)
+{
+  const char **a;
+  const char *v;
+  int i, j, k;
+  if (pi->p->logging) return 1;
+  i = pi->llarg - 1;
+  if (i + 1 >= pi->argc || !str_equal(pi->argv[i], "loglevel")) return 1;
+  v = pi->argv[i + 1];
+  if (v[0] >= '0' && v[0] <= '7' && !v[1]) {
+    /* Perl: 0 is false, no change */
+    if (v[0] != '0') { pi->llmode = 1; pi->ll = (signed char)(v[0] - '0'); }
+  } else if ((v[0] == '+' || v[0] == '-') && v[1] >= '0' && v[1] <= '9' && !v[2]) {
+    pi->llmode = 2;
+    pi->ll = (signed char)(v[0] == '-' ? '0' - v[1] : v[1] - '0');
+  } else
+    return arg_error(err, ll_usage, v);
+  /* the copy lives as long as the process (a plugin may keep argv); the
+     copies are chained from kept, its first slot, so they stay reachable */
+  a = malloc(sizeof *a * ((size_t)pi->argc + 1));
+  if (!a) return arg_error(err, "out of memory", 0);
+  a[0] = (const char *)kept;
+  kept = a;
+  ++a;
+  for (j = k = 0; j < pi->argc; ++j)
+    if (j != i && j != i + 1) a[k++] = pi->argv[j];
+  a[k] = NULL;
+  *argv = a;
+  *argc = k;
+  if (pi->llmode) log_set_adjust(plugin_log_level);
+  return 1;
+}
+
+/* "plugin NAME: " before err; 0 */
+static int init_failed(const struct plugin_inst *pi, stralloc *err)
+{
+  stralloc e = {0};
+  if (stralloc_copys(&e, "plugin ") && stralloc_cats(&e, pi->name) && stralloc_cats(&e, ": ")
+      && stralloc_cat(&e, err))
+    stralloc_copy(err, &e);
+  stralloc_free(&e);
+  return 0;
+}
+
 int hook_plugins_init(stralloc *err)
 {
   unsigned int i;
   for (i = 0; i < plugin_chain_len; ++i) {
     struct plugin_inst *pi = &plugin_chain[i];
-    if (pi->p->init) {
-      err->len = 0;
-      if (!pi->p->init(&pi->self, pi->argc, pi->argv, err)) {
-        stralloc e = {0};
-        if (!stralloc_copys(&e, "plugin ") || !stralloc_cats(&e, pi->name)
-            || !stralloc_cats(&e, ": ") || !stralloc_cat(&e, err)) return 0;
-        if (!stralloc_copy(err, &e)) return 0;
-        stralloc_free(&e);
-        return 0;
-      }
-    }
+    const char *const *argv = pi->argv;
+    int argc = pi->argc;
+    err->len = 0;
+    if (pi->llarg && !take_loglevel(pi, &argv, &argc, err)) return init_failed(pi, err);
+    if (pi->p->init && !pi->p->init(&pi->self, argc, argv, err)) return init_failed(pi, err);
   }
   return 1;
 }
@@ -253,7 +320,7 @@ static int call_after(struct session *s, struct hook_call *c, const struct plugi
   if (!rc_name(rc)) {
     char num[24];
     num[fmt_long(num, rc)] = 0;
-    qlogm(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", name, " returned ", num);
+    qlogm_core(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", name, " returned ", num);
     return 0;
   }
   if (s->conf.loglevel >= LOGDEBUG) {
@@ -263,7 +330,7 @@ static int call_after(struct session *s, struct hook_call *c, const struct plugi
     clock_gettime(CLOCK_MONOTONIC, &t1);
     us[fmt_ulonglong(us, (unsigned long long)((t1.tv_sec - c->t0.tv_sec) * 1000000LL
                                               + (t1.tv_nsec - c->t0.tv_nsec) / 1000))] = 0;
-    qlogm(s, LOGDEBUG, pi->name, "hook ", name, " returned ", rc_name(rc), " in ", us, " us");
+    qlogm_core(s, LOGDEBUG, pi->name, "hook ", name, " returned ", rc_name(rc), " in ", us, " us");
   }
   if (rc_is_deny(rc)) {
     if (hooked_deny) notify(s, 1, pi->name, rc, c->msg);
@@ -272,7 +339,7 @@ static int call_after(struct session *s, struct hook_call *c, const struct plugi
   if (rc != OK && rc != DONE) {
     stralloc l = {0};
     if (stralloc_copys(&l, rc_name(rc)) && stralloc_cats(&l, " ") && stralloc_cat(&l, c->msg))
-      log_line(s, LOGINFO, name, pi->name, l.s, l.len);
+      log_line_core(s, LOGINFO, name, pi->name, l.s, l.len);
     stralloc_free(&l);
   }
   c->rc = rc;

@@ -247,6 +247,11 @@ struct plugin_inst {
   int argc;
   const char *const *argv;
   void *self;
+  /* Perl's "loglevel" argument, taken out before init: 0 none, 1 every
+     line at level ll, 2 every line's level moved by ll */
+  unsigned char llmode;
+  signed char ll;
+  unsigned char llarg;          /* 1 + the index of "loglevel" in argv; 0 none */
 };
 
 extern struct plugin_inst plugin_chain[];

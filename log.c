@@ -31,8 +31,16 @@ void log_set_sink(log_sink *f)
   sink = f;
 }
 
-void log_line(struct session *s, int level, const char *hook, const char *plugin,
-              const char *text, size_t len)
+static log_adjust *adjust;
+
+void log_set_adjust(log_adjust *f)
+{
+  adjust = f;
+}
+
+/* inlined in both callers: a log line costs no extra call */
+static inline __attribute__((always_inline)) void line_at(struct session *s, int level, const char *hook, const char *plugin,
+                    const char *text, size_t len)
 {
   char buf[1024];
   size_t n = 0, i, t;
@@ -56,22 +64,50 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
   (void)!write(2, buf, n);
 }
 
+void log_line(struct session *s, int level, const char *hook, const char *plugin,
+              const char *text, size_t len)
+{
+  if (adjust && plugin) level = adjust(plugin, level);
+  line_at(s, level, hook, plugin, text, len);
+}
+
 void qlog(struct session *s, int level, const char *plugin, const char *text)
 {
   log_line(s, level, s->hookname, plugin, text, text ? strlen(text) : 0);
 }
 
-void qlogm_internal(struct session *s, int level, const char *plugin, ...)
+static inline __attribute__((always_inline)) void vlogm(struct session *s, int level, const char *plugin,
+                                                        int adjusted, va_list ap)
 {
   char buf[900];
   size_t n = 0;
   const char *x;
-  va_list ap;
+  if (adjusted && adjust && plugin) level = adjust(plugin, level);
   if (!sink && (!s->logok || level > s->conf.loglevel)) return;
-  va_start(ap, plugin);
   while ((x = va_arg(ap, const char *))) {
     while (*x && n < sizeof buf) buf[n++] = *x++;
   }
+  line_at(s, level, s->hookname, plugin, buf, n);
+}
+
+void qlogm_internal(struct session *s, int level, const char *plugin, ...)
+{
+  va_list ap;
+  va_start(ap, plugin);
+  vlogm(s, level, plugin, 1, ap);
   va_end(ap);
-  log_line(s, level, s->hookname, plugin, buf, n);
+}
+
+void qlogm_core_internal(struct session *s, int level, const char *plugin, ...)
+{
+  va_list ap;
+  va_start(ap, plugin);
+  vlogm(s, level, plugin, 0, ap);
+  va_end(ap);
+}
+
+void log_line_core(struct session *s, int level, const char *hook, const char *plugin,
+                   const char *text, size_t len)
+{
+  line_at(s, level, hook, plugin, text, len);
 }

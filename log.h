@@ -20,6 +20,11 @@ struct session;
 void qlog(struct session *s, int level, const char *plugin, const char *text);
 void qlogm_internal(struct session *s, int level, const char *plugin, ...);
 #define qlogm(s, level, plugin, ...) qlogm_internal(s, level, plugin, __VA_ARGS__, (char *)0)
+/* the core's lines about a plugin (the dispatcher's): never moved by the
+   plugin's own loglevel */
+void qlogm_core_internal(struct session *s, int level, const char *plugin, ...);
+#define qlogm_core(s, level, plugin, ...) qlogm_core_internal(s, level, plugin, __VA_ARGS__, (char *)0)
+void log_line_core(struct session *s, int level, const char *hook, const char *plugin, const char *text, size_t len);
 
 /* fd 2 may be written: not when it is the client's socket (xinetd) */
 void log_init(struct session *s);
@@ -30,5 +35,9 @@ void log_line(struct session *s, int level, const char *hook, const char *plugin
 typedef void log_sink(struct session *s, int level, const char *hook, const char *plugin,
                       const char *text, size_t len);
 void log_set_sink(log_sink *f);
+/* a plugin's own log level (Perl's "loglevel N|+N|-N" argument): the
+   level a line of that plugin is logged at; NULL: none has one */
+typedef int log_adjust(const char *plugin, int level);
+void log_set_adjust(log_adjust *f);
 
 #endif

@@ -103,8 +103,21 @@ static void plugin_check(const char *file, const struct ptab_entry *e)
     die("%s:%lu: \"%s\" is not a plugin (lib/ holds the plugins' helpers)", file, e->line, base);
   src = cat3("plugins/", 8, base, ".c");
   fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    /* Perl qpsmtpd's plugins that have no counterpart here, with what to use instead */
+    static const char *const instead[][2] = {
+      { "ident/p0f", "passive OS fingerprinting (p0f) is not built in: drop the line; for reputation use karma, dnsbl or fcrdns" },
+      { "ident/geoip", "GeoIP is not built in: drop the line; to refuse countries use dnsbl with a country zone, or hosts_allow with their networks" },
+      { "ident/geoip2", "GeoIP is not built in: drop the line; to refuse countries use dnsbl with a country zone, or hosts_allow with their networks" },
+      { "logging/warn", "the core logs to fd 2 itself, filtered by the control file loglevel: drop the line and set loglevel" },
+      { "logging/file", "log lines go to fd 2, for multilog or another logger to write: drop the line, or use logging/syslog" },
+      { "logging/devnull", "set the control file loglevel to 0 instead" },
+    };
+    size_t k;
+    for (k = 0; k < sizeof instead / sizeof instead[0]; ++k)
+      if (!strcmp(base, instead[k][0])) die("%s:%lu: %s: %s", file, e->line, base, instead[k][1]);
     die("%s:%lu: unknown plugin \"%s\" (there is no %s)", file, e->line, base, src);
+  }
   close(fd);
   free(base);
   free(src);
@@ -218,9 +231,13 @@ static void emit(void)
   for (i = 0; i < chain_len; ++i) {
     printf("  { &plugin_%s, ", sym[i]);
     out_cstr(chain[i]->name, strlen(chain[i]->name));
-    printf(", %u, argv_%zu, NULL },\n", chain[i]->argc, i + 1);
+    /* where Perl's "loglevel" argument is (1 + its index; 0: none), so
+       that a session start looks only at the plugins that have one */
+    for (a = 0; a + 1 < chain[i]->argc && strcmp(chain[i]->argv[a], "loglevel"); ++a) ;
+    printf(", %u, argv_%zu, NULL, 0, 0, %zu },\n", chain[i]->argc, i + 1,
+           a + 1 < chain[i]->argc && a < 255 ? a + 1 : 0);
   }
-  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL }\n", stdout);
+  if (!chain_len) fputs("  { NULL, NULL, 0, NULL, NULL, 0, 0, 0 }\n", stdout);
   printf("};\nconst unsigned int plugin_chain_len = %zu;\n", chain_len);
   for (i = 0; i < chain_len; ++i) free(sym[i]);
   free(sym);
@@ -229,7 +246,9 @@ static void emit(void)
 int main(int argc, char **argv)
 {
   unsigned long i;
-  if (argc != 2) die("usage: make-plugintab FILE");
+  if (argc != 2 && argc != 3) die("usage: make-plugintab FILE [LOGGING]");
+  /* Perl's logging file: its plugins come before those of FILE */
+  if (argc == 3) read_plugins(argv[2], NULL, 0);
   read_plugins(argv[1], NULL, 0);
   emit();
   if (fflush(stdout) != 0 || ferror(stdout)) die("make-plugintab: cannot write the table: %s", strerror(errno));

@@ -47,6 +47,7 @@
 #include <scan.h>
 #include <str.h>
 #include "plugin.h"
+#include "lib/hostport.h"
 #include "kvstore.h"
 #include "netio.h"
 
@@ -91,11 +92,19 @@ static int grey_setkey(struct gcfg *c, const char *k, const char *v, stralloc *e
   for (i = 0; keys[i]; ++i) if (str_equal(k, keys[i])) break;
   *bit = i;
   if (!keys[i]) {
-    if (str_equal(k, "p0f") || str_equal(k, "geoip") || str_equal(k, "nfslock") || str_equal(k, "per_recipient_db"))
-      stralloc_copys(err, "this build does not support the argument ");
-    else
+    /* Perl's arguments with no counterpart here, and what to use instead */
+    if (str_equal(k, "p0f") || str_equal(k, "geoip")) {
+      stralloc_copys(err, k);
+      stralloc_cats(err, " (exempting clients by operating system or country) is not supported: nothing here"
+                         " fingerprints or locates clients; exempt known clients with whitelisthosts"
+                         " (whitelist) or a connection note denysoft_greylist 0 (client_options), or drop it");
+    } else if (str_equal(k, "nfslock") || str_equal(k, "per_recipient_db")) {
+      stralloc_copys(err, k);
+      stralloc_cats(err, " is not supported: to share the store between servers use redis HOST[:port]");
+    } else {
       stralloc_copys(err, "unknown argument ");
-    stralloc_cats(err, k);
+      stralloc_cats(err, k);
+    }
     return 0;
   }
   if (i <= B_TIMEOUT) {
@@ -131,12 +140,12 @@ static int grey_setkey(struct gcfg *c, const char *k, const char *v, stralloc *e
     c->on_unusable = v;
     return 1;
   }
-  if (!net_addr_ok(v)) {
-    stralloc_copys(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ");
+  /* Perl's "redis HOST": Redis's port 6379 */
+  if (!(c->redis = hostport_default(v, 6379))) {
+    stralloc_copys(err, "redis takes IP, IP:port, [IPv6]:port, localhost[:port] or an absolute socket path, not ");
     stralloc_cats(err, v);
     return 0;
   }
-  c->redis = v;
   return 1;
 }
 

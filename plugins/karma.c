@@ -12,11 +12,13 @@
    Other plugins lower or raise the note karma (spamassassin and
    virus/clamdscan lower it for spam and viruses, raise it for ham); a
    connection note naughty (Perl's "reject naughty") lowers it too. At
-   disconnect a negative karma counts a naughty connection and, when
-   nice - naughty <= -negative, starts a penalty; a positive one counts a
-   nice connection.
+   disconnect a karma of -strikes or less counts a naughty connection
+   and, when nice - naughty <= -negative, starts a penalty; one of
+   strikes or more counts a nice connection; one between is neutral (the
+   visit is counted, nothing else).
 
-   Arguments: negative N (1), penalty_days D (1; decimals allowed, e.g.
+   Arguments: negative N (1), strikes N (1: every point counts; Perl's
+   default is 3), penalty_days D (1; decimals allowed, e.g.
    0.5), reject 0|1 (1), reject_type (disconnect), db_dir DIR
    (/var/lib/qpsmtpd/karma), redis ADDR, timeout MS (3000). Entries live
    for 90 days after their last update. */
@@ -27,6 +29,7 @@
 #include <scan.h>
 #include <str.h>
 #include "plugin.h"
+#include "lib/hostport.h"
 #include "kvstore.h"
 #include "netio.h"
 
@@ -35,6 +38,7 @@
 
 struct karma {
   unsigned long negative;
+  unsigned long strikes;
   unsigned long penalty;        /* seconds */
   struct reject rej;
   const char *db_dir;
@@ -66,6 +70,7 @@ static int karma_init(void **self, int argc, const char *const *argv, stralloc *
   int i;
   if (!k) return arg_error(err, "out of memory", 0);
   k->negative = 1;
+  k->strikes = 1;
   k->penalty = 86400;
   k->rej.mode = REJECT_YES;
   k->rej.type = "disconnect";
@@ -83,14 +88,18 @@ static int karma_init(void **self, int argc, const char *const *argv, stralloc *
     if (str_equal(key, "negative")) {
       n = scan_ulong(v, &k->negative);
       if (!n || v[n] || !k->negative || k->negative > 1000000) return arg_error(err, "negative takes a number, not ", v);
+    } else if (str_equal(key, "strikes")) {
+      n = scan_ulong(v, &k->strikes);
+      if (!n || v[n] || !k->strikes || k->strikes > 1000) return arg_error(err, "strikes takes a number from 1 to 1000, not ", v);
     } else if (str_equal(key, "penalty_days")) {
       if (!scan_days(v, &k->penalty)) return arg_error(err, "penalty_days takes a number of days, not ", v);
     } else if (str_equal(key, "db_dir")) {
       if (v[0] != '/') return arg_error(err, "db_dir must be an absolute path: ", v);
       k->db_dir = v;
     } else if (str_equal(key, "redis")) {
-      if (!net_addr_ok(v)) return arg_error(err, "redis takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
-      k->redis = v;
+      /* Perl's "redis HOST": Redis's port 6379 */
+      if (!(k->redis = hostport_default(v, 6379)))
+        return arg_error(err, "redis takes IP, IP:port, [IPv6]:port, localhost[:port] or an absolute socket path, not ", v);
     } else if (str_equal(key, "timeout")) {
       n = scan_ulong(v, &k->timeout);
       if (!n || v[n] || !k->timeout || k->timeout > 600000) return arg_error(err, "timeout takes milliseconds, not ", v);
@@ -151,13 +160,13 @@ static int update(void *ctx, const char *old, size_t oldlen, stralloc *nv, unsig
     o->e.connects++;
     return format(nv, &o->e);
   }
-  if (o->karma < 0) {
+  if (o->karma <= -(long)o->k->strikes) {
     o->e.naughty++;
     if ((long)o->e.nice - (long)o->e.naughty <= -(long)o->k->negative) {
       o->e.start = (unsigned long)o->now;
       o->sent_to_box = 1;
     }
-  } else if (o->karma > 0)
+  } else if (o->karma >= (long)o->k->strikes)
     o->e.nice++;
   o->e.connects++;
   return format(nv, &o->e);
@@ -241,14 +250,15 @@ static int karma_disconnect(struct session *s, void *self, struct msg_args *a)
   if (!note) return DECLINED;         /* connect did not run: nothing to judge */
   if (note[0] == '-') { unsigned long u; if (scan_ulong(note + 1, &u)) v = -(long)u; }
   else { unsigned long u; if (scan_ulong(note, &u)) v = (long)u; }
-  if (note_true(note_conn_get(s, "naughty")) && v >= 0) v = -1;
+  if (note_true(note_conn_get(s, "naughty")) && v > -(long)k->strikes) v = -(long)k->strikes;
   if (!v) { qlog(s, LOGDEBUG, PLUGIN, "no karma"); return DECLINED; }
   if (session_relay_client(s) && v < 0) return DECLINED;
   memset(&o, 0, sizeof o);
   o.disconnect = 1;
   o.karma = v;
   if (run(s, k, &o) == -1) return DECLINED;
-  qlog(s, LOGINFO, PLUGIN, o.sent_to_box ? "negative, sent to the penalty box" : v < 0 ? "negative" : "positive");
+  qlog(s, LOGINFO, PLUGIN, o.sent_to_box ? "negative, sent to the penalty box"
+       : v <= -(long)k->strikes ? "negative" : v >= (long)k->strikes ? "positive" : "neutral");
   return DECLINED;
 }
 

@@ -5,8 +5,16 @@
    file order refuses the sender: "Mail from HOST rejected because it
    TEXT" (TEXT defaults to "is listed in ZONE"). Immune clients and the
    null sender are skipped. A lookup that fails temporarily lets the
-   sender through unless "failclosed 1". */
+   sender through unless "failclosed 1".
+
+   Arguments: reject, reject_type, timeout, failclosed, in pairs; or
+   Perl's older one-word form, the reply type alone: a reject_type
+   (perm, temp, disconnect, ...) or a return code's name (deny,
+   denysoft, deny_disconnect, denysoft_disconnect). Perl's rhsbl honoured
+   only "disconnect" there and refused with a 5xx for any other word;
+   here "rhsbl denysoft" defers, as it says. */
 #include <string.h>
+#include <strings.h>
 #include <case.h>
 #include <byte.h>
 #include <stdlib.h>
@@ -31,7 +39,24 @@ static int rhsbl_init(void **self, int argc, const char *const *argv, stralloc *
   if (!b) { stralloc_copys(err, "out of memory"); return 0; }
   b->d.r.mode = REJECT_YES;
   b->d.timeout = 30;
-  if (!dnsargs_parse(&b->d, argc, argv, DNSARG_FAILCLOSED, err)) return 0;
+  if (argc == 1) {
+    /* Perl's one word: the reply type */
+    static const char *const words[][2] = {
+      { "deny", "perm" }, { "denysoft", "temp" }, { "deny_disconnect", "disconnect" },
+      { "denysoft_disconnect", "temp_disconnect" }, { "disconnect", "disconnect" },
+    };
+    const char *a[2] = { "reject_type", argv[0] };
+    size_t i;
+    for (i = 0; i < sizeof words / sizeof words[0]; ++i)
+      if (!strcasecmp(argv[0], words[i][0])) a[1] = words[i][1];
+    if (!dnsargs_parse(&b->d, 2, a, DNSARG_FAILCLOSED, err)) {
+      stralloc_copys(err, "the one-word form takes deny, denysoft, deny_disconnect, denysoft_disconnect"
+                          " or a reject_type (perm, hard, temp, soft, disconnect, temp_disconnect), not ");
+      stralloc_cats(err, argv[0]);
+      return 0;
+    }
+  } else if (!dnsargs_parse(&b->d, argc, argv, DNSARG_FAILCLOSED, err))
+    return 0;
   *self = b;
   return 1;
 }

@@ -14,7 +14,13 @@
    get an X-Spam-User field saying so, as in Perl.
 
    Arguments:
-     spamd_socket ADDR     IP:port, [IPv6]:port or a socket path (127.0.0.1:783)
+     spamd_socket ADDR     IP:port, [IPv6]:port, NAME:port (looked up through
+                           the resolver, as Perl's spamd.host:port) or a socket
+                           path (127.0.0.1:783)
+     headers none          add no X-Spam-* field (Perl's); the score still
+                           decides reject and munge_subject_threshold
+     subject_prefix WORD   the Subject's prefix, instead of the control file
+                           subject_prefix (Perl documented the argument)
      reject N|userprefs    reject at score >= N, or >= the required_score spamd
                            reports for the user (reject_threshold N: the same)
      reject_type T         perm (default), temp, disconnect, temp_disconnect
@@ -42,6 +48,7 @@
 #include "plugin.h"
 #include "netio.h"
 #include "lib/scanner.h"
+#include "lib/hostport.h"
 
 #define PLUGIN "spamassassin"
 #define REPLY_MAX (1024 * 1024)   /* spamd's answer: the header section and its own fields */
@@ -54,6 +61,8 @@ struct sa {
   int munge_set;
   const char *user;
   int leave;                    /* 0 rename, 1 drop, 2 keep */
+  int noheaders;                /* headers none */
+  const char *prefix;           /* the subject_prefix argument */
   struct scanner_opts o;
 };
 
@@ -77,6 +86,12 @@ static int scan_score(const char *x, size_t len, long *out)
   return 1;
 }
 
+static int clean(const char *x)
+{
+  for (; *x; ++x) if ((unsigned char)*x <= ' ' || *x == 0x7f) return 0;
+  return 1;
+}
+
 static int sa_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   struct sa *c = calloc(1, sizeof *c);
@@ -94,8 +109,15 @@ static int sa_init(void **self, int argc, const char *const *argv, stralloc *err
     if ((r = scanner_arg(&c->o, k, v, err)) >= 0) {
       if (!r) return 0;
     } else if (str_equal(k, "spamd_socket")) {
-      if (!net_addr_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port or an absolute socket path, not ", v);
+      if (!hostport_ok(v)) return arg_error(err, "spamd_socket takes IP:port, [IPv6]:port, host.name:port or an absolute socket path, not ", v);
       c->socket = v;
+    } else if (str_equal(k, "headers")) {
+      if (str_equal(v, "none")) c->noheaders = 1;
+      else if (str_equal(v, "all")) c->noheaders = 0;
+      else return arg_error(err, "headers takes none or all, not ", v);
+    } else if (str_equal(k, "subject_prefix")) {
+      if (!clean(v)) return arg_error(err, "bad subject_prefix ", v);
+      c->prefix = v;
     } else if (str_equal(k, "reject") || str_equal(k, "reject_threshold")) {
       if (str_equal(v, "userprefs")) c->reject_userprefs = 1;
       else if (!scan_score(v, strlen(v), &c->reject)) return arg_error(err, "reject takes a score or userprefs, not ", v);
@@ -128,12 +150,6 @@ static const char *spamd_user(struct sa *c)
   pw = getpwuid(geteuid());
   if (pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
   return "nobody";
-}
-
-static int clean(const char *x)
-{
-  for (; *x; ++x) if ((unsigned char)*x <= ' ' || *x == 0x7f) return 0;
-  return 1;
 }
 
 /* renames or drops the X-Spam-* field name that spamd is about to add */
@@ -324,6 +340,13 @@ static const char *sa_threshold(struct session *s, const struct sa *c, unsigned 
   return note;
 }
 
+/* subject_prefix: the argument, else the control file */
+static int sa_setup(struct session *s, void *self)
+{
+  struct sa *c = self;
+  return scanner_prefix(s, c->prefix);
+}
+
 static int sa_data_post(struct session *s, void *self, struct msg_args *a)
 {
   struct sa *c = self;
@@ -341,7 +364,7 @@ static int sa_data_post(struct session *s, void *self, struct msg_args *a)
   if (nomem) goto nomem;
   if (!why) why = sa_status(&rep, &pos, &is_spam, &score, &required);
   if (why) { rc = scanner_failed(s, &c->o, PLUGIN, a->msg, why); goto out; }
-  if (!sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
+  if (!c->noheaders && !sa_fields(s, c, &rep, pos, user, nrcpt)) goto nomem;
 
   /* the result for other plugins: "Yes|No score required" */
   if (!stralloc_copys(&v, is_spam ? "Yes " : "No ") || !cat_score(&v, score) || !stralloc_cats(&v, " ")
@@ -373,6 +396,6 @@ out:
 const struct plugin plugin_spamassassin = {
   .name = PLUGIN,
   .init = sa_init,
-  .setup = scanner_setup,
+  .setup = sa_setup,
   .data_post = sa_data_post,
 };

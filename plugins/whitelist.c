@@ -14,8 +14,13 @@
      rcpt     recipient address or its domain in whitelistrcpt: the
               recipient is accepted; transaction note "whitelistrcpt"
               counts them
-   Perl's per_recipient mode needs per-user configuration, which this
-   daemon does not have: the argument is refused. */
+   Arguments (Perl's): per_recipient 1 moves every check to RCPT, in
+   Perl's order (host, HELO, sender, recipient; the first match accepts
+   the recipient and sets its note), for the recipient at hand. Perl then
+   reads per-user lists, merged with the global ones unless merge 0,
+   through a per-user configuration plugin; there is none here, so the
+   global lists serve every recipient (what Perl does without such a
+   plugin) and merge is taken and changes nothing. */
 #include <stdlib.h>
 #include <byte.h>
 #include <case.h>
@@ -26,31 +31,29 @@
 
 #define PLUGIN "whitelist"
 
-struct wl { stralloc hosts, helo, senders, rcpts, addr; };
+struct wl { stralloc hosts, helo, senders, rcpts, addr; int per_rcpt; };
 
 static int wl_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
-  struct wl *w;
-  if (argc) {
-    if (stralloc_copys(err, str_equal(argv[0], "per_recipient") || str_equal(argv[0], "merge")
-                              ? "per_recipient mode needs per-user configuration, which is not available: "
-                              : "unknown argument "))
-      stralloc_cats(err, argv[0]);
-    return 0;
+  struct wl *w = calloc(1, sizeof *w);
+  int i;
+  if (!w) return arg_error(err, "out of memory", 0);
+  for (i = 0; i < argc; i += 2) {
+    if (i + 1 >= argc) return arg_error(err, "missing value after ", argv[i]);
+    /* Perl's truth: "0" and "" are false */
+    if (str_equal(argv[i], "per_recipient")) w->per_rcpt = !str_equal(argv[i + 1], "0");
+    else if (!str_equal(argv[i], "merge"))
+      return arg_error(err, "unknown argument (the arguments are per_recipient and merge): ", argv[i]);
   }
-  w = calloc(1, sizeof *w);
-  if (!w) return stralloc_copys(err, "out of memory"), 0;
   *self = w;
   return 1;
 }
 
-static int wl_connect(struct session *s, void *self, struct msg_args *a)
+static int check_host(struct session *s, struct wl *w)
 {
-  struct wl *w = self;
   const char *ip = session_remote_ip(s);
   size_t i, iplen = str_len(ip);
 
-  (void)a;
   if (env_get("WHITELISTCLIENT")) {
     note_conn_set(s, "whitelistclient", "1");
     qlog(s, LOGINFO, PLUGIN, "pass, is whitelisted client");
@@ -69,14 +72,19 @@ static int wl_connect(struct session *s, void *self, struct msg_args *a)
   return DECLINED;
 }
 
-static int wl_helo(struct session *s, void *self, struct helo_args *a)
+static int wl_connect(struct session *s, void *self, struct msg_args *a)
 {
-  struct wl *w = self;
+  (void)a;
+  return ((struct wl *)self)->per_rcpt ? DECLINED : check_host(s, self);
+}
+
+static int check_helo(struct session *s, struct wl *w, const char *host, size_t hostlen)
+{
   size_t i;
 
   for (i = 0; i < w->helo.len; i += str_len(w->helo.s + i) + 1) {
     const char *h = w->helo.s + i;
-    if (str_len(h) == a->hostlen && case_equalb(h, a->hostlen, a->host)) {
+    if (str_len(h) == hostlen && case_equalb(h, hostlen, host)) {
       note_conn_set(s, "whitelisthelo", "1");
       qlogm(s, LOGINFO, PLUGIN, "helo host ", h, " in whitelisthelo");
       return OK;
@@ -85,35 +93,45 @@ static int wl_helo(struct session *s, void *self, struct helo_args *a)
   return DECLINED;
 }
 
-/* the line of the list matching the address or its domain, or NULL */
-static const char *match_addr(const stralloc *list, struct addr_args *a)
+static int wl_helo(struct session *s, void *self, struct helo_args *a)
 {
-  size_t at = byte_rchr(a->addr, a->addrlen, '@');
+  return ((struct wl *)self)->per_rcpt ? DECLINED : check_helo(s, self, a->host, a->hostlen);
+}
+
+/* the line of the list matching the address or its domain, or NULL */
+static const char *match_addr(const stralloc *list, const char *addr, size_t addrlen)
+{
+  size_t at = byte_rchr(addr, addrlen, '@');
   size_t i;
 
-  if (!a->addrlen || at == 0 || at + 1 >= a->addrlen) return 0;
+  if (!addrlen || at == 0 || at + 1 >= addrlen) return 0;
   for (i = 0; i < list->len; i += str_len(list->s + i) + 1) {
     const char *h = list->s + i;
     size_t hl = str_len(h);
-    if ((hl == a->addrlen && case_equalb(h, hl, a->addr))
-        || (hl == a->addrlen - at - 1 && case_equalb(h, hl, a->addr + at + 1)))
+    if ((hl == addrlen && case_equalb(h, hl, addr))
+        || (hl == addrlen - at - 1 && case_equalb(h, hl, addr + at + 1)))
       return h;
   }
   return 0;
 }
 
-static int wl_mail(struct session *s, void *self, struct addr_args *a)
+static int check_sender(struct session *s, struct wl *w, const char *addr, size_t addrlen)
 {
-  const char *h = match_addr(&((struct wl *)self)->senders, a);
+  const char *h = match_addr(&w->senders, addr, addrlen);
   if (!h) return DECLINED;
   note_txn_set(s, "whitelistsender", "1");
   qlogm(s, LOGINFO, PLUGIN, "envelope sender in whitelistsenders (", h, ")");
   return OK;
 }
 
-static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
+static int wl_mail(struct session *s, void *self, struct addr_args *a)
 {
-  const char *h = match_addr(&((struct wl *)self)->rcpts, a);
+  return ((struct wl *)self)->per_rcpt ? DECLINED : check_sender(s, self, a->addr, a->addrlen);
+}
+
+static int check_rcpt(struct session *s, struct wl *w, struct addr_args *a)
+{
+  const char *h = match_addr(&w->rcpts, a->addr, a->addrlen);
   const char *n;
   unsigned long count = 0;
   char num[FMT_ULONG];
@@ -125,6 +143,19 @@ static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
   note_txn_set(s, "whitelistrcpt", num);
   qlogm(s, LOGINFO, PLUGIN, "recipient in whitelistrcpt (", h, ")");
   return OK;
+}
+
+static int wl_rcpt(struct session *s, void *self, struct addr_args *a)
+{
+  struct wl *w = self;
+  const char *helo, *sender;
+  if (w->per_rcpt) {
+    /* Perl's per_recipient order; the first match accepts the recipient */
+    if (check_host(s, w) == OK) return OK;
+    if ((helo = session_hello_host(s)) && check_helo(s, w, helo, str_len(helo)) == OK) return OK;
+    if ((sender = txn_sender(s)) && check_sender(s, w, sender, str_len(sender)) == OK) return OK;
+  }
+  return check_rcpt(s, w, a);
 }
 
 static int wl_setup(struct session *s, void *self)

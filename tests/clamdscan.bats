@@ -142,6 +142,26 @@ msgfile() { ls "$FAKEQ_DIR"/*.msg | head -1; }
   grep -q 'pass, not scanned, cannot connect to clamd' "$ERR"
 }
 
+@test "clamdscan: Perl's clamd_host with clamd_port (an address, or localhost) reaches clamd over TCP; defer_on_error 1 defers, 0 passes" {
+  QP=$(clam_chain host "clamd_host 127.0.0.1 clamd_port $CLPORT")
+  message 1
+  smtp "$QP"
+  [ "$(final)" = "552 5.7.1 Virus found: Qp-Test-Eicar.UNOFFICIAL" ]
+  QP=$(clam_chain localhost "clamd_port $CLPORT clamd_host localhost")
+  smtp "$QP" DNSCACHEIP=127.0.0.2
+  [ "$(final)" = "552 5.7.1 Virus found: Qp-Test-Eicar.UNOFFICIAL" ]
+  port=$(free_port)
+  QP=$(clam_chain defer1 "clamd_host 127.0.0.1 clamd_port $port defer_on_error 1")
+  smtp "$QP"
+  [ "$(final)" = "452 4.3.0 virus scanner unavailable, try again later" ]
+  QP=$(clam_chain defer0 "clamd_host 127.0.0.1 clamd_port $port defer_on_error 0")
+  smtp "$QP"
+  [ "$(queued)" = 1 ]
+  grep -q "pass, not scanned, cannot connect to clamd at 127.0.0.1:$port" "$ERR"
+  run build_chain clam-badhost <<< 'virus/clamdscan clamd_host 127.0.0.1:3310'
+  assert_failure
+}
+
 @test "clamdscan: a virus lowers karma, and karma refuses the client's next connection" {
   QP=$(build_chain clam-karma <<EOF
 karma db_dir $BATS_TEST_TMPDIR

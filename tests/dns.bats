@@ -241,6 +241,20 @@ EOF
   assert_equal "$(nth 2)" "450 4.4.3 Temporary DNS blocklist lookup failure, try again later"
 }
 
+@test "rhsbl: Perl's one-word form, rhsbl denysoft, defers a listed sender; rhsbl disconnect drops the client; another word fails the build" {
+  echo 'rhsbl.bl.test' > "$CFG/rhsbl_zones"
+  QP=$(printf 'rhsbl denysoft\nrcpt_ok\n' | build_chain dns-rhsbl-soft)
+  mail_session x@spammer.test
+  dsmtp "$QP"
+  assert_equal "$(nth 2)" "450 4.7.1 Mail from spammer.test rejected because it is listed in rhsbl.bl.test"
+  QP=$(printf 'rhsbl disconnect\nrcpt_ok\n' | build_chain dns-rhsbl-disc)
+  dsmtp "$QP"
+  assert_equal "$(nth 2)" "550 5.7.1 Mail from spammer.test rejected because it is listed in rhsbl.bl.test"
+  assert_equal "$(nth 3)" ""
+  run build_chain dns-rhsbl-bad <<< 'rhsbl sometimes'
+  assert_failure
+}
+
 # ---------------------------------------------------------------- resolvable_fromhost
 
 rfh_chain() {

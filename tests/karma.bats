@@ -65,6 +65,26 @@ session() {
   grep -q 'karma: fail, tolerated' "$ERR"
 }
 
+@test "karma: strikes 3 (Perl's): a karma of -2 is neutral, -3 naughty; +2 is not yet nice" {
+  MILD=$(kchain s-mild "tests/setnote conn karma -2" "strikes 3")
+  BAD=$(kchain s-bad "tests/setnote conn karma -3" "strikes 3")
+  GOOD=$(kchain s-good "tests/setnote conn karma 2" "strikes 3")
+  PLAIN=$(kchain s-plain "" "strikes 3")
+  session "$MILD"
+  grep -q 'karma: neutral' "$ERR"
+  session "$GOOD"
+  grep -q 'karma: neutral' "$ERR"
+  session "$PLAIN"
+  [[ "$FIRST" == 220* ]]
+  grep -q 'karma: pass, no penalty (0 naughty, 0 nice, 2 connects)' "$ERR"
+  session "$BAD"
+  grep -q 'karma: negative, sent to the penalty box' "$ERR"
+  session "$PLAIN"
+  [[ "$FIRST" == 550* ]]
+  run build_chain karma-s-bad <<< 'karma strikes 0'
+  assert_failure
+}
+
 @test "karma: the penalty ends after penalty_days" {
   BAD=$(kchain bad3 "tests/setnote conn karma -1" "penalty_days 0.00002")
   session "$BAD"

@@ -392,8 +392,33 @@ EOF
   rm "$CFG/whitelisthelo" "$CFG/whitelistsenders"
   say "$QP" 'HELO mx.example.org\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
   assert_equal "$(codes)" '220 250 550 221'
-  run build_chain session-whitelist-bad <<< 'whitelist per_recipient 1'
+  run build_chain session-whitelist-bad <<< 'whitelist per_recipient'
   assert_failure
+}
+
+@test "whitelist: Perl's per_recipient 1 (merge 0) checks host, HELO and sender at RCPT, where a match accepts the recipient" {
+  QP=$(build_chain session-whitelist-pr <<'EOF'
+whitelist per_recipient 1 merge 0
+badmailfrom
+rcpt_ok
+EOF
+)
+  echo 'friend.example' > "$CFG/whitelistsenders"
+  echo 'friend@friend.example' > "$CFG/badmailfrom"
+  # not at MAIL: badmailfrom still refuses the listed sender there
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<friend@friend.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 550 221'
+  rm "$CFG/badmailfrom"
+  # at RCPT: a recipient rcpt_ok would refuse (not a local domain) is accepted
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<friend@friend.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 250 221'
+  grep -q 'whitelist: envelope sender in whitelistsenders (friend.example)' "$ERR"
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<other@else.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 550 221'
+  echo '192.0.2.' > "$CFG/whitelisthosts"
+  say "$QP" 'HELO x.example\r\nMAIL FROM:<other@else.example>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n'
+  assert_equal "$(codes)" '220 250 250 250 221'
+  grep -q '(rcpt) whitelist: pass, is a whitelisted host' "$ERR"
 }
 
 # ---------------------------------------------------------------- naughty
@@ -535,4 +560,61 @@ EOF
   grep -Eq '^<22>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} qptest\[[0-9]+\]: \(mail\) badmailfrom: fail, spammer@example.net matches spammer@example.net$' "$BATS_TEST_TMPDIR/syslog.out"
   ! grep -q '<23>' "$BATS_TEST_TMPDIR/syslog.out" || false
   [ ! -s "$ERR" ]
+}
+
+# syslog_sandbox BIN [notcp]: a wrapper running BIN in a private mount and
+# network namespace (root only), with tests/syslog-sink.py as the syslog
+# daemons of every logsock type there (UDP and TCP on 127.0.0.1:514, a
+# stream socket at /dev/log, a FIFO at /dev/console on a tmpfs /dev); what
+# they read lands in $BATS_TEST_TMPDIR/sink.out
+syslog_sandbox() {
+  local w=$BATS_TEST_TMPDIR/sandbox-$(basename "$(dirname "$1")")${2:+-$2}
+  cat > "$w" <<EOF
+#!/bin/sh
+PATH=/usr/bin:/bin
+exec unshare -m -n --propagation private sh -c '
+  python3 -c '\''import fcntl, socket, struct; fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8914, struct.pack("16sH14x", b"lo", 0x49))'\'' || exit 111
+  mount -t tmpfs -o mode=755 none /dev && mknod -m 666 /dev/null c 1 3 || exit 111
+  rm -f "$BATS_TEST_TMPDIR/ready"
+  python3 "$ROOT/tests/syslog-sink.py" "$BATS_TEST_TMPDIR/sink.out" "$BATS_TEST_TMPDIR/ready" $2 < /dev/null > /dev/null 2>&1 &
+  sink=\$!
+  i=0; while [ ! -e "$BATS_TEST_TMPDIR/ready" ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
+  "$1"; rc=\$?
+  i=0; while ! cat "$BATS_TEST_TMPDIR"/sink.out-* 2> /dev/null | grep -qa "badmailfrom: fail" && [ \$i -lt 40 ]; do sleep 0.05; i=\$((i + 1)); done
+  kill \$sink
+  exit \$rc'
+EOF
+  chmod 755 "$w"
+  echo "$w"
+}
+
+@test "logging/syslog: Perl's logsock types: stream (NUL-ended on /dev/log), console, tcp (LF-ended), and udp when tcp,udp finds no TCP server" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root for a private network namespace"
+  echo 'spammer@example.net' > "$CFG/badmailfrom"
+  chmod 777 "$BATS_TEST_TMPDIR"
+  for t in stream console tcp,udp; do
+    QP=$(build_chain "session-syslog-$t" <<EOF
+logging/syslog loglevel LOGINFO ident qptest logsock $t
+badmailfrom
+rcpt_ok
+EOF
+)
+    rm -f "$BATS_TEST_TMPDIR"/sink.out-*
+    say "$(syslog_sandbox "$QP")" 'HELO x.example\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
+    assert_equal "$(codes)" '220 250 550 221'
+    line='<22>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} qptest\[[0-9]+\]: \(mail\) badmailfrom: fail, spammer@example.net matches spammer@example.net'
+    case $t in
+      stream)   # NUL after each line, no LF
+        [ "$(wc -l < "$BATS_TEST_TMPDIR/sink.out-stream")" = 0 ]
+        tr '\0' '\n' < "$BATS_TEST_TMPDIR/sink.out-stream" | grep -Eqx "$line" ;;
+      console) grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-console" ;;
+      tcp,udp) grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-tcp"
+        [ ! -e "$BATS_TEST_TMPDIR/sink.out-udp" ]
+        say "$(syslog_sandbox "$QP" notcp)" 'HELO x.example\r\nMAIL FROM:<spammer@example.net>\r\nQUIT\r\n'
+        grep -Eqx "$line" "$BATS_TEST_TMPDIR/sink.out-udp" ;;
+    esac
+    [ ! -s "$ERR" ]
+  done
+  run build_chain session-syslog-bad <<< 'logging/syslog logsock carrier-pigeon'
+  assert_failure
 }

@@ -6,6 +6,7 @@
 
 load helper
 load scanners
+load dnsservers
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -48,6 +49,7 @@ CF
 }
 
 teardown_file() {
+  stop_dns_servers
   kill "$(cat "$SADIR/pid")" 2> /dev/null || true
   rm -rf "$SADIR"
 }
@@ -164,6 +166,40 @@ EOF
   grep -q '^Subject: hello$' "$(msgfile)"
 }
 
+@test "spamassassin: Perl's headers none adds no X-Spam field, the score still rejects; subject_prefix as an argument wins over the file" {
+  QP=$(sa_chain noheaders "reject 12 headers none munge_subject_threshold 5 subject_prefix [SA]")
+  echo '[FILE]' > "$CFG/subject_prefix"
+  BODY="buy cheapwatches now" message carol@example.com
+  smtp "$QP"
+  [ "$(queued)" = 1 ]
+  ! grep -q '^X-Spam-' "$(msgfile)" || false
+  grep -q '^Subject: \[SA\] hello$' "$(msgfile)"
+  grep -q 'spamassassin: pass, Spam, Yes 8.0 5.0, user carol@example.com' "$ERR"
+  BODY="$GTUBE" message carol@example.com
+  smtp "$QP"
+  [ "$(final)" = "552 5.6.1 spam score exceeded threshold" ]
+}
+
+@test "spamassassin: spamd_socket with a host name (Perl's spamd.host:port) is looked up through the resolver; localhost needs no lookup" {
+  local ip=127.$QPT_NET.87.1
+  echo 'address=/spamd.test/127.0.0.1' > "$BATS_TEST_TMPDIR/dns.conf"
+  start_dnsmasq "$ip" "$BATS_TEST_TMPDIR/dns.conf"
+  QP=$(sa_chain byname "spamd_socket spamd.test:$SAPORT")
+  BODY="just a note" message carol@example.com
+  smtp "$QP" DNSCACHEIP=$ip
+  [ "$(queued)" = 1 ]
+  grep -q '^X-Spam-Status: No, score=' "$(msgfile)"
+  rm -f "$FAKEQ_DIR"/*
+  QP=$(sa_chain nxname "spamd_socket nospamd.test:$SAPORT")
+  smtp "$QP" DNSCACHEIP=$ip
+  grep -q 'spamassassin: .*cannot connect to spamd' "$ERR"
+  ! grep -q '^X-Spam-Status' "$(msgfile)" || false
+  rm -f "$FAKEQ_DIR"/*
+  QP=$(sa_chain localhost "spamd_socket localhost:$SAPORT")
+  smtp "$QP" DNSCACHEIP=127.0.0.2
+  grep -q '^X-Spam-Status: No, score=' "$(msgfile)"
+}
+
 @test "spamassassin: X-Spam fields the client sent are renamed, not trusted" {
   QP=$(sa_chain reject12 "reject 12")
   HDRS=$'X-Spam-Status: No, score=-100 forged\r\nX-Spam-Flag: NO\r\n' BODY="buy cheapwatches now" message carol@example.com
@@ -252,7 +288,11 @@ EOF
 
 @test "spamassassin: bad arguments fail the build" {
   run build_chain sa-bad <<'EOF'
-spamassassin spamd_socket spamd.example.com:783
+spamassassin spamd_socket spamd.example.com
+EOF
+  [ "$status" -ne 0 ]
+  run build_chain sa-bad <<'EOF'
+spamassassin headers some
 EOF
   [ "$status" -ne 0 ]
   run build_chain sa-bad <<'EOF'

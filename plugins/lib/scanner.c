@@ -9,6 +9,7 @@
 #include <str.h>
 #include "netio.h"
 #include "scanner.h"
+#include "hostport.h"
 
 #define CHUNK 65536
 
@@ -71,7 +72,7 @@ const char *scanner_exchange(struct session *s, const struct scanner_opts *o, co
 
   *nomem = !buf;
   if (!buf) return "out of memory";
-  fd = net_connect(addr, deadline);
+  fd = hostport_connect(s, addr, deadline);
   if (fd < 0) { y = why(&w, "cannot connect to ", daemon); goto out; }
   if (net_write_all(fd, head->s, head->len, deadline) == -1) { y = why(&w, "cannot write to ", daemon); goto out; }
   for (;;) {
@@ -105,12 +106,18 @@ int scanner_failed(struct session *s, const struct scanner_opts *o, const char *
 
 static stralloc prefix;
 
-int scanner_setup(struct session *s, void *self)
+int scanner_prefix(struct session *s, const char *arg)
 {
-  (void)self;
+  if (arg) return stralloc_copys(&prefix, arg) && stralloc_0(&prefix);
   if (!control_readline(s, "subject_prefix", &prefix) || prefix.len <= 1)
     if (!stralloc_copys(&prefix, "*** SPAM ***") || !stralloc_0(&prefix)) return 0;
   return 1;
+}
+
+int scanner_setup(struct session *s, void *self)
+{
+  (void)self;
+  return scanner_prefix(s, 0);
 }
 
 int scanner_subject(struct session *s, const char *plugin, const char *subject)

@@ -10,10 +10,18 @@
    Arguments, in pairs: loglevel N|LOGNAME (lines up to this level; default
    LOGWARN), priority N|LOG_NAME (send every line at this priority; default
    the line's own level), ident NAME (default qpsmtpd), facility NAME
-   (LOG_MAIL by default; LOG_LOCAL0, local0, ... also), logsock unix|PATH
-   (the datagram socket; default unix, /dev/log; Perl's udp, tcp, stream
-   and console are not offered). */
+   (LOG_MAIL by default; LOG_LOCAL0, local0, ... also), logsock: Perl's
+   Sys::Syslog socket types, one or several separated by commas, tried in
+   order when the first line is sent until one opens: unix (and native:
+   datagrams to /dev/log, the default), stream (/dev/log as a stream
+   socket, each line ending in NUL, as libc sends it), udp (127.0.0.1
+   port 514), tcp (127.0.0.1 port 514, each line ending in LF), inet (tcp,
+   then udp), console (/dev/console, each line ending in LF), or an
+   absolute path (datagrams to that socket). */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,10 +36,55 @@
 
 #define PLUGIN "logging/syslog"
 
+/* logsock's socket types */
+enum { T_UNIX, T_STREAM, T_UDP, T_TCP, T_CONSOLE };
+#define MAXSOCK 8
+
 struct sl {
   int level, priority, facility, fd;
-  const char *ident, *path;
+  const char *ident;
+  int type[MAXSOCK];            /* logsock, in order */
+  const char *path[MAXSOCK];    /* T_UNIX's and T_STREAM's socket */
+  int ntypes, used;             /* used: the type that opened */
 };
+
+/* logsock's list into l; 0 a word it does not know */
+static int sl_socks(struct sl *l, const char *v)
+{
+  static const struct { const char *n; int t; } words[] = {
+    { "unix", T_UNIX }, { "native", T_UNIX }, { "stream", T_STREAM }, { "udp", T_UDP },
+    { "tcp", T_TCP }, { "console", T_CONSOLE },
+  };
+  l->ntypes = 0;
+  while (*v) {
+    size_t n = str_chr(v, ','), k;
+    int found = 0;
+    if (v[0] == '/' && n < sizeof ((struct sockaddr_un *)0)->sun_path && l->ntypes < MAXSOCK) {
+      char *p = malloc(n + 1);
+      if (!p) return 0;
+      memcpy(p, v, n);
+      p[n] = 0;
+      l->path[l->ntypes] = p;
+      l->type[l->ntypes++] = T_UNIX;
+      found = 1;
+    }
+    for (k = 0; !found && k < sizeof words / sizeof words[0]; ++k)
+      if (str_len(words[k].n) == n && !memcmp(v, words[k].n, n) && l->ntypes < MAXSOCK) {
+        l->path[l->ntypes] = "/dev/log";
+        l->type[l->ntypes++] = words[k].t;
+        found = 1;
+      }
+    if (!found && n == 4 && !memcmp(v, "inet", 4) && l->ntypes + 2 <= MAXSOCK) {
+      l->type[l->ntypes++] = T_TCP;
+      l->type[l->ntypes++] = T_UDP;
+      found = 1;
+    }
+    if (!found || !n) return 0;
+    v += n;
+    if (*v) ++v;
+  }
+  return l->ntypes > 0;
+}
 
 static const char *const levels[] = { "EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG" };
 static const char *const qplevels[] = { "LOGEMERG", "LOGALERT", "LOGCRIT", "LOGERROR", "LOGWARN", "LOGNOTICE", "LOGINFO", "LOGDEBUG" };
@@ -60,7 +113,9 @@ static int sl_init(void **self, int argc, const char *const *argv, stralloc *err
   l->facility = 2;
   l->fd = -1;
   l->ident = "qpsmtpd";
-  l->path = "/dev/log";
+  l->type[0] = T_UNIX;
+  l->path[0] = "/dev/log";
+  l->ntypes = 1;
   for (i = 0; i < argc; i += 2) {
     const char *key = argv[i], *v = argv[i + 1];
     int n = -1;
@@ -91,9 +146,12 @@ static int sl_init(void **self, int argc, const char *const *argv, stralloc *err
       if (n < 0) goto bad;
       l->facility = n;
     } else if (str_equal(key, "logsock")) {
-      if (str_equal(v, "unix")) l->path = "/dev/log";
-      else if (v[0] == '/' && str_len(v) < sizeof ((struct sockaddr_un *)0)->sun_path) l->path = v;
-      else goto bad;
+      if (!sl_socks(l, v)) {
+        if (stralloc_copys(err, "bad value for logsock: ") && stralloc_cats(err, v))
+          stralloc_cats(err, " (it takes unix, native, stream, udp, tcp, inet, console or a socket path,"
+                             " several separated by commas)");
+        return 0;
+      }
     } else {
       if (stralloc_copys(err, "unknown argument ")) stralloc_cats(err, key);
       return 0;
@@ -107,21 +165,42 @@ bad:
   return 0;
 }
 
-static int sl_open(struct sl *l)
+/* type t's connection, or -1 */
+static int sl_connect(int t, const char *path)
 {
   struct sockaddr_un sa;
-  if (l->fd != -1) return 1;
-  l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (l->fd == -1) return 0;
+  struct sockaddr_in in;
+  int fd;
+  if (t == T_CONSOLE) return open("/dev/console", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (t == T_UDP || t == T_TCP) {
+    fd = socket(AF_INET, (t == T_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd == -1) return -1;
+    memset(&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons(514);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&in, sizeof in) == -1) { close(fd); return -1; }
+    return fd;
+  }
+  fd = socket(AF_UNIX, (t == T_STREAM ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  if (fd == -1) return -1;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
-  memcpy(sa.sun_path, l->path, str_len(l->path));
-  if (connect(l->fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-    close(l->fd);
-    l->fd = -1;
-    return 0;
+  memcpy(sa.sun_path, path, str_len(path));
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) { close(fd); return -1; }
+  return fd;
+}
+
+/* the first of logsock's types that opens (Sys::Syslog's order) */
+static int sl_open(struct sl *l)
+{
+  int i;
+  if (l->fd != -1) return 1;
+  for (i = 0; i < l->ntypes; ++i) {
+    l->fd = sl_connect(l->type[i], l->path[i]);
+    if (l->fd != -1) { l->used = l->type[i]; return 1; }
   }
-  return 1;
+  return 0;
 }
 
 static size_t two(char *b, int v)
@@ -163,13 +242,19 @@ static int sl_log(struct session *s, void *self, struct log_args *a)
   n += fmt_str(buf + n, "]: ");
   if (a->hook) { buf[n++] = '('; n += fmt_strn(buf + n, a->hook, 40); n += fmt_str(buf + n, ") "); }
   if (a->plugin) { n += fmt_strn(buf + n, a->plugin, 64); n += fmt_str(buf + n, ": "); }
-  room = sizeof buf - n;
+  room = sizeof buf - n - 1;
   if (a->len < room) room = a->len;
   memcpy(buf + n, a->text, room);   /* the core has replaced control bytes */
   n += room;
   for (attempt = 0; attempt < 2; ++attempt) {
+    ssize_t w;
+    size_t len = n;
     if (!sl_open(l)) return DECLINED;
-    if (send(l->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) != -1) break;
+    /* a stream needs a line end: NUL on /dev/log (libc's), LF on TCP and the console */
+    if (l->used == T_STREAM) buf[len++] = 0;
+    else if (l->used == T_TCP || l->used == T_CONSOLE) buf[len++] = '\n';
+    w = l->used == T_CONSOLE ? write(l->fd, buf, len) : send(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w != -1) break;
     if (errno == EAGAIN || errno == ENOBUFS) break;     /* dropped, not waited for */
     close(l->fd);                                       /* the daemon restarted: reconnect once */
     l->fd = -1;

@@ -1,5 +1,16 @@
 /* queue/postfix-queue [POSTDROP] [config DIR]: hands the message to
    Postfix through postdrop(1), as Postfix's own sendmail does.
+   queue/postfix-queue [SOCKET] [FLAG_...]: Perl qpsmtpd's form, straight
+   to Postfix's cleanup service (its unix socket, public/cleanup, or an
+   inet cleanup service IP:port or host:port), with cleanup's processing
+   flags. The
+   sockets tried in order: $POSTFIXQUEUE, else the control file
+   cleanup_sockets (one a line), else SOCKET, else
+   /var/spool/postfix/public/cleanup; without any argument, postdrop is
+   used unless POSTFIXQUEUE or cleanup_sockets is set. cleanup speaks
+   first, as postdrop does (queue_id); we answer "flags\0N\0\0" (its
+   attr_scan0), then send the records postdrop would get, headed by the
+   arrival time T "seconds microseconds" that postdrop adds itself.
 
    postdrop (default /usr/sbin/postdrop, run as "postdrop -r", with
    "-c DIR" when a config directory is given) speaks first: an attribute
@@ -17,10 +28,12 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +42,8 @@
 #include <stralloc.h>
 #include "addr.h"
 #include "dsn.h"
+#include "netio.h"
+#include "../lib/hostport.h"
 #include "pdrecord.h"
 #include "plugin.h"
 
@@ -40,12 +55,52 @@
 #define CLEANUP_STAT_BAD    (1 << 0)
 #define CLEANUP_STAT_WRITE  (1 << 1)
 #define CLEANUP_STAT_SIZE   (1 << 2)
+#define CLEANUP_STAT_CONT   (1 << 3)
+#define CLEANUP_STAT_HOPS   (1 << 4)
+#define CLEANUP_STAT_RCPT   (1 << 6)
+#define CLEANUP_STAT_PROXY  (1 << 7)
+#define CLEANUP_STAT_DEFER  (1 << 8)
 #define CLEANUP_STAT_NOPERM (1 << 9)
+
+#define CLEANUP_SOCKET "/var/spool/postfix/public/cleanup"
+
+/* cleanup_user.h's client flags, by the names Perl takes (FLAG_...) */
+static const struct { const char *name; unsigned int bits; } pfq_flags[] = {
+  { "FLAG_NONE", 0 }, { "FLAG_BOUNCE", 1 << 0 }, { "FLAG_FILTER", 1 << 1 },
+  { "FLAG_HOLD", 1 << 2 }, { "FLAG_DISCARD", 1 << 3 }, { "FLAG_BCC_OK", 1 << 4 },
+  { "FLAG_MAP_OK", 1 << 5 }, { "FLAG_MILTER", 1 << 6 }, { "FLAG_SMTP_REPLY", 1 << 7 },
+  { "FLAG_SMTPUTF8", 1 << 8 }, { "FLAG_AUTOUTF8", 1 << 9 },
+  { "FLAG_FILTER_ALL", (1 << 1) | (1 << 6) },
+  { "FLAG_MASK_EXTERNAL", (1 << 1) | (1 << 6) | (1 << 4) | (1 << 5) },
+  { "FLAG_MASK_INTERNAL", 1 << 5 }, { "FLAG_MASK_EXTRA", (1 << 2) | (1 << 3) },
+};
 
 struct pfq {
   const char *postdrop;
   const char *config;
+  const char *socket;           /* Perl's socket argument */
+  unsigned int flags;
+  int cleanup;                  /* Perl's arguments: the cleanup service */
+  int postdrop_args;            /* a postdrop path or config: postdrop */
 };
+
+/* the accepted FLAG_ names, for the build's error */
+static void pfq_flag_names(stralloc *err)
+{
+  size_t i;
+  for (i = 0; i < sizeof pfq_flags / sizeof pfq_flags[0]; ++i) {
+    stralloc_cats(err, i ? ", " : "");
+    stralloc_cats(err, pfq_flags[i].name);
+  }
+}
+
+/* a path naming postdrop (postdrop, fake-postdrop, ...) rather than a
+   cleanup socket */
+static int is_postdrop(const char *path)
+{
+  const char *b = strrchr(path, '/');
+  return strstr(b ? b + 1 : path, "postdrop") != NULL;
+}
 
 static int pfq_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
@@ -53,14 +108,43 @@ static int pfq_init(void **self, int argc, const char *const *argv, stralloc *er
   int i = 0;
   if (!q) { stralloc_copys(err, NAME ": out of memory"); return 0; }
   q->postdrop = "/usr/sbin/postdrop";
-  if (argc > 0 && argv[0][0] == '/') q->postdrop = argv[i++];
-  for (; i < argc; i += 2) {
+  if (argc > 0 && argv[0][0] == '/') {
+    if (is_postdrop(argv[0])) { q->postdrop = argv[i++]; q->postdrop_args = 1; }
+    else { q->socket = argv[i++]; q->cleanup = 1; }
+  }
+  while (i < argc) {
+    size_t k;
     if (!strcmp(argv[i], "config") && i + 1 < argc && argv[i + 1][0] == '/') {
       q->config = argv[i + 1];
+      q->postdrop_args = 1;
+      i += 2;
       continue;
     }
-    stralloc_copys(err, NAME ": usage: queue/postfix-queue [/path/to/postdrop] [config /config/dir]; got: ");
+    if (!strncmp(argv[i], "FLAG_", 5)) {
+      for (k = 0; k < sizeof pfq_flags / sizeof pfq_flags[0]; ++k)
+        if (!strcmp(argv[i], pfq_flags[k].name)) break;
+      if (k == sizeof pfq_flags / sizeof pfq_flags[0]) {
+        stralloc_copys(err, "unknown cleanup flag ");
+        stralloc_cats(err, argv[i]);
+        stralloc_cats(err, "; the flags are ");
+        pfq_flag_names(err);
+        free(q);
+        return 0;
+      }
+      q->flags |= pfq_flags[k].bits;
+      q->cleanup = 1;
+      ++i;
+      continue;
+    }
+    stralloc_copys(err, NAME ": usage: queue/postfix-queue [/path/to/postdrop] [config /config/dir],"
+                        " or Perl's queue/postfix-queue [/path/to/cleanup/socket] [FLAG_...]; got: ");
     stralloc_cats(err, argv[i]);
+    free(q);
+    return 0;
+  }
+  if (q->cleanup && q->postdrop_args) {
+    stralloc_copys(err, "postdrop (a path ending in postdrop, config DIR) and the cleanup"
+                        " service (a socket path, FLAG_...) are two ways in; name one");
     free(q);
     return 0;
   }
@@ -174,7 +258,11 @@ struct pfq_run {
   unsigned long status;
   int have_status;
   const char *step;
+  long flags;                   /* cleanup's flags; -1: postdrop */
 };
+
+/* postdrop's or cleanup's wording of a step */
+#define STEP(x, pd, cl) ((x)->flags < 0 ? (pd) : (cl))
 
 /* Postfix's records hold addresses in internal form (unquoted), as its
    smtpd and sendmail write them; its smtp client quotes them again. The
@@ -263,21 +351,41 @@ static void pfq_dsn(struct session *s, struct pdrec *r, const char *rcpt)
   stralloc_free(&a);
 }
 
-/* the exchange: postdrop speaks first (protocol, from 3.6 on, and
-   queue_id), then gets our records (closing *in), then says its status */
+/* the exchange: postdrop (or cleanup) speaks first (protocol, from 3.6
+   on, and queue_id); cleanup then gets our flags; then our records
+   (closing *in when it is postdrop's pipe), then it says its status */
 static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const stralloc *env,
-                     unsigned int n, const char *pidstr, struct pfq_run *x)
+                     unsigned int n, const char *who, struct pfq_run *x)
 {
   const char *v, *e;
   unsigned int i;
-  if (attr_read(out, &x->attr) == -1) { x->step = "no handshake from postdrop"; return; }
+  if (attr_read(out, &x->attr) == -1) { x->step = STEP(x, "no handshake from postdrop", "no handshake from cleanup"); return; }
   v = attr_get(&x->attr, "protocol");
-  if (v && strcmp(v, "postdrop_protocol")) { x->step = "unknown protocol in postdrop's handshake"; return; }
+  if (v && strcmp(v, STEP(x, "postdrop_protocol", "cleanup_protocol"))) {
+    x->step = STEP(x, "unknown protocol in postdrop's handshake", "unknown protocol in cleanup's handshake");
+    return;
+  }
   v = attr_get(&x->attr, "queue_id");
-  if (!v) { x->step = "no queue_id in postdrop's handshake"; return; }
+  if (!v) { x->step = STEP(x, "no queue_id in postdrop's handshake", "no queue_id in cleanup's handshake"); return; }
   clean(&x->qid, v, 64);
 
   pdrec_init(r, pfq_write, in);
+  if (x->flags >= 0) {
+    /* attr_print0: "flags\0N\0" and the empty name ending the list */
+    char buf[40];
+    struct timeval tv;
+    size_t k = fmt_str(buf, "flags");
+    buf[k++] = 0;
+    k += fmt_ulong(buf + k, (unsigned long)x->flags);
+    buf[k++] = 0;
+    buf[k++] = 0;
+    if (fd_write_all(*in, buf, k) == -1 && !r->err) r->err = errno ? errno : EIO;
+    gettimeofday(&tv, NULL);
+    k = fmt_ulong(buf, (unsigned long)tv.tv_sec);
+    buf[k++] = ' ';
+    k += fmt_ulong(buf + k, (unsigned long)tv.tv_usec);
+    pdrec_put(r, 'T', buf, k);
+  }
   pdrec_put(r, 'A', "rewrite_context=remote", 22);
   if (note_txn_get(s, "postfix-queue.8bit")) pdrec_put(r, 'A', "encoding=8bit", 13);
   pfq_dsn(s, r, NULL);
@@ -293,15 +401,15 @@ static void pfq_talk(struct session *s, struct pdrec *r, int out, int *in, const
   pdrec_put(r, 'X', "", 0);
   pdrec_put(r, 'E', "", 0);
   pdrec_flush(r);
-  close(*in); *in = -1;
+  if (*in != out) { close(*in); *in = -1; }
   if (r->err) {
-    qlogm(s, LOGERROR, NAME, "writing to postdrop pid ", pidstr, " failed: ", strerror(r->err));
+    qlogm(s, LOGERROR, NAME, "writing to ", who, " failed: ", strerror(r->err));
     x->step = "write error";
     return;
   }
-  if (attr_read(out, &x->attr) == -1) { x->step = "no status from postdrop"; return; }
+  if (attr_read(out, &x->attr) == -1) { x->step = STEP(x, "no status from postdrop", "no status from cleanup"); return; }
   v = attr_get(&x->attr, "status");
-  if (!v || !*v || v[scan_ulong(v, &x->status)]) { x->step = "no valid status from postdrop"; return; }
+  if (!v || !*v || v[scan_ulong(v, &x->status)]) { x->step = STEP(x, "no valid status from postdrop", "no valid status from cleanup"); return; }
   x->have_status = 1;
   v = attr_get(&x->attr, "reason");
   clean(&x->reason, v ? v : "", 200);
@@ -363,6 +471,108 @@ static int pfq_verdict(struct session *s, const struct pfq *q, const char *pidst
   return DENYSOFT;
 }
 
+/* cleanup's status as the reply: its soft failures first, as Perl
+   checks them, then the hard ones; cleanup's own reason when it gave one */
+static int cleanup_verdict(struct session *s, const char *sock, struct pfq_run *x, int timedout, stralloc *msg)
+{
+  static const struct { unsigned int bit; int rc; const char *text; } st[] = {
+    { CLEANUP_STAT_DEFER, DENYSOFT, "4.7.1 Postfix cleanup: service unavailable" },
+    { CLEANUP_STAT_PROXY, DENYSOFT, "4.3.0 Postfix cleanup: queue file write error" },
+    { CLEANUP_STAT_BAD, DENYSOFT, "4.3.0 Postfix cleanup: internal protocol error" },
+    { CLEANUP_STAT_WRITE, DENYSOFT, "4.3.0 Postfix cleanup: queue file write error" },
+    { CLEANUP_STAT_NOPERM, DENY, "5.7.1 Postfix does not permit this sender" },
+    { CLEANUP_STAT_RCPT, DENY, "5.1.0 Postfix cleanup: no recipients specified" },
+    { CLEANUP_STAT_HOPS, DENY, "5.4.0 Postfix cleanup: too many hops" },
+    { CLEANUP_STAT_SIZE, DENY, "5.3.4 Message too big for Postfix (message_size_limit)" },
+    { CLEANUP_STAT_CONT, DENY, "5.7.1 Postfix cleanup: message content rejected" },
+  };
+  char num[FMT_ULONG];
+  size_t i;
+  if (x->have_status && x->status == 0) {
+    qlogm(s, LOGINFO, NAME, "queued as ", x->qid.s, " by cleanup at ", sock);
+    stralloc_copys(msg, "2.0.0 Queued as ");
+    stralloc_cats(msg, x->qid.s);
+    return OK;
+  }
+  if (timedout) {
+    num[fmt_ulong(num, queue_timeout(s))] = 0;
+    qlogm(s, LOGERROR, NAME, "not queued: cleanup at ", sock, " did not finish within ", num,
+          " seconds (timeoutqueue)");
+    stralloc_copys(msg, "4.3.0 Postfix cleanup timeout");
+    return DENYSOFT;
+  }
+  if (!x->have_status) {
+    qlogm(s, LOGERROR, NAME, "not queued: cleanup at ", sock, ": ", x->step ? x->step : "no status");
+    stralloc_copys(msg, "4.3.0 Postfix cleanup failed, try again later");
+    return DENYSOFT;
+  }
+  num[fmt_ulong(num, x->status)] = 0;
+  qlogm(s, LOGERROR, NAME, "not queued: cleanup at ", sock, " status ", num,
+        x->reason.len > 1 ? ": " : "", x->reason.s);
+  for (i = 0; i < sizeof st / sizeof st[0]; ++i) {
+    if (!(x->status & st[i].bit)) continue;
+    stralloc_copyb(msg, st[i].text, 6);
+    if (x->reason.len > 1) {
+      /* "5.7.1 text" from cleanup keeps its own code */
+      const char *r = x->reason.s;
+      if (r[0] >= '2' && r[0] <= '5' && r[1] == '.') msg->len = 0;
+      stralloc_cats(msg, r);
+    } else
+      stralloc_cats(msg, st[i].text + 6);
+    return st[i].rc;
+  }
+  stralloc_copys(msg, "4.3.0 Postfix cleanup refused the message, try again later");
+  return DENYSOFT;
+}
+
+/* Perl's way in: the first cleanup socket that answers, then the same
+   records as for postdrop, over the one socket */
+static int pfq_cleanup(struct session *s, const stralloc *socks, const stralloc *env, unsigned int n,
+                       struct pdrec *r, struct pfq_run *x, stralloc *msg)
+{
+  long long deadline = net_deadline(queue_timeout(s) * 1000);
+  struct sigaction ign, oldpipe;
+  const char *sock = NULL;
+  size_t i;
+  int fd = -1, timedout, rc;
+  for (i = 0; i < socks->len; i += strlen(socks->s + i) + 1) {
+    sock = socks->s + i;
+    if (!*sock) continue;
+    fd = hostport_connect(s, sock, deadline);
+    if (fd >= 0) break;
+    qlogm(s, LOGWARN, NAME, "cannot connect to cleanup at ", sock, ": ", strerror(errno));
+  }
+  if (fd < 0) {
+    qlog(s, LOGERROR, NAME, "not queued: no cleanup socket answered");
+    stralloc_copys(msg, "4.3.0 unable to reach Postfix's cleanup service");
+    return DENYSOFT;
+  }
+  /* blocking from here, under the watchdog, which shuts the socket down */
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
+  sigaction(SIGPIPE, &ign, &oldpipe);
+  watchdog_start(queue_timeout(s), 0, fd);
+  pfq_talk(s, r, fd, &fd, env, n, sock, x);
+  timedout = watchdog_stop();
+  sigaction(SIGPIPE, &oldpipe, NULL);
+  rc = cleanup_verdict(s, sock, x, timedout, msg);
+  close(fd);
+  return rc;
+}
+
+/* the cleanup sockets to try, when this message goes to cleanup: 1 (in
+   socks), 0 postdrop */
+static int pfq_sockets(struct session *s, const struct pfq *q, stralloc *socks)
+{
+  const char *e;
+  if (q->postdrop_args) return 0;
+  e = env_get("POSTFIXQUEUE");
+  if (e && *e) return stralloc_copys(socks, e) && stralloc_0(socks) ? 1 : -1;
+  if (control_readlist(s, "cleanup_sockets", socks) && socks->len) return 1;
+  if (!q->cleanup) return 0;
+  return stralloc_copys(socks, q->socket ? q->socket : CLEANUP_SOCKET) && stralloc_0(socks) ? 1 : -1;
+}
+
 static int pfq_queue(struct session *s, void *self, struct msg_args *a)
 {
   struct pfq *q = self;
@@ -371,9 +581,9 @@ static int pfq_queue(struct session *s, void *self, struct msg_args *a)
   int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
   struct sigaction oldpipe;
   struct pdrec *r = NULL;
-  struct pfq_run x = { {0}, {0}, {0}, 0, 0, NULL };
-  stralloc env = {0};
-  char pidstr[FMT_ULONG];
+  struct pfq_run x = { {0}, {0}, {0}, 0, 0, NULL, -1 };
+  stralloc env = {0}, socks = {0};
+  char pidstr[FMT_ULONG], who[16 + FMT_ULONG];
   int wstat = 0, rc = DENYSOFT, timedout, e;
   pid_t pid, w;
 
@@ -390,11 +600,19 @@ static int pfq_queue(struct session *s, void *self, struct msg_args *a)
     goto out;
   }
   if (e == 0 || !(r = malloc(sizeof *r))) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
+  e = pfq_sockets(s, q, &socks);
+  if (e == -1) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
+  if (e == 1) {
+    x.flags = (long)q->flags;
+    rc = pfq_cleanup(s, &socks, &env, n, r, &x, a->msg);
+    goto out;
+  }
   pid = pfq_spawn(s, q, pin, pout, perr, &oldpipe);
   if (pid == -1) goto tempfail;
   pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
+  who[fmt_str(who, "postdrop pid ") + fmt_str(who + 13, pidstr)] = 0;
   watchdog_start(queue_timeout(s), pid, -1);
-  pfq_talk(s, r, pout[0], &pin[1], &env, n, pidstr, &x);
+  pfq_talk(s, r, pout[0], &pin[1], &env, n, who, &x);
   close(pout[0]); pout[0] = -1;
   w = spawn_wait(pid, &wstat, 0);
   timedout = watchdog_stop();
@@ -414,6 +632,7 @@ out:
   stralloc_free(&x.qid);
   stralloc_free(&x.reason);
   stralloc_free(&env);
+  stralloc_free(&socks);
   return rc;
 }
 

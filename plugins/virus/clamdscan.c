@@ -8,6 +8,8 @@
    Arguments:
      clamd_socket ADDR   a socket path or IP:port (/var/run/clamav/clamd.ctl)
      clamd_port N        127.0.0.1:N (Perl's), instead of clamd_socket
+     clamd_host HOST     with clamd_port (3310 without it): an IP address or
+                         a host name looked up through the resolver (Perl's)
      deny_viruses yes|no yes: reject ("Virus found: NAME"); no: add
                          X-Virus-Found and X-Virus-Details and accept
      max_size KB         skip larger messages (128)
@@ -15,6 +17,7 @@
      timeout S           the deadline for the whole exchange (30)
      on_error defer|pass clamd down, slow or failing: 451 (default, as Perl)
                          or accept unscanned
+     defer_on_error 1|0  Perl's name for on_error defer (1, yes) or pass (0, no)
    A clean message gets "X-Virus-Checked: Checked by ClamAV on ME". */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,13 +29,14 @@
 #include <str.h>
 #include "plugin.h"
 #include "netio.h"
+#include "../lib/hostport.h"
 
 #define PLUGIN "virus/clamdscan"
 #define CHUNK 65536
 
 struct clam {
   const char *socket;
-  char tcp[32];
+  char tcp[300];
   int deny;
   unsigned long max_kb;
   int scan_all;
@@ -44,6 +48,8 @@ static int clam_init(void **self, int argc, const char *const *argv, stralloc *e
 {
   struct clam *c = calloc(1, sizeof *c);
   int i;
+  unsigned long port = 0;
+  const char *host = NULL;
   if (!c) return arg_error(err, "out of memory", 0);
   c->socket = "/var/run/clamav/clamd.ctl";
   c->deny = 1;
@@ -62,9 +68,15 @@ static int clam_init(void **self, int argc, const char *const *argv, stralloc *e
     } else if (str_equal(k, "clamd_port")) {
       n = scan_ulong(v, &u);
       if (!n || v[n] || !u || u > 65535) return arg_error(err, "clamd_port takes a port number, not ", v);
-      str_copy(c->tcp, "127.0.0.1:");
-      c->tcp[10 + fmt_ulong(c->tcp + 10, u)] = 0;
-      c->socket = c->tcp;
+      port = u;
+    } else if (str_equal(k, "clamd_host")) {
+      if (strlen(v) > 253 || strchr(v, ':') || strchr(v, '/'))
+        return arg_error(err, "clamd_host takes an IPv4 address or a host name, not ", v);
+      host = v;
+    } else if (str_equal(k, "defer_on_error")) {
+      if (str_equal(v, "1") || !case_diffs(v, "yes")) c->pass = 0;
+      else if (str_equal(v, "0") || !case_diffs(v, "no")) c->pass = 1;
+      else return arg_error(err, "defer_on_error takes 1 (yes) or 0 (no), not ", v);
     } else if (str_equal(k, "deny_viruses")) {
       if (!case_diffs(v, "yes")) c->deny = 1;
       else if (!case_diffs(v, "no")) c->deny = 0;
@@ -85,6 +97,13 @@ static int clam_init(void **self, int argc, const char *const *argv, stralloc *e
       else return arg_error(err, "on_error takes defer or pass, not ", v);
     } else
       return arg_error(err, "unknown argument ", k);
+  }
+  if (port || host) {
+    size_t n = str_copy(c->tcp, host ? host : "127.0.0.1");
+    c->tcp[n++] = ':';
+    c->tcp[n + fmt_ulong(c->tcp + n, port ? port : 3310)] = 0;
+    if (!hostport_ok(c->tcp)) return arg_error(err, "clamd_host takes an IPv4 address or a host name, not ", host);
+    c->socket = c->tcp;
   }
   *self = c;
   return 1;
@@ -129,7 +148,7 @@ static int clam_data_post(struct session *s, void *self, struct msg_args *a)
   if (!(buf = malloc(CHUNK + 4))) return hook_nomem(a->msg);
 
   deadline = net_deadline(c->timeout * 1000);
-  fd = net_connect(c->socket, deadline);
+  fd = hostport_connect(s, c->socket, deadline);
   if (fd < 0) { rc = failed(s, c, a->msg, "cannot connect to clamd at ", c->socket); goto out; }
   if (net_write_all(fd, "zINSTREAM", 10, deadline) == -1) { rc = failed(s, c, a->msg, "cannot write to clamd", 0); goto out; }
   for (;;) {
