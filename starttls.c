@@ -39,10 +39,12 @@ static struct {
   const char *cert, *key, *ca, *cert2, *key2;  /* plugin arguments: plain paths; NULL: control files */
 } conf;
 
-/* [0] the RSA certificate, [1] the EC one, each with its key */
-static struct tls_cert certs[2];
-static int pending[2];        /* the EC key's check is still to be done */
-static stralloc keypath[2];   /* then: the key file, for the log */
+/* the certificates with their keys, in the order read; rsa and ec
+   point to them by key type */
+static struct tls_cert certs[2], *rsa, *ec;
+static int ncerts;
+static int ec_pending;        /* the EC key's check is still to be done */
+static stralloc ec_keypath;   /* then: the key file, for the log */
 static struct tls_anchors anchors;
 static uint16_t suites[TLS_MAXSUITES];
 static int offer;             /* a certificate exists: STARTTLS is offered */
@@ -157,38 +159,34 @@ static int exists(struct session *s, const char *path, const char *def)
 static int load_pair(struct session *s, const char *cert, const char *key, const char *cdef, const char *kdef)
 {
   stralloc cpath = {0}, kpath = {0}, pem = {0};
-  struct tls_chain chain;
-  struct tls_key k;
-  struct tls_cert *c;
+  struct tls_cert *c = &certs[ncerts];
   const char *err = NULL;
-  int r, i;
+  int r;
   r = read_pem(s, cert ? cert : cdef, !cert, &cpath, &pem);
   if (!r) {
     if (cert) fail(s, cpath.s, "no such file");
     stralloc_free(&cpath);
     return 0;
   }
-  if (!tls_pem_chain(pem.s, pem.len, &chain, &err)) fail(s, cpath.s, err);
+  if (!tls_pem_chain(pem.s, pem.len, &c->chain, &err)) fail(s, cpath.s, err);
   r = read_pem(s, key ? key : kdef, !key, &kpath, &pem);
   if (!r) fail(s, key ? key : kdef, "the certificate exists but its key does not");
-  r = tls_pem_key(pem.s, pem.len, &k, &err);
+  r = tls_pem_key(pem.s, pem.len, &c->key, &err);
   wipe(pem.s, pem.len);
   if (!r) fail(s, kpath.s, err);
-  i = k.type == BR_KEYTYPE_RSA ? 0 : 1;
-  c = &certs[i];
-  if (c->key.type) fail(s, kpath.s, i ? "a second EC key (the two certificates need an RSA and an EC key)"
-                                      : "a second RSA key (the two certificates need an RSA and an EC key)");
-  c->chain = chain;
-  c->key = k;
-  wipe(&k, sizeof k);
+  ncerts++;
   /* an RSA key's check is cheap; an EC key's is a scalar multiplication
      (3.8 million instructions): done before the first handshake that
      needs it, unless the cache holds the record of an earlier pass */
-  if (i == 0) {
+  if (c->key.type == BR_KEYTYPE_RSA) {
+    if (rsa) fail(s, kpath.s, "a second RSA key (the two certificates need an RSA and an EC key)");
+    rsa = c;
     if (!tls_key_matches(&c->key, &c->chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
   } else {
-    pending[i] = 1;
-    if (!stralloc_copy(&keypath[i], &kpath)) die_nomem(s);
+    if (ec) fail(s, kpath.s, "a second EC key (the two certificates need an RSA and an EC key)");
+    ec = c;
+    ec_pending = 1;
+    if (!stralloc_copy(&ec_keypath, &kpath)) die_nomem(s);
   }
   stralloc_free(&cpath);
   stralloc_free(&kpath);
@@ -239,11 +237,11 @@ static int load(struct session *s)
   n += load_pair(s, conf.cert2, conf.key2, CERT2_DEFAULT, KEY2_DEFAULT);
   if (!n) return 0;
   if (control_readulong(s, "tls_handshake_timeout", &u, 1, 3600)) hs_timeout = u;
-  cache = open_cache(s, &certs[certs[0].key.type ? 0 : 1].key);
-  if (pending[1] && cache) pending[1] = !tls_cache_checked(certs[1].chain.cert[0].data, certs[1].chain.cert[0].data_len);
+  cache = open_cache(s, &certs[0].key);
+  if (ec_pending && cache) ec_pending = !tls_cache_checked(ec->chain.cert[0].data, ec->chain.cert[0].data_len);
   policy(s, &t);
-  t.rsa = certs[0].key.type ? &certs[0] : NULL;
-  t.ec = certs[1].key.type ? &certs[1] : NULL;
+  t.rsa = rsa;
+  t.ec = ec;
   t.ca = load_ca(s);
   if (!tls_engine_setup(&t, cache, &err)) fail(s, NULL, err);
   return 1;
@@ -254,11 +252,10 @@ static int load(struct session *s)
    the cache remembers it */
 static void check_key(struct session *s)
 {
-  if (!pending[1]) return;
-  if (!tls_key_matches(&certs[1].key, &certs[1].chain.cert[0]))
-    fail(s, keypath[1].s, "the key does not belong to the certificate");
-  if (cache) tls_cache_mark_checked(certs[1].chain.cert[0].data, certs[1].chain.cert[0].data_len);
-  pending[1] = 0;
+  if (!ec_pending) return;
+  if (!tls_key_matches(&ec->key, &ec->chain.cert[0])) fail(s, ec_keypath.s, "the key does not belong to the certificate");
+  if (cache) tls_cache_mark_checked(ec->chain.cert[0].data, ec->chain.cert[0].data_len);
+  ec_pending = 0;
 }
 
 /* TLS is up: the notes and the log line; with client certificates
@@ -288,27 +285,10 @@ static void started(struct session *s, const char *how)
   log_started(s, how);
 }
 
-void tls_session_start(struct session *s)
+/* SMTPS: the handshake before the greeting */
+static void smtps_start(struct session *s)
 {
-  const char *e = env_get("SSL_PROTOCOL");
-  if (e) {                                  /* sslserver -N -s: already encrypted */
-    s->tls = 1;
-    set_notes(s, e, env_get("SSL_CIPHER"));
-    return;
-  }
-  smtps = env_get("SMTPS") != NULL;
-  if (!conf.configured) {
-    if (smtps) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
-    return;
-  }
-  e = env_get("UCSPITLS");
-  if (!smtps && e && strcmp(e, "-") && ucspitls_available()) { ucspi = 1; return; }
-  if (!smtps) {
-    /* the files are read at STARTTLS: a session that never starts TLS
-       does not pay for parsing them */
-    offer = exists(s, conf.cert, CERT_DEFAULT) || exists(s, conf.cert2, CERT2_DEFAULT);
-    return;
-  }
+  if (!conf.configured) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
   ready = load(s);
   if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
   check_key(s);
@@ -318,6 +298,24 @@ void tls_session_start(struct session *s)
   }
   s->tls = 1;
   started(s, "SMTPS:");
+}
+
+void tls_session_start(struct session *s)
+{
+  const char *e = env_get("SSL_PROTOCOL");
+  if (e) {                                  /* sslserver -N -s: already encrypted */
+    s->tls = 1;
+    set_notes(s, e, env_get("SSL_CIPHER"));
+    return;
+  }
+  smtps = env_get("SMTPS") != NULL;
+  if (smtps) { smtps_start(s); return; }
+  if (!conf.configured) return;
+  e = env_get("UCSPITLS");
+  if (e && strcmp(e, "-") && ucspitls_available()) { ucspi = 1; return; }
+  /* the files are read at STARTTLS: a session that never starts TLS
+     does not pay for parsing them */
+  offer = exists(s, conf.cert, CERT_DEFAULT) || exists(s, conf.cert2, CERT2_DEFAULT);
 }
 
 int tls_offer(struct session *s)
