@@ -67,7 +67,7 @@ received() {
   smtp "$qp"
   run tr -d '\r' < "$OUT"
   assert_line '250 STARTTLS'
-  assert_line '250 2.0.0 conn tls_enabled=unset txn tls_enabled=1 cipher=unset'
+  assert_line '250 2.0.0 conn tls_enabled=unset txn tls_enabled=1 cipher=unset client=unset subject=unset'
   printf 'HELO client.example\r\nQUIT\r\n' > "$IN"
   smtp "$qp"
   run grep -c STARTTLS "$OUT"
