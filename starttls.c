@@ -37,6 +37,7 @@
 static struct {
   int configured;
   const char *cert, *key, *ca, *cert2, *key2;  /* plugin arguments: plain paths; NULL: control files */
+  int no_ca;                  /* ca "-": no client certificates */
 } conf;
 
 /* the certificates with their keys, in the order read; rsa and ec
@@ -59,7 +60,8 @@ void tls_configure(const char *const *args, int n)
   conf.configured = 1;
   conf.cert = n > 0 ? args[0] : NULL;
   conf.key = n > 1 ? args[1] : conf.cert;
-  conf.ca = n > 2 && *args[2] ? args[2] : NULL;
+  conf.no_ca = n > 2 && !strcmp(args[2], "-");
+  conf.ca = n > 2 && !conf.no_ca ? args[2] : NULL;
   conf.cert2 = n > 4 ? args[4] : NULL;
   conf.key2 = n > 5 ? args[5] : conf.cert2;
 }
@@ -211,13 +213,15 @@ static void policy(struct session *s, struct tls_setup *t)
   stralloc_free(&line);
 }
 
-/* client certificates: the CA file (the plugin's third argument, or
-   ssl/qpsmtpd-ca.crt); none, none asked for */
+/* client certificates: the CA file (the plugin's third argument, "-"
+   for none, or ssl/qpsmtpd-ca.crt); no file, no certificate asked for */
 static const struct tls_anchors *load_ca(struct session *s)
 {
   stralloc path = {0}, pem = {0};
   const char *err = NULL;
-  int r = read_pem(s, conf.ca ? conf.ca : CA_DEFAULT, !conf.ca, &path, &pem);
+  int r;
+  if (conf.no_ca) return NULL;
+  r = read_pem(s, conf.ca ? conf.ca : CA_DEFAULT, !conf.ca, &path, &pem);
   if (r && !tls_pem_anchors(pem.s, pem.len, &anchors, &err)) fail(s, path.s, err);
   if (!r && conf.ca) fail(s, path.s, "no such file");
   stralloc_free(&path);

@@ -8,10 +8,10 @@
    ssl/qpsmtpd-server.crt and .key, ssl/qpsmtpd-ca.crt and
    ssl/qpsmtpd-server2.crt and .key are used. A CERT without KEY names a
    file that holds both the chain and the key (CERT2 the same). CA asks
-   clients for a certificate and checks it; DHPARAM is accepted for
-   compatibility and not used (only ECDHE is offered). CERT2 and KEY2 are
-   a second certificate of the other key type (RSA and EC): each client
-   gets the one it can use.
+   clients for a certificate and checks it ("-": none asked for);
+   DHPARAM is accepted for compatibility and not used (only ECDHE is
+   offered). CERT2 and KEY2 are a second certificate of the other key
+   type (RSA and EC): each client gets the one it can use.
 
    Being in the chain, anywhere, switches the core's STARTTLS command on
    (PLUGIN_STARTTLS; smtp.c's command table). */
