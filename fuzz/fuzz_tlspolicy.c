@@ -3,7 +3,8 @@
    out of a string never widens it; tls_ciphers gives suites we have
    (each with a name), without duplicates, never more than exist, and
    "!WORD" appended never adds one; the CA file's PEM gives anchors with
-   a name and a key, or an error. */
+   a name and a key, or an error; a key file gives a key whose public
+   point, when the file has one, fits its buffer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
   } else if (!err) abort();
 
+  {
+    struct tls_key *k = malloc(sizeof *k);
+    if (k) {
+      if (tls_pem_key(x, size, k, &err)) {
+        if (k->publen > sizeof k->pub || (k->publen && k->type != BR_KEYTYPE_EC)) abort();
+      } else if (!err) abort();
+      tls_key_wipe(k);
+      free(k);
+    }
+  }
   a = malloc(sizeof *a);
   if (a) {
     if (tls_pem_anchors(x, size, a, &err)) {
