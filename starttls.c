@@ -45,7 +45,7 @@ static struct {
 static struct tls_cert certs[2], *rsa, *ec;
 static int ncerts;
 static int ec_pending;        /* the EC key's check is still to be done */
-static stralloc ec_keypath;   /* then: the key file, for the log */
+static stralloc ec_keypath, ec_certpath;   /* then: its files, for the log */
 static struct tls_anchors anchors;
 static uint16_t suites[TLS_MAXSUITES];
 static int offer;             /* a certificate exists: STARTTLS is offered */
@@ -157,6 +157,14 @@ static int exists(struct session *s, const char *path, const char *def)
   return r != 0;
 }
 
+/* the certificate must decode and hold the key's public half */
+static void key_matches(struct session *s, const struct tls_cert *c, const char *cert, const char *key)
+{
+  int r = tls_key_matches(&c->key, &c->chain.cert[0]);
+  if (r < 0) fail(s, cert, "a CERTIFICATE that is not valid X.509");
+  if (!r) fail(s, key, "the key does not belong to the certificate");
+}
+
 /* one certificate and its key into the slot of the key's type */
 static int load_pair(struct session *s, const char *cert, const char *key, const char *cdef, const char *kdef)
 {
@@ -183,12 +191,12 @@ static int load_pair(struct session *s, const char *cert, const char *key, const
   if (c->key.type == BR_KEYTYPE_RSA) {
     if (rsa) fail(s, kpath.s, "a second RSA key (the two certificates need an RSA and an EC key)");
     rsa = c;
-    if (!tls_key_matches(&c->key, &c->chain.cert[0])) fail(s, kpath.s, "the key does not belong to the certificate");
+    key_matches(s, c, cpath.s, kpath.s);
   } else {
     if (ec) fail(s, kpath.s, "a second EC key (the two certificates need an RSA and an EC key)");
     ec = c;
     ec_pending = 1;
-    if (!stralloc_copy(&ec_keypath, &kpath)) die_nomem(s);
+    if (!stralloc_copy(&ec_keypath, &kpath) || !stralloc_copy(&ec_certpath, &cpath)) die_nomem(s);
   }
   stralloc_free(&cpath);
   stralloc_free(&kpath);
@@ -257,7 +265,7 @@ static int load(struct session *s)
 static void check_key(struct session *s)
 {
   if (!ec_pending) return;
-  if (!tls_key_matches(&ec->key, &ec->chain.cert[0])) fail(s, ec_keypath.s, "the key does not belong to the certificate");
+  key_matches(s, ec, ec_certpath.s, ec_keypath.s);
   if (cache) tls_cache_mark_checked(ec->chain.cert[0].data, ec->chain.cert[0].data_len);
   ec_pending = 0;
 }

@@ -109,10 +109,12 @@ int tls_pem_chain(const char *pem, size_t len, struct tls_chain *c, const char *
   c->n = 0;
   if (!pem_walk(pem, len, chain_obj, c, err)) { tls_chain_free(c); return 0; }
   if (!c->n) { *err = "no CERTIFICATE in the file"; return 0; }
-  /* each certificate must at least decode, or the handshake fails later */
+  /* each certificate must at least decode, or the handshake fails later;
+     the first is decoded by tls_key_matches (or was, when the session
+     cache holds the record of its check): not twice */
   {
     size_t i;
-    for (i = 0; i < c->n; ++i) {
+    for (i = 1; i < c->n; ++i) {
       br_x509_decoder_context dc;
       br_x509_decoder_init(&dc, NULL, NULL);
       br_x509_decoder_push(&dc, c->cert[i].data, c->cert[i].data_len);
@@ -228,7 +230,7 @@ int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert)
   br_x509_decoder_init(&dc, NULL, NULL);
   br_x509_decoder_push(&dc, cert->data, cert->data_len);
   pk = br_x509_decoder_get_pkey(&dc);
-  if (!pk || br_x509_decoder_last_error(&dc)) return 0;
+  if (!pk || br_x509_decoder_last_error(&dc)) return -1;
   if (k->type == BR_KEYTYPE_RSA && pk->key_type == BR_KEYTYPE_RSA) {
     /* the modulus (p*q) identifies the pair; BearSSL 0.6's
        br_rsa_compute_pubexp returns 0 for valid keys, so e is not compared */
