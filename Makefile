@@ -43,7 +43,7 @@ TAB = $(BIN)-plugintab
 FORTIFY ?= fortify.o qmalloc.o
 CORE = addr.o auth.o authres.o config.o connection.o control.o data.o dns_query.o env.o hooks.o hookreply.o io.o karma.o line.o log.o \
        message.o notes.o privdrop.o queue.o received.o regex.o reject.o reply.o sasl.o smtp.o smtp_disconnect.o spool.o starttls.o tls.o \
-       tls_pem.o tls_ec.o tls_cache.o txn.o txn_header.o txn_rcpt.o ucspitls.o
+       tls_pem.o tls_policy.o tls_ec.o tls_cache.o txn.o txn_header.o txn_rcpt.o ucspitls.o
 CORE += netio.o kvstore.o
 CORE += control_parse.o pdrecord.o spawn.o
 # SPF (RFC 7208): the engine and its DNS on dns_query.c

@@ -90,7 +90,13 @@ int received_build(struct session *s, stralloc *sa)
         if (!stralloc_cats(sa, " ")) return 0;
       }
       safe_append(sa, cipher, strlen(cipher));
-      if (!stralloc_cats(sa, " encrypted)")) return 0;
+      if (!stralloc_cats(sa, " encrypted")) return 0;
+      /* with client certificates asked for: "client CN=... verified";
+         starttls.c builds it, the CN reduced to printable ASCII without
+         parentheses, quotes, backslashes or semicolons */
+      if ((cipher = notes_get(&s->notes, "tls_client")))
+        if (!stralloc_cats(sa, "; ") || !stralloc_cats(sa, cipher)) return 0;
+      if (!stralloc_cats(sa, ")")) return 0;
     }
   }
   if (!stralloc_cats(sa, "; ")) return 0;

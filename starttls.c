@@ -22,34 +22,48 @@
 #include "tls.h"
 #include "tls_cache.h"
 #include "tls_pem.h"
+#include "tls_policy.h"
 #include "txn.h"
 #include "wipe.h"
 
 #define CERT_DEFAULT "ssl/qpsmtpd-server.crt"
 #define KEY_DEFAULT  "ssl/qpsmtpd-server.key"
+#define CA_DEFAULT   "ssl/qpsmtpd-ca.crt"
+#define CERT2_DEFAULT "ssl/qpsmtpd-server2.crt"
+#define KEY2_DEFAULT  "ssl/qpsmtpd-server2.key"
 #define PEM_MAX      (1024 * 1024)
 #define HANDSHAKE_TIMEOUT 30
 
 static struct {
   int configured;
-  const char *cert, *key;     /* plugin arguments: plain paths; NULL: control files */
+  const char *cert, *key, *ca, *cert2, *key2;  /* plugin arguments: plain paths; NULL: control files */
+  int no_ca;                  /* ca "-": no client certificates */
 } conf;
 
-static struct tls_chain chain;
-static struct tls_key key;
-static int ready;             /* our engine can start TLS */
-static int key_pending;       /* the EC key's check is still to be done */
-static stralloc keypath;      /* then: the key file, for the log */
+/* the certificates with their keys, in the order read; rsa and ec
+   point to them by key type */
+static struct tls_cert certs[2], *rsa, *ec;
+static int ncerts;
+static int ec_pending;        /* the EC key's check is still to be done */
+static stralloc ec_keypath, ec_certpath;   /* then: its files, for the log */
+static struct tls_anchors anchors;
+static uint16_t suites[TLS_MAXSUITES];
+static int offer;             /* a certificate exists: STARTTLS is offered */
+static int ready;             /* certificates loaded: our engine can start TLS */
 static const br_ssl_session_cache_class **cache;
 static int ucspi;             /* sslserver -n can */
 static int smtps;
 static unsigned long hs_timeout = HANDSHAKE_TIMEOUT;
 
-void tls_configure(const char *cert, const char *key_)
+void tls_configure(const char *const *args, int n)
 {
   conf.configured = 1;
-  conf.cert = cert;
-  conf.key = key_;
+  conf.cert = n > 0 ? args[0] : NULL;
+  conf.key = n > 1 ? args[1] : conf.cert;
+  conf.no_ca = n > 2 && !strcmp(args[2], "-");
+  conf.ca = n > 2 && !conf.no_ca ? args[2] : NULL;
+  conf.cert2 = n > 4 ? args[4] : NULL;
+  conf.key2 = n > 5 ? args[5] : conf.cert2;
 }
 
 /* No plaintext may reach a client that expects TLS: under SMTPS a
@@ -100,7 +114,7 @@ static int read_pem(struct session *s, const char *file, int control, stralloc *
 /* tls_session_cache names the file shared by every session for resumption
    (tls_cache.c), tls_session_lifetime its entries' seconds; a file that
    cannot be used is logged and the session goes on without it */
-static const br_ssl_session_cache_class **open_cache(struct session *s)
+static const br_ssl_session_cache_class **open_cache(struct session *s, const struct tls_key *key)
 {
   stralloc path = {0};
   const br_ssl_session_cache_class **cls = NULL;
@@ -108,58 +122,12 @@ static const br_ssl_session_cache_class **open_cache(struct session *s)
   unsigned long life = TLS_CACHE_LIFETIME;
   if (!control_readline(s, "tls_session_cache", &path) || path.len < 2) { stralloc_free(&path); return NULL; }
   control_readulong(s, "tls_session_lifetime", &life, 1, 86400);
-  if (!tls_cache_open(path.s, life, &key, &cls, &err)) {
+  if (!tls_cache_open(path.s, life, key, &cls, &err)) {
     qlogm(s, LOGWARN, "tls", "TLS session cache ", path.s, ": ", err, ": no resumption");
     cls = NULL;
   }
   stralloc_free(&path);
   return cls;
-}
-
-/* 1 when a certificate is configured and loaded, 0 when there is none */
-static int load(struct session *s)
-{
-  stralloc cpath = {0}, kpath = {0}, pem = {0};
-  const char *err = NULL;
-  int r;
-  r = read_pem(s, conf.cert ? conf.cert : CERT_DEFAULT, !conf.cert, &cpath, &pem);
-  if (!r) {
-    if (conf.cert) fail(s, cpath.s, "no such file");
-    stralloc_free(&cpath);
-    return 0;
-  }
-  if (!tls_pem_chain(pem.s, pem.len, &chain, &err)) fail(s, cpath.s, err);
-  r = read_pem(s, conf.key ? conf.key : KEY_DEFAULT, !conf.key, &kpath, &pem);
-  if (!r) fail(s, conf.key ? conf.key : KEY_DEFAULT, "the certificate exists but its key does not");
-  r = tls_pem_key(pem.s, pem.len, &key, &err);
-  wipe(pem.s, pem.len);
-  if (!r) fail(s, kpath.s, err);
-  cache = open_cache(s);
-  /* an RSA key's check is cheap; an EC key's is a scalar multiplication
-     (3.8 million instructions): done before the first handshake that
-     needs it, unless the cache holds the record of an earlier pass */
-  if (key.type == BR_KEYTYPE_RSA || !cache) {
-    if (key.type == BR_KEYTYPE_RSA && !tls_key_matches(&key, &chain.cert[0]))
-      fail(s, kpath.s, "the key does not belong to the certificate");
-    key_pending = key.type != BR_KEYTYPE_RSA;
-  } else key_pending = !tls_cache_checked(chain.cert[0].data, chain.cert[0].data_len);
-  if (key_pending && !stralloc_copy(&keypath, &kpath)) die_nomem(s);
-  if (!tls_engine_setup(&chain, &key, cache, &err)) fail(s, kpath.s, err);
-  stralloc_free(&cpath);
-  stralloc_free(&kpath);
-  stralloc_free(&pem);
-  return 1;
-}
-
-/* the EC key's check, before the first handshake that uses it: a key of
-   another certificate is a configuration error (421), and after a pass
-   the cache remembers it */
-static void check_key(struct session *s)
-{
-  if (!key_pending) return;
-  if (!tls_key_matches(&key, &chain.cert[0])) fail(s, keypath.s, "the key does not belong to the certificate");
-  if (cache) tls_cache_mark_checked(chain.cert[0].data, chain.cert[0].data_len);
-  key_pending = 0;
 }
 
 static void set_notes(struct session *s, const char *version, const char *cipher)
@@ -172,29 +140,168 @@ static void set_notes(struct session *s, const char *version, const char *cipher
 static void log_started(struct session *s, const char *how)
 {
   const char *v = notes_get(&s->notes, "tls_version"), *c = notes_get(&s->notes, "tls_cipher");
-  qlogm(s, LOGNOTICE, "tls", how, " ", v ? v : "?", " ", c ? c : "?", tls_cache_resumed() ? " (resumed)" : "");
+  const char *cc = notes_get(&s->notes, "tls_client");
+  qlogm(s, LOGNOTICE, "tls", how, " ", v ? v : "?", " ", c ? c : "?", tls_cache_resumed() ? " (resumed)" : "",
+        cc ? ", " : "", cc ? cc : "");
 }
 
-void tls_session_start(struct session *s)
+/* 1 if the file exists: a plain path, or a control file */
+static int exists(struct session *s, const char *path, const char *def)
 {
-  const char *e = env_get("SSL_PROTOCOL");
+  stralloc p = {0};
+  int fd, r;
+  if (path) return access(path, F_OK) == 0;
+  r = control_open(s, def, &p, &fd);
+  if (r > 0) close(fd);
+  stralloc_free(&p);
+  return r != 0;
+}
+
+/* the certificate must decode and hold the key's public half */
+static void key_matches(struct session *s, const struct tls_cert *c, const char *cert, const char *key)
+{
+  int r = tls_key_matches(&c->key, &c->chain.cert[0]);
+  if (r < 0) fail(s, cert, "a CERTIFICATE that is not valid X.509");
+  if (!r) fail(s, key, "the key does not belong to the certificate");
+}
+
+/* one certificate and its key into the slot of the key's type */
+static int load_pair(struct session *s, const char *cert, const char *key, const char *cdef, const char *kdef)
+{
+  stralloc cpath = {0}, kpath = {0}, pem = {0};
+  struct tls_cert *c = &certs[ncerts];
+  const char *err = NULL;
+  int r;
+  r = read_pem(s, cert ? cert : cdef, !cert, &cpath, &pem);
+  if (!r) {
+    if (cert) fail(s, cpath.s, "no such file");
+    stralloc_free(&cpath);
+    return 0;
+  }
+  if (!tls_pem_chain(pem.s, pem.len, &c->chain, &err)) fail(s, cpath.s, err);
+  r = read_pem(s, key ? key : kdef, !key, &kpath, &pem);
+  if (!r) fail(s, key ? key : kdef, "the certificate exists but its key does not");
+  r = tls_pem_key(pem.s, pem.len, &c->key, &err);
+  wipe(pem.s, pem.len);
+  if (!r) fail(s, kpath.s, err);
+  ncerts++;
+  /* an RSA key's check is cheap; an EC key's is a scalar multiplication
+     (3.8 million instructions): done before the first handshake that
+     needs it, unless the cache holds the record of an earlier pass */
+  if (c->key.type == BR_KEYTYPE_RSA) {
+    if (rsa) fail(s, kpath.s, "a second RSA key (the two certificates need an RSA and an EC key)");
+    rsa = c;
+    key_matches(s, c, cpath.s, kpath.s);
+  } else {
+    if (ec) fail(s, kpath.s, "a second EC key (the two certificates need an RSA and an EC key)");
+    ec = c;
+    ec_pending = 1;
+    if (!stralloc_copy(&ec_keypath, &kpath) || !stralloc_copy(&ec_certpath, &cpath)) die_nomem(s);
+  }
+  stralloc_free(&cpath);
+  stralloc_free(&kpath);
+  stralloc_free(&pem);
+  return 1;
+}
+
+/* tls_protocols and tls_ciphers (Perl qpsmtpd's names and syntax); 
+   without them TLS 1.2 and the AEAD suites */
+static void policy(struct session *s, struct tls_setup *t)
+{
+  stralloc line = {0};
+  const char *err = NULL;
+  t->vmin = t->vmax = BR_TLS12;
+  if (control_readline(s, "tls_protocols", &line) && line.len > 1
+      && !tls_parse_protocols(line.s, line.len - 1, &t->vmin, &t->vmax, &err))
+    fail(s, "tls_protocols", err);
+  t->suites = suites;
+  if (control_readline(s, "tls_ciphers", &line) && line.len > 1) {
+    if (!tls_parse_ciphers(line.s, line.len - 1, t->vmin, suites, &t->nsuites, &err)) fail(s, "tls_ciphers", err);
+  } else t->nsuites = tls_default_suites(t->vmin, suites);
+  stralloc_free(&line);
+}
+
+/* client certificates: the CA file (the plugin's third argument, "-"
+   for none, or ssl/qpsmtpd-ca.crt); no file, no certificate asked for */
+static const struct tls_anchors *load_ca(struct session *s)
+{
+  stralloc path = {0}, pem = {0};
+  const char *err = NULL;
+  int r;
+  if (conf.no_ca) return NULL;
+  r = read_pem(s, conf.ca ? conf.ca : CA_DEFAULT, !conf.ca, &path, &pem);
+  if (r && !tls_pem_anchors(pem.s, pem.len, &anchors, &err)) fail(s, path.s, err);
+  if (!r && conf.ca) fail(s, path.s, "no such file");
+  stralloc_free(&path);
+  stralloc_free(&pem);
+  return r ? &anchors : NULL;
+}
+
+/* Everything TLS needs, read when a session starts TLS (STARTTLS or
+   SMTPS), not at connect: 1 when a certificate is loaded, 0 when none
+   exists; a bad file is fatal (421 before the 220 to STARTTLS). */
+static int load(struct session *s)
+{
+  struct tls_setup t;
+  const char *err = NULL;
   unsigned long u;
-  if (e) {                                  /* sslserver -N -s: already encrypted */
-    s->tls = 1;
-    set_notes(s, e, env_get("SSL_CIPHER"));
-    return;
-  }
-  smtps = env_get("SMTPS") != NULL;
-  if (!conf.configured) {
-    if (smtps) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
-    return;
-  }
-  e = env_get("UCSPITLS");
-  if (!smtps && e && strcmp(e, "-") && ucspitls_available()) ucspi = 1;
-  else ready = load(s);
-  if (!ready && !ucspi && !smtps) return;     /* no TLS: nothing more to read */
+  int n = load_pair(s, conf.cert, conf.key, CERT_DEFAULT, KEY_DEFAULT);
+  n += load_pair(s, conf.cert2, conf.key2, CERT2_DEFAULT, KEY2_DEFAULT);
+  if (!n) return 0;
   if (control_readulong(s, "tls_handshake_timeout", &u, 1, 3600)) hs_timeout = u;
-  if (!smtps) return;
+  cache = open_cache(s, &certs[0].key);
+  if (ec_pending && cache) ec_pending = !tls_cache_checked(ec->chain.cert[0].data, ec->chain.cert[0].data_len);
+  policy(s, &t);
+  t.rsa = rsa;
+  t.ec = ec;
+  t.ca = load_ca(s);
+  if (!tls_engine_setup(&t, cache, &err)) fail(s, NULL, err);
+  return 1;
+}
+
+/* the EC key's check, before the first handshake that uses it: a key of
+   another certificate is a configuration error (421), and after a pass
+   the cache remembers it */
+static void check_key(struct session *s)
+{
+  if (!ec_pending) return;
+  key_matches(s, ec, ec_certpath.s, ec_keypath.s);
+  if (cache) tls_cache_mark_checked(ec->chain.cert[0].data, ec->chain.cert[0].data_len);
+  ec_pending = 0;
+}
+
+/* TLS is up: the notes and the log line; with client certificates
+   asked for, what the client's proved */
+static void started(struct session *s, const char *how)
+{
+  char subject[128], line[160];
+  int why = 0, r;
+  size_t n;
+  set_notes(s, tls_engine_version(), tls_engine_cipher());
+  if (anchors.n) {
+    r = tls_client_result(subject, sizeof subject, &why);
+    if (!notes_set(&s->notes, "tls_client_cert", r > 0 ? "verified" : r < 0 ? "failed" : "none")) die_nomem(s);
+    if (r > 0 && !notes_set(&s->notes, "tls_client_subject", subject)) die_nomem(s);
+    if (r > 0) {
+      n = (size_t)fmt_str(line, "client CN=");
+      n += fmt_str(line + n, subject);
+      n += fmt_str(line + n, " verified");
+    } else if (r < 0) {
+      n = (size_t)fmt_str(line, "client certificate not verified (BearSSL error ");
+      n += fmt_ulong(line + n, (unsigned long)why);
+      n += fmt_str(line + n, ")");
+    } else n = (size_t)fmt_str(line, "no client certificate");
+    line[n] = 0;
+    if (!notes_set(&s->notes, "tls_client", line)) die_nomem(s);
+  }
+  log_started(s, how);
+}
+
+/* SMTPS: the handshake before the greeting */
+static void smtps_start(struct session *s)
+{
+  if (!conf.configured) fail(s, NULL, "SMTPS is set but the tls plugin is not in the plugins file");
+  ready = load(s);
   if (!ready) fail(s, CERT_DEFAULT, "SMTPS is set but there is no certificate");
   check_key(s);
   if (!tls_engine_handshake(s, hs_timeout)) {
@@ -202,13 +309,30 @@ void tls_session_start(struct session *s)
     reply_flush_exit(s, 0);
   }
   s->tls = 1;
-  set_notes(s, tls_engine_version(), tls_engine_cipher());
-  log_started(s, "SMTPS:");
+  started(s, "SMTPS:");
+}
+
+void tls_session_start(struct session *s)
+{
+  const char *e = env_get("SSL_PROTOCOL");
+  if (e) {                                  /* sslserver -N -s: already encrypted */
+    s->tls = 1;
+    set_notes(s, e, env_get("SSL_CIPHER"));
+    return;
+  }
+  smtps = env_get("SMTPS") != NULL;
+  if (smtps) { smtps_start(s); return; }
+  if (!conf.configured) return;
+  e = env_get("UCSPITLS");
+  if (e && strcmp(e, "-") && ucspitls_available()) { ucspi = 1; return; }
+  /* the files are read at STARTTLS: a session that never starts TLS
+     does not pay for parsing them */
+  offer = exists(s, conf.cert, CERT_DEFAULT) || exists(s, conf.cert2, CERT2_DEFAULT);
 }
 
 int tls_offer(struct session *s)
 {
-  return !s->tls && (ready || ucspi);
+  return !s->tls && (offer || ucspi);
 }
 
 /* RFC 3207 4.2: forget everything the client said before TLS */
@@ -232,7 +356,11 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
   /* TLS on already, or a transaction open: smtp.c's command table */
   if (len) { reply_send(s, R_NO_PARAMS); return; }
   if (!tls_offer(s)) { reply_send(s, R_TLS_UNAVAILABLE); return; }
-  if (!ucspi) check_key(s);     /* before our 220: after it, no plaintext */
+  /* before our 220: after it, no plaintext */
+  if (!ucspi) {
+    if (!ready && !(ready = load(s))) { reply_send(s, R_TLS_UNAVAILABLE); return; }
+    check_key(s);
+  }
   reply_send(s, R_TLS_READY);
   if (buffer_flush(s->out) == -1) reply_flush_exit(s, 0);
   /* CVE-2011-0411: what the client sent after STARTTLS, before the
@@ -245,6 +373,8 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
   }
   if (ucspi) {
     const char *err = NULL;
+    unsigned long u;
+    if (control_readulong(s, "tls_handshake_timeout", &u, 1, 3600)) hs_timeout = u;
     if (!ucspitls_start(s, hs_timeout, &err)) {
       qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", err);
       reply_flush_exit(s, 0);
@@ -254,10 +384,10 @@ void tls_starttls(struct session *s, const char *arg, size_t len)
       qlogm(s, LOGNOTICE, "tls", "TLS handshake failed: ", tls_engine_error());
       reply_flush_exit(s, 0);
     }
-    set_notes(s, tls_engine_version(), tls_engine_cipher());
   }
   s->tls = 1;
   if (!notes_set(&s->notes, "tls_enabled", "1")) die_nomem(s);
   reset_after_tls(s);
-  log_started(s, "STARTTLS:");
+  if (ucspi) log_started(s, "STARTTLS:");
+  else started(s, "STARTTLS:");
 }

@@ -1,8 +1,8 @@
 /* The BearSSL server engine under the io buffers: once the handshake is
    done, io.c's read and write ops call tls_read and tls_write, which run
    the engine over fd 0 and 1 with the same deadlines as plain text.
-   TLS 1.2 only (BearSSL's ceiling), ECDHE with AES-GCM or
-   ChaCha20-Poly1305, the server's order, no renegotiation. */
+   TLS 1.2 (BearSSL's ceiling; 1.0 and 1.1 when tls_protocols says so),
+   ECDHE only, the server's order (tls_policy.c), no renegotiation. */
 #include <errno.h>
 #include <string.h>
 #include <bearssl.h>
@@ -13,34 +13,16 @@
 #include "tls.h"
 #include "tls_ec.h"
 #include "tls_pem.h"
+#include "tls_policy.h"
 #include "wipe.h"
 
 static br_ssl_server_context sc;
 static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-static struct tls_key *key;
+static struct tls_cert *certs[2];
 static struct session *ts;       /* for log lines and deadlines */
 static int on;                    /* handshake done, io goes through us */
 static const char *why;           /* the last failure */
 static char whybuf[64];
-
-/* the server's preference order */
-static const uint16_t suites[] = {
-  BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-};
-
-static const struct { uint16_t id; const char *name; } suite_names[] = {
-  { BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256" },
-  { BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256" },
-  { BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384" },
-  { BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384" },
-  { BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305" },
-  { BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305" },
-};
 
 static const struct { int code; const char *name; } err_names[] = {
   { BR_ERR_BAD_PARAM, "BR_ERR_BAD_PARAM" }, { BR_ERR_BAD_STATE, "BR_ERR_BAD_STATE" },
@@ -110,48 +92,53 @@ const char *tls_engine_error(void) { return why ? why : "unknown"; }
 
 const char *tls_engine_version(void)
 {
-  return br_ssl_engine_get_version(&sc.eng) == BR_TLS12 ? "TLSv1.2" : "TLS";
+  switch (br_ssl_engine_get_version(&sc.eng)) {
+  case BR_TLS12: return "TLSv1.2";
+  case BR_TLS11: return "TLSv1.1";
+  case BR_TLS10: return "TLSv1";
+  }
+  return "TLS";
 }
 
 const char *tls_engine_cipher(void)
 {
   br_ssl_session_parameters pp;
-  size_t i;
   /* the public accessor copies the master secret too: wiped at once */
   br_ssl_engine_get_session_parameters(&sc.eng, &pp);
   wipe(pp.master_secret, sizeof pp.master_secret);
-  for (i = 0; i < sizeof suite_names / sizeof suite_names[0]; ++i)
-    if (suite_names[i].id == pp.cipher_suite) return suite_names[i].name;
-  return "unknown";
+  return tls_suite_name(pp.cipher_suite);
 }
 
-int tls_engine_setup(const struct tls_chain *c, struct tls_key *k,
-                     const struct br_ssl_session_cache_class_ **cache, const char **err)
+int tls_engine_setup(const struct tls_setup *t, const br_ssl_session_cache_class **cache, const char **err)
 {
   br_ssl_engine_context *eng = &sc.eng;
   br_ssl_server_zero(&sc);
-  br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-  br_ssl_engine_set_suites(eng, suites, sizeof suites / sizeof suites[0]);
+  br_ssl_engine_set_versions(eng, t->vmin, t->vmax);
+  br_ssl_engine_set_suites(eng, t->suites, t->nsuites);
   br_ssl_engine_set_ec(eng, &tls_ec);
+  /* the engine hashes every handshake message with each hash it has:
+     SHA-224 and SHA-512 are never worth it (SHA-256 and SHA-384 are the
+     PRFs' and every client's signature hashes; SHA-1 for clients that
+     name none, MD5 and SHA-1 for TLS 1.0 and 1.1) */
+  if (t->vmin < BR_TLS12) {
+    br_ssl_engine_set_hash(eng, br_md5_ID, &br_md5_vtable);
+    br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+  }
   br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-  br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
   br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
   br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
-  br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
   br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
   br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
   br_ssl_engine_set_default_aes_gcm(eng);
   br_ssl_engine_set_default_chapol(eng);
-  if (k->type == BR_KEYTYPE_RSA)
-    br_ssl_server_set_single_rsa(&sc, c->cert, c->n, br_skey_decoder_get_rsa(&k->dc), BR_KEYTYPE_SIGN,
-                                 br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
-  else
-    br_ssl_server_set_single_ec(&sc, c->cert, c->n, br_skey_decoder_get_ec(&k->dc), BR_KEYTYPE_SIGN,
-                                BR_KEYTYPE_EC, &tls_ec, br_ecdsa_sign_asn1_get_default());
+  br_ssl_engine_set_default_aes_cbc(eng);
+  certs[0] = t->rsa;
+  certs[1] = t->ec;
+  tls_policy_install(&sc, t->rsa, t->ec);
+  if (t->ca) tls_client_auth(&sc, t->ca);
   if (cache) br_ssl_server_set_cache(&sc, cache);
   br_ssl_engine_set_buffer(eng, iobuf, sizeof iobuf, 1);
-  br_ssl_engine_set_all_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
-  key = k;
+  br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
   if (!br_ssl_server_reset(&sc)) { *err = err_name(br_ssl_engine_last_error(eng)); return 0; }
   return 1;
 }
@@ -256,8 +243,9 @@ int tls_engine_handshake(struct session *s, unsigned long seconds)
   io_set_deadline(s, seconds);
   st = pump(BR_SSL_SENDAPP);
   s->deadline = saved;
-  /* the key is needed for the handshake only (no renegotiation) */
-  tls_key_wipe(key);
+  /* the keys are needed for the handshake only (no renegotiation) */
+  if (certs[0]) tls_key_wipe(&certs[0]->key);
+  if (certs[1]) tls_key_wipe(&certs[1]->key);
   if (st <= 0) {
     if (!st && !why) why = "the client closed the connection";
     if (st < 0 && errno == ETIMEDOUT) why = "handshake timed out";

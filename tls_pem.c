@@ -109,10 +109,12 @@ int tls_pem_chain(const char *pem, size_t len, struct tls_chain *c, const char *
   c->n = 0;
   if (!pem_walk(pem, len, chain_obj, c, err)) { tls_chain_free(c); return 0; }
   if (!c->n) { *err = "no CERTIFICATE in the file"; return 0; }
-  /* each certificate must at least decode, or the handshake fails later */
+  /* each certificate must at least decode, or the handshake fails later;
+     the first is decoded by tls_key_matches (or was, when the session
+     cache holds the record of its check): not twice */
   {
     size_t i;
-    for (i = 0; i < c->n; ++i) {
+    for (i = 1; i < c->n; ++i) {
       br_x509_decoder_context dc;
       br_x509_decoder_init(&dc, NULL, NULL);
       br_x509_decoder_push(&dc, c->cert[i].data, c->cert[i].data_len);
@@ -124,6 +126,57 @@ int tls_pem_chain(const char *pem, size_t len, struct tls_chain *c, const char *
     }
   }
   return 1;
+}
+
+/* one DER element at *p: its tag, its value; *p and *len move past it */
+static int der_next(const unsigned char **p, size_t *len, unsigned *tag, const unsigned char **val, size_t *vlen)
+{
+  size_t l, off = 2, i, n;
+  if (*len < 2) return 0;
+  *tag = (*p)[0];
+  l = (*p)[1];
+  if (l & 0x80) {
+    n = l & 0x7F;
+    if (!n || n > 2 || *len < 2 + n) return 0;
+    for (l = 0, i = 0; i < n; ++i) l = l << 8 | (*p)[2 + i];
+    off += n;
+  }
+  if (l > *len - off) return 0;
+  *val = *p + off;
+  *vlen = l;
+  *p += off + l;
+  *len -= off + l;
+  return 1;
+}
+
+/* The public point of an EC key's DER: SEC1's ECPrivateKey { 1, key,
+   [0] parameters, [1] BIT STRING point }, or PKCS#8's { 0, algorithm,
+   OCTET STRING ECPrivateKey }. The length of the point copied to out,
+   0 when absent or malformed. */
+static size_t ec_pub(const unsigned char *d, size_t n, unsigned char *out, size_t size, int depth)
+{
+  const unsigned char *v;
+  size_t vl;
+  unsigned tag;
+  if (!der_next(&d, &n, &tag, &v, &vl) || tag != 0x30) return 0;
+  d = v;
+  n = vl;
+  if (!der_next(&d, &n, &tag, &v, &vl) || tag != 0x02 || vl != 1) return 0;
+  if (v[0] == 0 && !depth) {
+    if (!der_next(&d, &n, &tag, &v, &vl) || tag != 0x30) return 0;
+    if (!der_next(&d, &n, &tag, &v, &vl) || tag != 0x04) return 0;
+    return ec_pub(v, vl, out, size, 1);
+  }
+  if (v[0] != 1 || !der_next(&d, &n, &tag, &v, &vl) || tag != 0x04) return 0;
+  while (der_next(&d, &n, &tag, &v, &vl))
+    if (tag == 0xA1) {
+      const unsigned char *b = v;
+      size_t bl = vl;
+      if (!der_next(&b, &bl, &tag, &v, &vl) || tag != 0x03 || vl < 2 || v[0] || vl - 1 > size) return 0;
+      memcpy(out, v + 1, vl - 1);
+      return vl - 1;
+    }
+  return 0;
 }
 
 static int key_obj(void *ctx, const char *name, const unsigned char *der, size_t len, const char **err)
@@ -142,6 +195,7 @@ static int key_obj(void *ctx, const char *name, const unsigned char *der, size_t
     *err = "a private key that is neither RSA nor EC";
     return 0;
   }
+  k->publen = k->type == BR_KEYTYPE_EC ? ec_pub(der, len, k->pub, sizeof k->pub, 0) : 0;
   return 1;
 }
 
@@ -154,6 +208,7 @@ void tls_key_wipe(struct tls_key *k)
 int tls_pem_key(const char *pem, size_t len, struct tls_key *k, const char **err)
 {
   k->type = 0;
+  k->publen = 0;
   if (!pem_walk(pem, len, key_obj, k, err)) { tls_key_wipe(k); return 0; }
   if (!k->type) { *err = "no PRIVATE KEY in the file"; return 0; }
   return 1;
@@ -175,7 +230,7 @@ int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert)
   br_x509_decoder_init(&dc, NULL, NULL);
   br_x509_decoder_push(&dc, cert->data, cert->data_len);
   pk = br_x509_decoder_get_pkey(&dc);
-  if (!pk || br_x509_decoder_last_error(&dc)) return 0;
+  if (!pk || br_x509_decoder_last_error(&dc)) return -1;
   if (k->type == BR_KEYTYPE_RSA && pk->key_type == BR_KEYTYPE_RSA) {
     /* the modulus (p*q) identifies the pair; BearSSL 0.6's
        br_rsa_compute_pubexp returns 0 for valid keys, so e is not compared */
@@ -189,8 +244,10 @@ int tls_key_matches(const struct tls_key *k, const br_x509_certificate *cert)
     const br_ec_private_key *sk = br_skey_decoder_get_ec(&k->dc);
     br_ec_public_key pub;
     unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
-    size_t ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
-    ok = ql && pub.curve == pk->key.ec.curve && ql == pk->key.ec.qlen && !memcmp(q, pk->key.ec.q, ql);
+    size_t ql = k->publen;
+    if (ql) memcpy(q, k->pub, ql);
+    else ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
+    ok = ql && sk->curve == pk->key.ec.curve && ql == pk->key.ec.qlen && !memcmp(q, pk->key.ec.q, ql);
   }
   wipe(&dc, sizeof dc);
   return ok;

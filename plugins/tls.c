@@ -3,11 +3,15 @@
    STARTTLS is offered in EHLO when a certificate is configured, or when
    sslserver -n offers UCSPI-TLS; never once TLS is on.
 
-   Arguments (all optional, as in Perl): CERT [KEY [CA [DHPARAM]]], file
-   paths. Without them the control files ssl/qpsmtpd-server.crt and
-   ssl/qpsmtpd-server.key are used. One argument names a file that holds
-   both the chain and the key. CA (client certificates) and DHPARAM (only
-   ECDHE is offered) are accepted for compatibility and not used.
+   Arguments (all optional, as in Perl): CERT [KEY [CA [DHPARAM [CERT2
+   [KEY2]]]]], file paths. Without them the control files
+   ssl/qpsmtpd-server.crt and .key, ssl/qpsmtpd-ca.crt and
+   ssl/qpsmtpd-server2.crt and .key are used. A CERT without KEY names a
+   file that holds both the chain and the key (CERT2 the same). CA asks
+   clients for a certificate and checks it ("-": none asked for);
+   DHPARAM is accepted for compatibility and not used (only ECDHE is
+   offered). CERT2 and KEY2 are a second certificate of the other key
+   type (RSA and EC): each client gets the one it can use.
 
    Being in the chain, anywhere, switches the core's STARTTLS command on
    (PLUGIN_STARTTLS; smtp.c's command table). */
@@ -17,12 +21,11 @@
 static int tls_init(void **self, int argc, const char *const *argv, stralloc *err)
 {
   (void)self;
-  if (argc > 4) {
-    stralloc_copys(err, "takes at most 4 arguments: cert key ca dhparam");
+  if (argc > 6) {
+    stralloc_copys(err, "takes at most 6 arguments: cert key ca dhparam cert2 key2");
     return 0;
   }
-  if (argc == 0) tls_configure(NULL, NULL);
-  else tls_configure(argv[0], argc > 1 ? argv[1] : argv[0]);
+  tls_configure(argv, argc);
   return 1;
 }
 

@@ -67,7 +67,7 @@ received() {
   smtp "$qp"
   run tr -d '\r' < "$OUT"
   assert_line '250 STARTTLS'
-  assert_line '250 2.0.0 conn tls_enabled=unset txn tls_enabled=1 cipher=unset'
+  assert_line '250 2.0.0 conn tls_enabled=unset txn tls_enabled=1 cipher=unset client=unset subject=unset'
   printf 'HELO client.example\r\nQUIT\r\n' > "$IN"
   smtp "$qp"
   run grep -c STARTTLS "$OUT"
@@ -104,13 +104,15 @@ received() {
 }
 
 # ------------------------------------------------------------ config errors
+# The files are read at STARTTLS (a session that never starts TLS does
+# not parse them): a bad one gets 421 instead of the 220 to STARTTLS.
 
 @test "a malformed key gives 421 and a log line naming the file" {
   certs rsa
   echo 'not a key' > "$CFG/ssl/qpsmtpd-server.key"
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  printf 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   assert_equal "$RC" 111
   run cat "$ERR"
   assert_output --partial "$CFG/ssl/qpsmtpd-server.key: no PRIVATE KEY in the file"
@@ -119,9 +121,9 @@ received() {
 @test "a malformed certificate gives 421 and a log line naming the file" {
   certs rsa
   printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' > "$CFG/ssl/qpsmtpd-server.crt"
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  printf 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   run cat "$ERR"
   assert_output --partial "$CFG/ssl/qpsmtpd-server.crt: a CERTIFICATE that is not valid X.509"
 }
@@ -130,9 +132,9 @@ received() {
   certs rsa
   rm "$CFG/ssl/qpsmtpd-server.key"
   mkdir "$CFG/ssl/qpsmtpd-server.key"
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  printf 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   run cat "$ERR"
   assert_output --partial "$CFG/ssl/qpsmtpd-server.key: Is a directory"
 }
@@ -140,25 +142,25 @@ received() {
 @test "a certificate without its key, or with another key, gives 421 naming the key" {
   certs rsa
   rm "$CFG/ssl/qpsmtpd-server.key"
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  printf 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' > "$IN"
   smtp "$QP"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   grep -q 'ssl/qpsmtpd-server.key: the certificate exists but its key does not' "$ERR"
   certs rsa other.key
   smtp "$QP"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   grep -q 'ssl/qpsmtpd-server.key: the key does not belong to the certificate' "$ERR"
 }
 
 @test "the plugin's arguments name the files; one file may hold chain and key" {
   cat "$CERTS/ec.crt" "$CERTS/ec.key" > "$BATS_TEST_TMPDIR/both.pem"
   qp=$(printf 'tls %s\n' "$BATS_TEST_TMPDIR/both.pem" | build_chain tlsargs)
-  printf 'EHLO client.example\r\nQUIT\r\n' > "$IN"
+  printf 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' > "$IN"
   smtp "$qp"
   grep -q '^250 STARTTLS' "$OUT"
   qp=$(printf 'tls %s %s\n' "$CERTS/rsa.crt" "$BATS_TEST_TMPDIR/missing.key" | build_chain tlsargs2)
   smtp "$qp"
-  assert_equal "$(codes)" "421"
+  assert_equal "$(codes)" "220 250 421"
   grep -q "missing.key: the certificate exists but its key does not" "$ERR"
 }
 
