@@ -7,7 +7,6 @@
 #include <str.h>
 #include "hooks.h"
 #include "log.h"
-#include "reject.h"
 #include "session.h"
 
 const char *const hook_names[HOOK_COUNT] = {
@@ -394,3 +393,10 @@ HOOK_RUNNER(auth, HOOK_AUTH, struct auth_args)
 HOOK_RUNNER(auth_plain, HOOK_AUTH_PLAIN, struct auth_args)
 HOOK_RUNNER(auth_login, HOOK_AUTH_LOGIN, struct auth_args)
 HOOK_RUNNER(auth_cram_md5, HOOK_AUTH_CRAM_MD5, struct auth_args)
+
+int arg_error(stralloc *err, const char *what, const char *v)
+{
+  stralloc_copys(err, what);
+  if (v) stralloc_cats(err, v);
+  return 0;
+}

@@ -309,4 +309,8 @@ void hook_route_logging(void);
    exit code (0, or 100 with the reason on fd 2) */
 int hook_check_chain(void);
 
+/* an init's refusal of its arguments: what (and v, when not NULL) in
+   err; returns 0, for "return arg_error(err, ...)" */
+int arg_error(stralloc *err, const char *what, const char *v);
+
 #endif

@@ -105,13 +105,6 @@ nomem:
   return hook_nomem(msg);
 }
 
-int arg_error(stralloc *err, const char *what, const char *v)
-{
-  stralloc_copys(err, what);
-  if (v) stralloc_cats(err, v);
-  return 0;
-}
-
 int session_immune(struct session *s, const char *plugin)
 {
   if (s->relay_client) { qlog(s, LOGINFO, plugin, "skip, relay client"); return 1; }

@@ -28,9 +28,6 @@ int reject_type_code(const char *name, int deftype);
    (deftype when none) with text in msg. */
 int reject_get(struct session *s, const struct reject *r, int deftype, const char *plugin,
                const char *text, const char *logtext, stralloc *msg);
-/* an init's refusal of its arguments: what (and v, when not NULL) in
-   err; returns 0, for "return arg_error(err, ...)" */
-int arg_error(stralloc *err, const char *what, const char *v);
 
 /* Perl's is_immune: relay client, "whitelisthost" connection note or
    "whitelistsender" transaction note; logs the reason */
