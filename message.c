@@ -89,9 +89,11 @@ int txn_each_client(struct session *s, int (*fn)(void *ctx, const char *buf, siz
 
 int txn_write_message(struct session *s, int fd)
 {
-  if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
-  if (s->t.hdr_edited) return each_edited(s, write_chunk, &fd);
-  return spool_write_to(&s->t.spool, fd);
+  if (s->t.hdr_edited) {
+    if (fd_write_all(fd, s->t.newhdrs.s, s->t.newhdrs.len) == -1) return -1;
+    return each_edited(s, write_chunk, &fd);
+  }
+  return spool_write_to(&s->t.spool, fd, s->t.newhdrs.s, s->t.newhdrs.len);
 }
 
 int txn_body_replace(struct session *s)

@@ -4,7 +4,7 @@
    qmail's tcpserver -U), before anything else: control files, plugins and
    the client are all handled as that user. Without them, or when they
    name root, it refuses with 421. */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE             /* getresuid */
 #include <grp.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,10 +34,12 @@ static int id_parse(const char *v, unsigned long *id)
 void priv_drop(struct session *s)
 {
   unsigned long u, g;
-  uid_t uid;
+  uid_t uid, r, e, sv;
   gid_t gid;
 
-  if (getuid() != 0 && geteuid() != 0) return;
+  /* one system call, not getuid and geteuid */
+  if (getresuid(&r, &e, &sv) == -1) { r = getuid(); e = geteuid(); }
+  if (r != 0 && e != 0) return;
   if (!env_get("UID") || !env_get("GID")) refuse(s, "UID and GID are not set");
   if (!id_parse(env_get("UID"), &u)) refuse(s, "UID is not a user id other than 0");
   if (!id_parse(env_get("GID"), &g)) refuse(s, "GID is not a group id other than 0");

@@ -66,9 +66,8 @@ static void init(void)
   secret = v | 1;
   cur = arena0;
   end = arena0 + ARENA0;
-  chunks[0].lo = arena0;
-  chunks[0].hi = end;
-  nchunks = 1;
+  nchunks = 1;                  /* chunk 0 is arena0, not written in chunks[]: a
+                                   session that never leaves it never touches the table */
 }
 
 static uintptr_t check_of(const struct hdr *h, unsigned int cls)
@@ -81,7 +80,8 @@ static int free_block(const struct hdr *h, unsigned int c)
 {
   unsigned int i;
   if ((uintptr_t)h % HDR) return 0;
-  for (i = 0; i < nchunks; ++i)
+  if ((const unsigned char *)h >= arena0 && (const unsigned char *)h + HDR <= arena0 + ARENA0) i = 0;
+  else for (i = 1; i < nchunks; ++i)
     if ((const unsigned char *)h >= chunks[i].lo && (const unsigned char *)h + HDR <= chunks[i].hi) break;
   if (i == nchunks) return 0;
   return h->state == FREE && h->cls == c && h->check == check_of(h, c);
@@ -189,6 +189,19 @@ void *realloc(void *p, size_t n)
   h = inuse(p);
   have = room(h);
   if (n <= have) return p;
+  /* the last block carved grows where it is, into a bigger class: a
+     buffer that grows step by step (a stralloc taking the message)
+     leaves no trail of smaller blocks behind it */
+  if (h->cls != LARGE && n <= ((size_t)1 << MAXSHIFT) - HDR
+      && (unsigned char *)h + ((size_t)1 << (h->cls + MINSHIFT)) == cur) {
+    unsigned int c = h->cls;
+    while (((size_t)1 << (c + MINSHIFT)) - HDR < n) ++c;
+    if ((size_t)(end - (unsigned char *)h) >= (size_t)1 << (c + MINSHIFT)) {
+      cur = (unsigned char *)h + ((size_t)1 << (c + MINSHIFT));
+      mark(h, c, INUSE);
+      return p;
+    }
+  }
   q = malloc(n);
   if (!q) return NULL;
   memcpy(q, p, have);

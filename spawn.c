@@ -9,6 +9,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -55,6 +56,9 @@ static int kid_main(void *arg)
   const struct kid *k = arg;
   long moved[SPAWN_FDS + 3];
   unsigned long none[2] = { 0, 0 };
+  /* the kernel's struct sigaction all zero, on every architecture:
+     SIG_DFL, no flags, an empty mask (larger than any kernel's struct) */
+  unsigned long dfl[16] = { 0 };
   int i, fd;
   /* Move every source above every target first, so no dup3 below
      clobbers another source, and none is a no-op that keeps FD_CLOEXEC. */
@@ -77,6 +81,12 @@ static int kid_main(void *arg)
   }
   syscall(SYS_close_range, (unsigned)k->low, ~0U, CLOSE_RANGE_CLOEXEC);
   syscall(SYS_setpgid, 0, 0);
+  /* we ignore SIGPIPE and SIGXFSZ, and an ignored signal stays ignored
+     across exec: the child puts them back to their defaults itself (a
+     clone without CLONE_SIGHAND has its own copy of the actions), so
+     that our own are never changed and put back around every start */
+  syscall(SYS_rt_sigaction, SIGPIPE, dfl, 0, _NSIG / 8);
+  syscall(SYS_rt_sigaction, SIGXFSZ, dfl, 0, _NSIG / 8);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, _NSIG / 8);
   syscall(SYS_execve, k->path, k->argv, k->envp);
   syscall(SYS_exit, k->failcode);
@@ -109,7 +119,7 @@ pid_t spawn_start(struct session *s, const struct spawn *sp)
   int nul = -1, i, saved, mapped[3] = { 0, 0, 0 };
   int usefast = sp->fast && !fast.pid && !env_get("QPSMTPD_SPAWN_VFORK");
   sigset_t every, old;
-  struct sigaction dfl, oldchld, oldpipe, oldxfsz;
+  struct sigaction dfl, oldchld;
   pid_t pid;
 
   if (sp->nfd < 0 || sp->nfd > SPAWN_FDS || !sp->path || !sp->argv) { errno = EINVAL; return -1; }
@@ -135,9 +145,9 @@ pid_t spawn_start(struct session *s, const struct spawn *sp)
     if (map_add(k, nul, i) == -1) goto fail;
   }
 
-  /* waitpid needs SIGCHLD not ignored; the child must start with SIGPIPE
-     and SIGXFSZ at their defaults and run no handler of ours before its
-     exec, so every signal is blocked around the start */
+  /* waitpid needs SIGCHLD not ignored; the child must run no handler of
+     ours before its exec, so every signal is blocked around the start
+     (it puts SIGPIPE and SIGXFSZ back to their defaults itself) */
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -145,8 +155,6 @@ pid_t spawn_start(struct session *s, const struct spawn *sp)
     sigaction(SIGCHLD, &dfl, 0);
   sigfillset(&every);
   sigprocmask(SIG_BLOCK, &every, &old);
-  sigaction(SIGPIPE, &dfl, &oldpipe);
-  sigaction(SIGXFSZ, &dfl, &oldxfsz);
   /* The fast child is a clone that shares our memory (CLONE_VM) on a
      stack of its own, and we go on at once: no copy of our page tables,
      no copy-on-write fault for every page either process then writes
@@ -158,8 +166,6 @@ pid_t spawn_start(struct session *s, const struct spawn *sp)
   else
     pid = start_vfork(k);
   saved = errno;
-  sigaction(SIGPIPE, &oldpipe, 0);
-  sigaction(SIGXFSZ, &oldxfsz, 0);
   sigprocmask(SIG_SETMASK, &old, 0);
   if (nul >= 0) close(nul);     /* the child has its own descriptor table */
   if (pid > 0 && usefast) fast.pid = pid;
@@ -181,13 +187,20 @@ pid_t spawn_wait(pid_t pid, int *wstat, int flags)
   return r;
 }
 
+/* a read only after a poll that found the pipe readable or closed, so
+   it never blocks (we are its only reader), and no fcntl to make it
+   non-blocking: two system calls for the usual empty pipe, not three */
 size_t spawn_readnow(int fd, char *buf, size_t max)
 {
   size_t n = 0;
-  int fl = fcntl(fd, F_GETFL);
-  if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) return 0;
   while (n < max) {
-    ssize_t r = read(fd, buf + n, max - n);
+    struct pollfd p;
+    ssize_t r;
+    p.fd = fd; p.events = POLLIN; p.revents = 0;
+    r = poll(&p, 1, 0);
+    if (r == -1 && errno == EINTR) continue;
+    if (r != 1 || !(p.revents & (POLLIN | POLLHUP))) break;
+    r = read(fd, buf + n, max - n);
     if (r == -1 && errno == EINTR) continue;
     if (r <= 0) break;
     n += (size_t)r;

@@ -80,11 +80,12 @@ int spool_finish(struct spool *sp)
   return 0;
 }
 
-int spool_write_to(struct spool *sp, int fd)
+int spool_write_to(struct spool *sp, int fd, const char *head, size_t hlen)
 {
   off_t off = 0;
   char *buf;
-  if (sp->fd < 0) return fd_write_all(fd, sp->mem.s, sp->mem.len);
+  if (sp->fd < 0) return fd_write_two(fd, head, hlen, sp->mem.s, sp->mem.len);
+  if (fd_write_all(fd, head, hlen) == -1) return -1;
   if (spool_finish(sp) == -1) return -1;
   while ((unsigned long long)off < sp->len) {
     ssize_t r = sendfile(fd, sp->fd, &off, sp->len - (unsigned long long)off > (1 << 30) ? (1 << 30) : (size_t)(sp->len - (unsigned long long)off));

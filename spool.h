@@ -20,7 +20,7 @@ struct spool {
 void spool_init(struct spool *sp, const char *dir, unsigned long threshold);
 int spool_put(struct spool *sp, const char *buf, size_t len);   /* 0 ok, -1 error */
 int spool_finish(struct spool *sp);                              /* flush; 0 ok */
-int spool_write_to(struct spool *sp, int fd);                     /* copy all to fd */
+int spool_write_to(struct spool *sp, int fd, const char *head, size_t hlen); /* head, then all, to fd */
 /* calls fn with the stored bytes in order, in chunks; stops at its -1 */
 int spool_each(struct spool *sp, int (*fn)(void *ctx, const char *buf, size_t len), void *ctx);
 void spool_free(struct spool *sp);

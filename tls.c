@@ -5,6 +5,9 @@
    ECDHE only, the server's order (tls_policy.c), no renegotiation. */
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <bearssl.h>
 #include <fmt.h>
 #include "io.h"
@@ -237,10 +240,17 @@ static ssize_t tls_write(const char *buf, size_t len)
 
 int tls_engine_handshake(struct session *s, unsigned long seconds)
 {
-  int st;
+  int st, one = 1;
   long long saved = s->deadline;
   ts = s;
   io_set_deadline(s, seconds);
+  /* The engine sends some flights as several records, one write each (its
+     ChangeCipherSpec, then its Finished): under Nagle's algorithm the
+     second waits for the client's ACK of the first, which the client
+     delays (40 ms or more) since it waits for the Finished before saying
+     anything. Every write of ours is a whole flight or reply, so none
+     needs holding back. Not a socket (sslserver's pipes): nothing to do. */
+  setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   st = pump(BR_SSL_SENDAPP);
   s->deadline = saved;
   /* the keys are needed for the handshake only (no renegotiation) */

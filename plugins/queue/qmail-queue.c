@@ -211,7 +211,6 @@ static const char *qq_prog(void *self, stralloc *sa)
 struct qq_child {
   pid_t pid;
   int pm, pe, px;
-  struct sigaction oldpipe;
   char prog[256];
 };
 
@@ -223,7 +222,6 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
   static char *argv[2];
   int pm[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
   int all[6], saved;
-  struct sigaction ign;
   struct spawn sp;
 
   if (strlen(prog) >= sizeof c->prog) {
@@ -237,9 +235,8 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
     qlogm(s, LOGERROR, NAME, "cannot create pipes: ", strerror(saved));
     return -1;
   }
-  /* a dead qmail-queue must not kill us */
-  ign.sa_handler = SIG_IGN; sigemptyset(&ign.sa_mask); ign.sa_flags = 0;
-  sigaction(SIGPIPE, &ign, &c->oldpipe);
+  /* a dead qmail-queue does not kill us: the session ignores SIGPIPE
+     from its start (session_start), and a write to it fails with EPIPE */
   /* a fast child may read path and argv after we return: c->prog and
      the static argv stay as they are until it is reaped (qq_queue's copy
      of early leaves early.prog in place) */
@@ -260,7 +257,6 @@ static int qq_spawn(struct session *s, const char *prog, struct qq_child *c)
   if (c->pid == -1) {
     all[0] = pm[0]; all[1] = pm[1]; all[2] = pe[0]; all[3] = pe[1]; all[4] = px[0]; all[5] = px[1];
     pipes_close(all, 6);
-    sigaction(SIGPIPE, &c->oldpipe, 0);
     c->pid = 0;
     qlogm(s, LOGERROR, NAME, "cannot start a process: ", strerror(saved));
     return -1;
@@ -285,7 +281,6 @@ static void qq_abandon(struct session *s)
   watchdog_start(queue_timeout(s), early.pid, -1);
   spawn_wait(early.pid, &wstat, 0);
   watchdog_stop();
-  sigaction(SIGPIPE, &early.oldpipe, 0);
   early.pid = 0;
 }
 
@@ -433,7 +428,6 @@ static int qq_queue(struct session *s, void *self, struct msg_args *a)
   timedout = watchdog_stop();
   if (r == pid) errlen = spawn_readnow(c.px, errbuf, ERRTEXT_MAX);
   close(c.px);
-  sigaction(SIGPIPE, &c.oldpipe, 0);
 
   pidstr[fmt_ulong(pidstr, (unsigned long)pid)] = 0;
   if (werrwhat)
