@@ -110,6 +110,16 @@ send() {
   assert_success
 }
 
+# send_bs 'SENDER> PARAMS' RCPT MSGFILE: the message given to Exim by SMTP
+# on its standard input (exim -bs), dot-stuffed, for MAIL parameters
+send_bs() {
+  { printf 'EHLO local.example\r\nMAIL FROM:<%s\r\nRCPT TO:<%s>\r\nDATA\r\n' "$1" "$2"
+    sed 's/^\./../; s/$/\r/' "$3"; printf '.\r\nQUIT\r\n'; } > "$ED/in"
+  run "$EXIM" -C "$ED/exim.conf" -odf -bs < "$ED/in"
+  assert_success
+  assert_line --regexp '^250 OK id='
+}
+
 # Exim's log says the message went to qpsmtpd and is done with; K marks a
 # delivery by CHUNKING
 delivered() {
@@ -153,4 +163,86 @@ message() {
   body_of 1 > "$ED/queued"
   cmp "$ED/msg" "$ED/queued"
   grep -Eq "^Received: from \\[$NET\\.2\\] \\(HELO exim\\.test\\.example\\) \\($NET\\.2\\)$" "$FAKEQ_DIR/1.msg"
+}
+
+@test "Exim with CHUNKING turned off on its side sends DATA, dot-stuffed: qpsmtpd queues the same octets as by BDAT" {
+  { message same two; printf 'first line\n.\n..two dots\n.trailing\n\n\nlast line\n'; } > "$ED/msg"
+  # qpsmtpd always offers CHUNKING: Exim is told not to use it
+  exim_conf ''
+  send "$ED/msg"
+  wait_sessions 1
+  delivered ''
+  ! grep -q ' K C=' "$ED/log/mainlog"
+  exim_conf '*'
+  send "$ED/msg"
+  wait_sessions 2
+  run commands
+  assert_equal "${#lines[@]}" 6
+  assert_line --index 2 'DATA'
+  assert_line --index 5 "BDAT $(crlf_size "$ED/msg") LAST"
+  assert_equal "$(queued)" 2
+  body_of 1 > "$ED/by-data"
+  body_of 2 > "$ED/by-bdat"
+  cmp "$ED/msg" "$ED/by-data"
+  cmp "$ED/msg" "$ED/by-bdat"
+}
+
+@test "a 1 MB message: Exim sends it in more than one BDAT chunk, only the last with LAST, the sizes adding up to the message; queued as sent" {
+  exim_conf '*'
+  { message big three; awk 'BEGIN { for (i = 0; i < 20000; i++) printf "line %06d %s\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }'; } > "$ED/msg"
+  send "$ED/msg"
+  wait_sessions 1
+  delivered K
+  run sed -n 's/^BDAT //p' <(commands)
+  [ "${#lines[@]}" -ge 2 ]
+  local i sum=0
+  for i in "${!lines[@]}"; do
+    if [ "$i" -lt $((${#lines[@]} - 1)) ]; then
+      [[ ${lines[i]} =~ ^[0-9]+$ ]]
+    else
+      [[ ${lines[i]} =~ ^[0-9]+\ LAST$ ]]
+    fi
+    sum=$((sum + ${lines[i]% LAST}))
+  done
+  assert_equal "$sum" "$(crlf_size "$ED/msg")"
+  assert_equal "$(queued)" 1
+  body_of 1 > "$ED/queued"
+  cmp "$ED/msg" "$ED/queued"
+}
+
+@test "an 8-bit body: Exim delivers it with BDAT, and the octets are queued unchanged" {
+  exim_conf '*'
+  { message "8bit" four; printf 'Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\nGr\374\337e, \351t\351, \377\200\n'; } > "$ED/msg"
+  # given to Exim with BODY=8BITMIME (exim -bs); Exim 4.96 does not pass
+  # the parameter on, and needs not: its 8-bit octets go in the chunk as
+  # they are (RFC 3030 2: BDAT carries any octets)
+  send_bs 'alice@test.example> BODY=8BITMIME' bob@example.com "$ED/msg"
+  wait_sessions 1
+  delivered K
+  run commands
+  assert_line --index 0 --regexp '^MAIL FROM:<alice@test\.example> SIZE=[0-9]+( BODY=8BITMIME)?$'
+  assert_line --index 2 "BDAT $(crlf_size "$ED/msg") LAST"
+  body_of 1 > "$ED/queued"
+  cmp "$ED/msg" "$ED/queued"
+}
+
+@test "SMTPUTF8: Exim relays from and to UTF-8 addresses with MAIL ... SMTPUTF8 and BDAT; queued with the addresses as sent" {
+  grep -q '^Support for:.* I18N' "$BATS_FILE_TMPDIR/version" ||
+    skip "this Exim is built without I18N (SMTPUTF8): $(grep '^Support for:' "$BATS_FILE_TMPDIR/version")"
+  exim_conf '*'
+  # Exim marks a message SMTPUTF8 when it came with it (-bs, as above)
+  printf 'From: s\303\270ren@test.example\nSubject: gr\303\274\303\237e\nMessage-Id: <five@test.example>\nDate: Sun, 06 Dec 2026 12:00:00 +0000\n\nk\303\266rper\n' > "$ED/msg"
+  send_bs $'s\303\270ren@test.example> SMTPUTF8' $'j\303\270rn@example.com' "$ED/msg"
+  assert_line --regexp $'^250-SMTPUTF8\r$'
+  wait_sessions 1
+  grep -Eq $'=> j\303\270rn@example.com'" R=to_qpsmtpd T=qpsmtpd H=$NET.1 \\[$NET.1\\] K C=\"250 2\\.0\\.0 Queued! " "$ED/log/mainlog"
+  run commands
+  assert_line --index 0 --regexp $'^MAIL FROM:<s\303\270ren@test\\.example> SIZE=[0-9]+ SMTPUTF8$'
+  assert_line --index 1 $'RCPT TO:<j\303\270rn@example.com>'
+  assert_line --index 2 "BDAT $(crlf_size "$ED/msg") LAST"
+  assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" $'Fs\303\270ren@test.example|Tj\303\270rn@example.com||'
+  grep -q ' with UTF8SMTP; ' "$FAKEQ_DIR/1.msg"
+  grep -q $'^Subject: gr\303\274\303\237e$' "$FAKEQ_DIR/1.msg"
+  body_of 1 > "$ED/queued"
+  cmp "$ED/msg" "$ED/queued"
 }
