@@ -51,9 +51,14 @@ setup() {
   chown nobody: "$ED/spool" "$ED/log"
   SRVPID=
   SRVLOG=$BATS_TEST_TMPDIR/server.log
-  # qpsmtpd under tcpserver on $NET.1 (start_server's, on another address)
+  start_qp
+}
+
+# qpsmtpd under tcpserver on $NET.1 (start_server's, on another address),
+# with the environment in SRV_ENV
+start_qp() {
   listen_retry 'tcpserver: status: 0/' - env -i -C "$BATS_TEST_TMPDIR" "${QPIDS[@]}" PATH=/usr/bin:/bin \
-    QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" \
+    QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" ${SRV_ENV[@]+"${SRV_ENV[@]}"} \
     tcpserver -v -R -H -l0 "$NET.1" @PORT@ "$QP"
 }
 
@@ -243,6 +248,35 @@ message() {
   assert_equal "$(tr '\0' '|' < "$FAKEQ_DIR/1.env")" $'Fs\303\270ren@test.example|Tj\303\270rn@example.com||'
   grep -q ' with UTF8SMTP; ' "$FAKEQ_DIR/1.msg"
   grep -q $'^Subject: gr\303\274\303\237e$' "$FAKEQ_DIR/1.msg"
+  body_of 1 > "$ED/queued"
+  cmp "$ED/msg" "$ED/queued"
+}
+
+@test "qmail-queue fails: qpsmtpd answers 451 to BDAT LAST, Exim defers and keeps the message, and delivers it whole on its retry" {
+  stop_server
+  SRV_ENV=(FAKEQ_EXIT=71)
+  start_qp
+  exim_conf '*'
+  { message deferred six; printf 'body\n.\nend\n'; } > "$ED/msg"
+  send "$ED/msg"
+  wait_sessions 1
+  grep -Eq "== bob@example.com R=to_qpsmtpd T=qpsmtpd defer .*: SMTP error from remote mail server after (pipelined )?end of data: 451 " "$ED/log/mainlog"
+  ! grep -q ' Completed$' "$ED/log/mainlog"
+  grep -Eq '^[0-9]+ info BDAT [0-9]+ LAST$' "$SRVLOG"
+  grep -Eq '^[0-9]+ info 451 ' "$SRVLOG"
+  nothing_queued
+  # the same port, qmail-queue working: Exim's forced queue run (-qff)
+  stop_server
+  SRV_ENV=()
+  local port=$PORT
+  SRVLOG=$BATS_TEST_TMPDIR/server2.log
+  start_qp
+  sed -i "s/^  port = $port\$/  port = $PORT/" "$ED/exim.conf"
+  run "$EXIM" -C "$ED/exim.conf" -qff
+  assert_success
+  wait_sessions 1
+  delivered K
+  assert_equal "$(queued)" 1
   body_of 1 > "$ED/queued"
   cmp "$ED/msg" "$ED/queued"
 }
