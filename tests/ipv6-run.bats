@@ -3,8 +3,8 @@
 # ucspi-tcp-ipv6. That package replaces ucspi-tcp, which the other tests
 # use, so tests/run keeps its .deb in tests/bin/debs and this file unpacks
 # it into its own directory; run is pointed at its tcpserver with
-# TCPSERVER, as a site keeping both would. (ipv6.bats serves ::1 through
-# xinetd.)
+# config/tcpserver or TCPSERVER, as a site keeping both would. (ipv6.bats
+# serves ::1 through xinetd.)
 #
 # The network tests run in a private network namespace whose loopback also
 # holds addresses of 2001:db8::/32, so that clients other than ::1 (which
@@ -89,6 +89,8 @@ session_of() {
 }
 
 @test "run with TCPSERVER=ucspi-tcp-ipv6's tcpserver serves config/IP ::1: swaks -6 delivers, TCPREMOTEIP is ::1 in the log and Received" {
+  # the environment wins over config/tcpserver
+  echo /nonexistent/tcpserver > "$SVC/config/tcpserver"
   start_run TCPSERVER="$TCPSERVER6"
   # softlimit and tcpserver replaced the shell: the pid is that tcpserver's
   assert_equal "$(readlink "/proc/$SRVPID/exe")" "$TCPSERVER6"
@@ -111,10 +113,11 @@ session_of() {
   assert_equal "$(stat -c %U "$FAKEQ_DIR/1.msg")" "$user"
 }
 
-@test "run with an IPv6 config/IP and ucspi-tcp's tcpserver says it needs ucspi-tcp-ipv6's" {
+@test "run with an IPv6 config/IP and ucspi-tcp's tcpserver says it needs ucspi-tcp-ipv6's, and how to name it" {
   run timeout 20 env -i PATH=/usr/bin:/bin "$SVC/run"
   assert_failure
-  assert_line --partial 'run: config/IP is the IPv6 address ::1: this needs the tcpserver of ucspi-tcp-ipv6'
+  assert_line 'run: config/IP is the IPv6 address ::1: this needs the tcpserver of ucspi-tcp-ipv6 (apt-get install ucspi-tcp-ipv6, or its path in config/tcpserver)'
+  assert_line --partial 'tcpserver: fatal: '
 }
 
 @test "over IPv6 from other addresses: relayclients with an IPv6 network, morerelayclients.cdb and tcp.smtp.cdb made by ucspi-tcp-ipv6's tcprules" {
@@ -126,7 +129,9 @@ session_of() {
   # tcpserver's rules: RELAYCLIENT for one network, another refused
   printf '%s\n' '2001:db8:3::allow,RELAYCLIENT=""' '2001:db8:4::deny' ':allow' |
     "$TCPRULES6" "$SVC/config/tcp.smtp.cdb" "$SVC/config/tcp.smtp.tmp"
-  start_run TCPSERVER="$TCPSERVER6"
+  # the site's way: the program's path in config/tcpserver
+  echo "$TCPSERVER6" > "$SVC/config/tcpserver"
+  start_run
   run smtp_from 2001:db8:1::5 bob@example.com carol@elsewhere.example
   assert_output '220 250 250 250 250'
   run smtp_from 2001:db8:2::5 bob@example.com carol@elsewhere.example
