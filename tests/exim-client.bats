@@ -177,7 +177,7 @@ message() {
   send "$ED/msg"
   wait_sessions 1
   delivered ''
-  ! grep -q ' K C=' "$ED/log/mainlog"
+  run ! grep -q ' K C=' "$ED/log/mainlog"
   exim_conf '*'
   send "$ED/msg"
   wait_sessions 2
@@ -261,7 +261,7 @@ message() {
   send "$ED/msg"
   wait_sessions 1
   grep -Eq "== bob@example.com R=to_qpsmtpd T=qpsmtpd defer .*: SMTP error from remote mail server after (pipelined )?end of data: 451 " "$ED/log/mainlog"
-  ! grep -q ' Completed$' "$ED/log/mainlog"
+  run ! grep -q ' Completed$' "$ED/log/mainlog"
   grep -Eq '^[0-9]+ info BDAT [0-9]+ LAST$' "$SRVLOG"
   grep -Eq '^[0-9]+ info 451 ' "$SRVLOG"
   nothing_queued

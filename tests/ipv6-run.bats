@@ -31,7 +31,9 @@ setup() {
   cp "$ROOT/run" "$QP" "$SVC/"
   cp "$CFG/me" "$CFG/rcpthosts" "$CFG/loglevel" "$SVC/config/"
   echo ::1 > "$SVC/config/IP"
-  SRVPID= NSPID= NS=()
+  SRVPID=
+  NSPID=
+  NS=()
   SRVLOG=$BATS_TEST_TMPDIR/server.log
 }
 
@@ -94,7 +96,7 @@ session_of() {
   start_run TCPSERVER="$TCPSERVER6"
   # softlimit and tcpserver replaced the shell: the pid is that tcpserver's
   assert_equal "$(readlink "/proc/$SRVPID/exe")" "$TCPSERVER6"
-  ! grep -q 'needs the tcpserver of ucspi-tcp-ipv6' "$SRVLOG"
+  run ! grep -q 'needs the tcpserver of ucspi-tcp-ipv6' "$SRVLOG"
   run ss -ltnH "sport = :$PORT"
   assert_output --partial "[::1]:$PORT"
   run timeout 20 swaks -6 --server ::1 --port "$PORT" --helo client.example \
@@ -149,7 +151,7 @@ session_of() {
   session_of 2001:db8:3::5 | grep -q ' info (connect) relay: pass, enabled by env$'
   grep -Eq '^[0-9]+ info \(connect\) relay: pass, morerelayclients match .* for 2001:db8:5::5' "$SRVLOG"
   grep -Eq '^tcpserver: deny [0-9]+ 0:::1:[0-9]+ :2001:db8:4::5::[0-9]+$' "$SRVLOG"
-  ! grep -q 'Connection from \[2001:db8:4::5\]' "$SRVLOG"
+  run ! grep -q 'Connection from \[2001:db8:4::5\]' "$SRVLOG"
   # four messages, each with its client's address in Received
   assert_equal "$(queued)" 4
   local n
