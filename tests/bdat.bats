@@ -4,11 +4,9 @@
 # refused BDATs whose chunk is read and dropped, databytes across chunks,
 # the hooks, and no way to end a message but BDAT ... LAST.
 #
-# Exim (which sends BDAT to a server offering CHUNKING) is not used: on
-# this Debian, installing exim4-daemon-light removes postfix, which other
-# tests need (apt-get -s install exim4-daemon-light says "Remv postfix").
-# Postfix's SMTP client and swaks never send BDAT, so the real client here
-# is Python's smtplib sending BDAT commands on its socket.
+# Postfix's SMTP client and swaks never send BDAT, so the client here is
+# Python's smtplib sending BDAT commands on its socket; exim-client.bats
+# has Exim, which sends BDAT to a server offering CHUNKING.
 
 load helper
 

@@ -248,3 +248,22 @@ wait_sessions() {
   echo "fewer than $1 sessions ended" >&2
   return 1
 }
+
+# ---------------------------------------------------------------- .debs
+#
+#   unpack_deb PKG DIR               unpacks (dpkg -x) the .deb of PKG that
+#                                    tests/run keeps in tests/bin/debs into
+#                                    DIR; fails saying so when it is missing
+#
+# For programs whose Debian packages conflict with installed ones (exim4
+# with postfix, ucspi-tcp-ipv6 with ucspi-tcp): never installed, they run
+# from the test's own directory.
+unpack_deb() {
+  local deb
+  deb=$(compgen -G "$TB/debs/${1}_*.deb" | sort -V | tail -n 1)
+  if [ -z "$deb" ]; then
+    echo "no .deb of $1 in $TB/debs: tests/run --deps downloads it (apt-get download $1), and did not or could not (no network?)" >&2
+    return 1
+  fi
+  mkdir -p "$2" && dpkg -x "$deb" "$2"
+}
