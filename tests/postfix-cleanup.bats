@@ -140,3 +140,30 @@ nothing_delivered() {
   assert_failure
   assert_output --partial 'postdrop (a path ending in postdrop, config DIR) and the cleanup service'
 }
+
+# the size record of a queue file (postcat -e): its sixth field is the
+# SMTPUTF8 flags (Postfix's smtputf8.h: 1 requested, 2 header, 4 sender,
+# 8 recipient)
+utf8_field() {
+  postcat -c "$PF/etc" -e -q "$1" 2> /dev/null | sed -n 's/^message_size: *//p' | awk '{ print $6 }'
+}
+
+@test "postfix-cleanup: a transaction that declared SMTPUTF8 reaches cleanup with its SMTPUTF8 flag; a plain one does not" {
+  QH=$(printf 'rcpt_ok\nqueue/postfix-queue %s FLAG_HOLD FLAG_MASK_EXTERNAL\n' "$SOCK" | build_chain pfc-hold)
+  {
+    printf 'EHLO client.example\r\nMAIL FROM:<j\xc3\xb6rg@sender.example> SMTPUTF8\r\n'
+    printf 'RCPT TO:<bob@test.example>\r\nDATA\r\nSubject: utf8\r\n\r\nx\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+  smtp "$QH"
+  assert_equal "$(codes)" "220 250 250 250 354 250 221"
+  qid=$(queue_reply | sed 's/.* //')
+  run utf8_field "$qid"
+  [ -n "$output" ] && [ $((output & 1)) -ne 0 ]
+  postsuper -c "$PF/etc" -d "$qid" hold > /dev/null 2>&1
+  session $'Subject: plain\r\n\r\nx\r\n'
+  smtp "$QH"
+  qid=$(queue_reply | sed 's/.* //')
+  run utf8_field "$qid"
+  [ -n "$output" ] && [ $((output & 1)) -eq 0 ]
+  postsuper -c "$PF/etc" -d "$qid" hold > /dev/null 2>&1
+}

@@ -10,7 +10,10 @@
    used unless POSTFIXQUEUE or cleanup_sockets is set. cleanup speaks
    first, as postdrop does (queue_id); we answer "flags\0N\0\0" (its
    attr_scan0), then send the records postdrop would get, headed by the
-   arrival time T "seconds microseconds" that postdrop adds itself.
+   arrival time T "seconds microseconds" that postdrop adds itself. A
+   transaction that declared SMTPUTF8 adds CLEANUP_FLAG_SMTPUTF8 to the
+   flags, as Postfix's smtpd does (postdrop has no way to carry it: there
+   cleanup's own detection of UTF-8 is all there is).
 
    postdrop (default /usr/sbin/postdrop, run as "postdrop -r", with
    "-c DIR" when a config directory is given) speaks first: an attribute
@@ -63,6 +66,7 @@
 #define CLEANUP_STAT_NOPERM (1 << 9)
 
 #define CLEANUP_SOCKET "/var/spool/postfix/public/cleanup"
+#define CLEANUP_FLAG_SMTPUTF8 (1 << 8)
 
 /* cleanup_user.h's client flags, by the names Perl takes (FLAG_...) */
 static const struct { const char *name; unsigned int bits; } pfq_flags[] = {
@@ -603,7 +607,9 @@ static int pfq_queue(struct session *s, void *self, struct msg_args *a)
   e = pfq_sockets(s, q, &socks);
   if (e == -1) { qlog(s, LOGERROR, NAME, "out of memory"); goto tempfail; }
   if (e == 1) {
-    x.flags = (long)q->flags;
+    /* RFC 6531: a transaction that declared SMTPUTF8 asks cleanup for it,
+       as Postfix's smtpd does, so its qmgr and smtp client keep it */
+    x.flags = (long)(q->flags | (txn_smtputf8(s) ? CLEANUP_FLAG_SMTPUTF8 : 0));
     rc = pfq_cleanup(s, &socks, &env, n, r, &x, a->msg);
     goto out;
   }
