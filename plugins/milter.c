@@ -369,12 +369,32 @@ static int m_opened(struct session *s, struct mlt *m, stralloc *msg)
   return m->state == M_NONE ? m_open(s, m, &a) : DECLINED;
 }
 
+/* {cipher_bits}: the symmetric key's bits, read off the suite's name
+   (OpenSSL's names, as starttls.c logs them) */
+static const char *cipher_bits(const char *cipher)
+{
+  if (!cipher) return 0;
+  if (strstr(cipher, "AES128")) return "128";
+  if (strstr(cipher, "AES256") || strstr(cipher, "CHACHA20")) return "256";
+  return 0;
+}
+
 static int m_helo(struct session *s, void *self, struct helo_args *a)
 {
   struct mlt *m = self;
   int rc = m_opened(s, m, a->msg);
   if (rc != DECLINED) return rc;
   if (!m_wants(m, 0) || (m->proto & SMFIP_NOHELO)) return DECLINED;
+  {
+    /* Postfix's milter_helo_macros: the TLS state after STARTTLS (the
+       client certificate's subject when one was verified; its issuer is
+       not kept, so {cert_issuer} is never sent) */
+    const char *cipher = note_conn_get(s, "tls_enabled") ? note_conn_get(s, "tls_cipher") : 0;
+    const char *kv[] = { "{tls_version}", cipher ? note_conn_get(s, "tls_version") : 0, "{cipher}", cipher,
+                         "{cipher_bits}", cipher_bits(cipher),
+                         "{cert_subject}", cipher ? note_conn_get(s, "tls_client_subject") : 0 };
+    if (cipher && !m_macros(m, SMFIC_HELO, kv, 4)) return hook_nomem(a->msg);
+  }
   m->tmp.len = 0;
   if (!milter_cat0(&m->tmp, a->host, a->hostlen) || !milter_pkt(&m->pkt, SMFIC_HELO, m->tmp.s, m->tmp.len))
     return hook_nomem(a->msg);
@@ -419,9 +439,21 @@ static int m_mail_event(struct session *s, struct mlt *m, struct addr_args *a)
   addr[n] = 0;
   {
     const char *user = note_conn_get(s, "auth_user");
-    const char *kv[] = { "i", m->qid, "{mail_addr}", addr, "{auth_type}", user ? note_conn_get(s, "auth_mechanism") : 0,
-                         "{auth_authen}", user };
-    if (!m_macros(m, SMFIC_MAIL, kv, 4) || !m_addr_event(s, m, SMFIC_MAIL, a)) return hook_nomem(a->msg);
+    /* {auth_author}: MAIL's AUTH= parameter, which the core keeps (as
+       auth_sender) only from an authenticated client; "<>" stays out */
+    const char *author = user ? note_txn_get(s, "auth_sender") : 0;
+    /* {auth_type}: the SASL mechanism's name as registered (upper case) */
+    const char *mech = user ? note_conn_get(s, "auth_mechanism") : 0;
+    char type[24];
+    if (mech) {
+      size_t k;
+      for (k = 0; mech[k] && k < sizeof type - 1; ++k)
+        type[k] = mech[k] >= 'a' && mech[k] <= 'z' ? (char)(mech[k] - 32) : mech[k];
+      type[k] = 0;
+    }
+    const char *kv[] = { "i", m->qid, "{mail_addr}", addr, "{auth_type}", mech ? type : 0,
+                         "{auth_authen}", user, "{auth_author}", author && *author ? author : 0 };
+    if (!m_macros(m, SMFIC_MAIL, kv, 5) || !m_addr_event(s, m, SMFIC_MAIL, a)) return hook_nomem(a->msg);
   }
   return m_answer(s, m, m_exchange(s, m, m->cmd_ms, m->proto & SMFIP_NR_MAIL, 0, 0), 1, a->msg);
 }

@@ -41,11 +41,16 @@ class Tool(Milter.Base):
         return Milter.CONTINUE
 
     def hello(self, host):
-        log('helo', host)
+        # the TLS macros (after STARTTLS) only when they came
+        tls = ['%s=%s' % (k, self.getsymval('{%s}' % k)) for k in ('tls_version', 'cipher', 'cipher_bits', 'cert_subject')
+               if self.getsymval('{%s}' % k)]
+        log('helo', host, *tls)
         return Milter.CONTINUE
 
     def envfrom(self, f, *params):
-        log('mail', f, *params, 'i=%s' % self.getsymval('i'), 'mail_addr=%s' % self.getsymval('{mail_addr}'))
+        auth = ['%s=%s' % (k, self.getsymval('{%s}' % k)) for k in ('auth_type', 'auth_authen', 'auth_author')
+                if self.getsymval('{%s}' % k)]
+        log('mail', f, *params, 'i=%s' % self.getsymval('i'), 'mail_addr=%s' % self.getsymval('{mail_addr}'), *auth)
         self.subject = ''
         self.discard = False
         if f.startswith('<slow@'):

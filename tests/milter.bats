@@ -430,3 +430,42 @@ EOF
   assert_failure
   assert_output --partial 'default_action takes accept, tempfail or reject, not maybe'
 }
+
+@test "milter: after STARTTLS, HELO carries Postfix's TLS macros; MAIL carries the AUTH macros, {auth_author} from AUTH=" {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test.example \
+    -keyout "$BATS_TEST_TMPDIR/k" -out "$BATS_TEST_TMPDIR/c" 2> /dev/null
+  mkdir -p "$CFG/ssl"
+  cp "$BATS_TEST_TMPDIR/c" "$CFG/ssl/qpsmtpd-server.crt"
+  cp "$BATS_TEST_TMPDIR/k" "$CFG/ssl/qpsmtpd-server.key"
+  chmod a+r "$CFG/ssl/qpsmtpd-server.key"
+  echo 'alice@sender.example:secret' > "$CFG/flat_auth_pw"
+  QP=$(chain tls-auth tls auth/auth_flat_file "milter inet:$NET.1:$TOOLPORT command_timeout 1s content_timeout 5s")
+  : > "$MD/tool.log"
+  SRVLOG=$BATS_TEST_TMPDIR/server.log
+  start_server "$QP"
+  run timeout 20 swaks --server "127.0.0.1:$PORT" --tls --helo client.example --auth PLAIN \
+    --auth-user alice@sender.example --auth-password secret --from alice@sender.example --to bob@example.com \
+    --quit-after RCPT
+  stop_server
+  assert_success
+  # the EHLO before STARTTLS has none of them, the one after has them all
+  grep -qx 'helo client.example' "$MD/tool.log"
+  grep -Eqx 'helo client.example tls_version=TLSv1\.2 cipher=ECDHE-ECDSA-[A-Z0-9-]+ cipher_bits=(128|256)' "$MD/tool.log"
+  grep -Eq '^mail <alice@sender\.example> .*auth_type=PLAIN auth_authen=alice@sender\.example$' "$MD/tool.log" ||
+    { cat "$MD/tool.log" >&2; false; }
+  # AUTH= from an authenticated client is {auth_author} (Python's smtplib)
+  : > "$MD/tool.log"
+  start_server "$QP"
+  run timeout 20 python3 -c '
+import smtplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example")
+c.starttls(context=ctx); c.login("alice@sender.example", "secret")
+print(c.mail("alice@sender.example", ["AUTH=boss+2Bx@sender.example"]))
+print(c.rcpt("bob@example.com")); c.rset(); c.quit()' "$PORT"
+  stop_server
+  assert_success
+  assert_line --partial '(250,'
+  grep -Eq '^mail <alice@sender\.example> AUTH=boss\+2Bx@sender\.example .*auth_authen=alice@sender\.example auth_author=boss\+x@sender\.example$' "$MD/tool.log" ||
+    { cat "$MD/tool.log" >&2; false; }
+}
