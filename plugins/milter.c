@@ -12,8 +12,9 @@
    message is accepted: header fields added, inserted (index 0: at the
    very top, as a DKIM-Signature), changed and removed; the body replaced;
    recipients added and removed; the sender changed; quarantine (the
-   transaction note milter_quarantine holds the reason: no queue here has
-   a hold queue).
+   transaction note milter_quarantine holds the reason; postfix-queue
+   through cleanup puts such a message in Postfix's hold queue, the other
+   queues have none and take it as usual).
 
    Every byte from the milter is checked (milter_proto.c). A milter that
    cannot be reached, times out, breaks the protocol or asks for a change

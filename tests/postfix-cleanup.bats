@@ -167,3 +167,25 @@ utf8_field() {
   [ -n "$output" ] && [ $((output & 1)) -eq 0 ]
   postsuper -c "$PF/etc" -d "$qid" hold > /dev/null 2>&1
 }
+
+@test "postfix-cleanup: a message a milter quarantines goes to Postfix's hold queue (CLEANUP_FLAG_HOLD), as with Postfix's smtpd" {
+  # Debian's python3 has python3-milter
+  local mport=8896 mlog=$BATS_TEST_TMPDIR/milter.log i
+  /usr/bin/python3 "$BATS_TEST_DIRNAME/milter-tool.py" "inet:$mport@$PFC_IP" "$mlog" > /dev/null 2>&1 3>&- &
+  local mpid=$!
+  for i in $(seq 100); do
+    python3 -c "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)" "$PFC_IP" $mport 2> /dev/null && break
+    sleep 0.05
+  done
+  QM=$(printf 'milter inet:%s:%s\nrcpt_ok\nqueue/postfix-queue %s\n' "$PFC_IP" $mport "$SOCK" | build_chain pfc-milter)
+  session $'Subject: quarantine\r\n\r\nx\r\n'
+  smtp "$QM"
+  kill $mpid 2> /dev/null || true
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  grep -q "quarantined the message: it goes to Postfix's hold queue" "$ERR"
+  qid=$(queue_reply | sed 's/.* //')
+  run postqueue -c "$PF/etc" -p
+  assert_output --regexp "$qid! .* alice@sender\.example"
+  nothing_delivered
+  postsuper -c "$PF/etc" -d "$qid" hold > /dev/null 2>&1
+}

@@ -13,7 +13,10 @@
    arrival time T "seconds microseconds" that postdrop adds itself. A
    transaction that declared SMTPUTF8 adds CLEANUP_FLAG_SMTPUTF8 to the
    flags, as Postfix's smtpd does (postdrop has no way to carry it: there
-   cleanup's own detection of UTF-8 is all there is).
+   cleanup's own detection of UTF-8 is all there is). A message a milter
+   quarantined (the transaction note milter_quarantine) adds
+   CLEANUP_FLAG_HOLD: it waits in Postfix's hold queue, as with Postfix's
+   smtpd; postdrop cannot ask for that, and the message is queued as usual.
 
    postdrop (default /usr/sbin/postdrop, run as "postdrop -r", with
    "-c DIR" when a config directory is given) speaks first: an attribute
@@ -66,6 +69,7 @@
 #define CLEANUP_STAT_NOPERM (1 << 9)
 
 #define CLEANUP_SOCKET "/var/spool/postfix/public/cleanup"
+#define CLEANUP_FLAG_HOLD (1 << 2)
 #define CLEANUP_FLAG_SMTPUTF8 (1 << 8)
 
 /* cleanup_user.h's client flags, by the names Perl takes (FLAG_...) */
@@ -610,6 +614,11 @@ static int pfq_queue(struct session *s, void *self, struct msg_args *a)
     /* RFC 6531: a transaction that declared SMTPUTF8 asks cleanup for it,
        as Postfix's smtpd does, so its qmgr and smtp client keep it */
     x.flags = (long)(q->flags | (txn_smtputf8(s) ? CLEANUP_FLAG_SMTPUTF8 : 0));
+    /* a milter's quarantine: Postfix's hold queue, as its smtpd does */
+    if (note_txn_get(s, "milter_quarantine")) {
+      x.flags |= CLEANUP_FLAG_HOLD;
+      qlog(s, LOGINFO, NAME, "a milter quarantined the message: it goes to Postfix's hold queue");
+    }
     rc = pfq_cleanup(s, &socks, &env, n, r, &x, a->msg);
     goto out;
   }
