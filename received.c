@@ -33,7 +33,7 @@ static size_t fmt_2(char *b, unsigned long v)
   return 2;
 }
 
-static size_t fmt_date(char *b, time_t now)
+size_t received_date(char *b, time_t now)
 {
   struct tm tm;
   size_t n = 0;
@@ -100,5 +100,5 @@ int received_build(struct session *s, stralloc *sa)
     }
   }
   if (!stralloc_cats(sa, "; ")) return 0;
-  return stralloc_catb(sa, date, fmt_date(date, time(NULL)));
+  return stralloc_catb(sa, date, received_date(date, time(NULL)));
 }

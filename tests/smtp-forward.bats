@@ -13,6 +13,10 @@ setup_file() {
   pf_setup "$PF" "$PFPORT"
   # XCLIENT from us; the client our XCLIENT names is in mynetworks
   printf 'smtpd_authorized_xclient_hosts = 127.0.0.1\nmynetworks = 127.0.0.0/8 192.0.2.55/32\n' >> "$PF/etc/main.cf"
+  # a second smtpd that does not offer DSN
+  PFNODSN=$(free_port)
+  export PFNODSN
+  echo "127.0.0.1:$PFNODSN inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=dsn" >> "$PF/etc/master.cf"
   pf_start "$PF"
 }
 
@@ -219,14 +223,71 @@ fwd_dsn_session() {
     "X-Rcpt-Args: <bob@test.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+2Bb@orig.example X-Rcpt-Args: <carol@test.example>"
 }
 
-@test "smtp-forward: a next hop without DSN gets the message without the parameters, and the log says so" {
+@test "smtp-forward: a next hop without DSN gets the message without the parameters, then a relayed notice (RFC 3461 5.2.2) for the NOTIFY=SUCCESS recipient" {
   sink -N
   MAILPARAM=' RET=HDRS ENVID=id+2B1' fwd_dsn_session
   smtp "$QS"
   assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
-  f=$(find "$SINKDIR" -type f)
-  grep -qx 'X-Mail-Args: <alice@sender.example> BODY=8BITMIME' "$f"
   grep -q '127.0.0.1 does not offer DSN: RET, ENVID, NOTIFY and ORCPT not passed on' "$ERR"
+  grep -q 'relayed notice for 1 recipient sent to <alice@sender.example>' "$ERR"
+  # two transactions: the message, then the notice from <> to the sender
+  [ "$(dumps)" = 2 ]
+  f=$(grep -l -x 'X-Mail-Args: <alice@sender.example> BODY=8BITMIME' "$SINKDIR"/*)
+  grep -q '^Subject: fwd' "$f"
+  d=$(grep -l -x 'X-Mail-Args: <>' "$SINKDIR"/*)
+  grep -qx 'X-Rcpt-Args: <alice@sender.example>' "$d"
+  tr -d '\r' < "$d" > "$BATS_TEST_TMPDIR/notice"
+  grep -qx 'Action: relayed' "$BATS_TEST_TMPDIR/notice"
+  grep -qx 'Final-Recipient: rfc822; bob@test.example' "$BATS_TEST_TMPDIR/notice"
+  grep -qx 'Original-Recipient: rfc822;B+b@orig.example' "$BATS_TEST_TMPDIR/notice"
+  grep -qx 'Original-Envelope-Id: id+1' "$BATS_TEST_TMPDIR/notice"
+  grep -qx 'Remote-MTA: dns; 127.0.0.1' "$BATS_TEST_TMPDIR/notice"
+  # carol asked for nothing: she is not in it
+  run ! grep -q carol "$BATS_TEST_TMPDIR/notice"
+}
+
+@test "smtp-forward: no relayed notice without NOTIFY=SUCCESS, for the null sender, or to a next hop that offers DSN" {
+  sink -N
+  {
+    printf 'EHLO c.example\r\nMAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@test.example> NOTIFY=FAILURE\r\n'
+    printf 'DATA\r\nSubject: a\r\n\r\nx\r\n.\r\n'
+    printf 'MAIL FROM:<>\r\nRCPT TO:<bob@test.example> NOTIFY=SUCCESS\r\nDATA\r\nSubject: b\r\n\r\nx\r\n.\r\nQUIT\r\n'
+  } > "$IN"
+  smtp "$QS"
+  assert_equal "$(codes)" "220 250 250 250 354 250 250 250 354 250 221"
+  [ "$(dumps)" = 2 ]
+  [ -z "$(grep -l -x 'Action: relayed' "$SINKDIR"/* || true)" ]
+  run ! grep -q 'relayed notice' "$ERR"
+  kill "$SINKPID"; wait "$SINKPID" 2> /dev/null || true; SINKPID=
+  sink
+  fwd_dsn_session
+  smtp "$QS"
+  [ "$(dumps)" = 1 ]
+  run ! grep -q 'relayed notice' "$ERR"
+}
+
+@test "smtp-forward: Postfix without DSN (smtpd_discard_ehlo_keywords) delivers the message, and the relayed notice reaches the sender's Maildir as a multipart/report" {
+  Q=$(printf 'rcpt_ok\nqueue/smtp-forward 127.0.0.1 %s\n' "$PFNODSN" | build_chain "fwd-nodsn-$PFNODSN")
+  FROM=dave@test.example MAILPARAM=' ENVID=e1' fwd_dsn_session
+  smtp "$Q"
+  assert_equal "$(codes)" "220 250 250 250 250 354 250 221"
+  pf_wait_mail "$PF/mail/bob" 1
+  pf_wait_mail "$PF/mail/dave" 1
+  f=$(find "$PF/mail/dave/new" -type f | head -1)
+  run python3 - "$f" <<'PY'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+assert m.get_content_type() == 'multipart/report', m.get_content_type()
+assert m.get_param('report-type') == 'delivery-status'
+parts = m.get_payload()
+assert [p.get_content_type() for p in parts] == ['text/plain', 'message/delivery-status', 'text/rfc822-headers'], parts
+status = parts[1].get_payload()
+per = status[1]
+print(per['Action'], per['Final-Recipient'], per['Status'], status[0]['Original-Envelope-Id'])
+assert 'Subject: fwd' in parts[2].get_payload()
+PY
+  assert_success
+  assert_output 'relayed rfc822; bob@test.example 2.0.0 e1'
 }
 
 @test "smtp-forward: a message with SMTPUTF8 goes on with it to Postfix (smtputf8_enable), and is refused (554 5.6.7) for a next hop without it" {

@@ -17,8 +17,11 @@
 
    DSN (RFC 3461): RET, ENVID, NOTIFY and ORCPT go on when the server
    offers DSN (RFC 3461 5.2.1). When it does not, they are dropped and
-   logged: RFC 3461 5.2.2 then asks the relay for a "relayed" notice to
-   a NOTIFY=SUCCESS sender, which we cannot send (we keep no queue).
+   logged, and (RFC 3461 5.2.2) the recipients that asked NOTIFY=SUCCESS
+   get a "relayed" notice (RFC 3464) to the sender, sent to the same
+   server right after the message as a second transaction from <>: we
+   keep no queue of our own. The client's 250 does not depend on it; a
+   notice the server refuses is logged.
    SMTPUTF8 (RFC 6531 3.4): a message received with it goes on with it,
    and only to a server that offers it; to any other it is refused
    (554 5.6.7), never downgraded. With "xclient" (Perl qpsmtpd's flag),
@@ -40,6 +43,7 @@
 #include <stralloc.h>
 #include "plugin.h"
 #include "dsn.h"
+#include "received.h"
 
 /* libowfat's dns.h pulls in <sys/poll.h>, which musl warns about */
 int dns_ip4(stralloc *out, const stralloc *fqdn);
@@ -478,7 +482,7 @@ static int fwd_envelope(struct session *s, struct conn *c, const char *sender, u
       stralloc_free(&e);
     }
   } else if (has_dsn(s, n))
-    qlogm(s, LOGINFO, NAME, f->host, " does not offer DSN: RET, ENVID, NOTIFY and ORCPT not passed on, no relayed notice sent");
+    qlogm(s, LOGINFO, NAME, f->host, " does not offer DSN: RET, ENVID, NOTIFY and ORCPT not passed on");
   conn_puts(c, "\r\n");
   if (!c->pipelining) {
     conn_flush(c);
@@ -543,6 +547,114 @@ static int fwd_message(struct session *s, struct conn *c, stralloc *msg, const s
   return FWD_QUIT;
 }
 
+/* the header section of the message as queued, for the notice: at most
+   RELAYED_HDR_MAX bytes, whole lines */
+#define RELAYED_HDR_MAX 65536
+static int hdr_collect(void *ctx, const char *buf, size_t len)
+{
+  stralloc *h = ctx;
+  size_t i;
+  for (i = 0; i < len; ++i) {
+    if (buf[i] == '\n' && (h->len == 0 || h->s[h->len - 1] == '\n')) return -1;  /* the blank line */
+    if (h->len >= RELAYED_HDR_MAX) {
+      while (h->len && h->s[h->len - 1] != '\n') --h->len;
+      return -1;
+    }
+    if (!stralloc_append(h, buf + i)) return -1;
+  }
+  return 0;
+}
+
+static int has_8bit(const char *x)
+{
+  for (; *x; ++x)
+    if ((unsigned char)*x >= 0x80) return 1;
+  return 0;
+}
+
+/* one command of the notice's transaction and its reply's code */
+static int notice_cmd(struct conn *c, const char *a, const char *b, const char *z)
+{
+  conn_puts(c, a);
+  if (b) conn_puts(c, b);
+  conn_puts(c, z);
+  conn_flush(c);
+  conn_reply(c, 0);
+  return c->code;
+}
+
+/* RFC 3461 5.2.2 and RFC 3464: the "relayed" notice to the sender for
+   the recipients that asked NOTIFY=SUCCESS, after the server that does
+   not offer DSN took the message; LF line ends here, made CRLF and
+   dot-stuffed by conn_message */
+static void fwd_relayed(struct session *s, struct conn *c, const char *sender, unsigned int n, const struct fwd *f)
+{
+  stralloc m = {0}, hdr = {0}, b = {0};
+  char date[RECEIVED_DATE_MAX], num[FMT_ULONG];
+  const char *me = session_me(s), *v, *why = 0;
+  unsigned int i, want = 0;
+  int utf8 = has_8bit(sender), ok;
+
+  for (i = 0; i < n; ++i)
+    if ((v = txn_rcpt_note_get(s, txn_rcpt(s, i), "dsn_notify")) && strstr(v, "SUCCESS")) ++want;
+  if (!want || !*sender) return;
+  for (i = 0; i < n && !utf8; ++i) utf8 = has_8bit(txn_rcpt(s, i));
+  if (utf8 && !c->smtputf8) {
+    qlogm(s, LOGWARN, NAME, "relayed notice to <", sender, "> not sent: it needs SMTPUTF8 and ", f->host, " does not offer it");
+    return;
+  }
+  txn_each(s, hdr_collect, &hdr);
+  /* the boundary: ours, with the process id and time, never in a line of ours */
+  ok = stralloc_copys(&b, "qpsmtpd-relayed-") && stralloc_catb(&b, num, fmt_ulong(num, (unsigned long)getpid()))
+       && stralloc_cats(&b, ".") && stralloc_catb(&b, num, fmt_ulong(num, (unsigned long)time(NULL)));
+  ok = ok && stralloc_cats(&m, "From: Mail Delivery System <MAILER-DAEMON@") && stralloc_cats(&m, me)
+       && stralloc_cats(&m, ">\nTo: <") && stralloc_cats(&m, sender)
+       && stralloc_cats(&m, ">\nSubject: Delivery Status Notification (relayed)\nDate: ")
+       && stralloc_catb(&m, date, received_date(date, time(NULL)))
+       && stralloc_cats(&m, "\nMessage-ID: <") && stralloc_cat(&m, &b) && stralloc_cats(&m, "@") && stralloc_cats(&m, me)
+       && stralloc_cats(&m, ">\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"")
+       && stralloc_cat(&m, &b) && stralloc_cats(&m, "\"\n\n--") && stralloc_cat(&m, &b)
+       && stralloc_cats(&m, "\nContent-Type: text/plain; charset=us-ascii\n\n"
+                            "Your message was relayed to a mail server that does not offer delivery\n"
+                            "status notifications: no further notice of its delivery will come.\n\n--")
+       && stralloc_cat(&m, &b)
+       && stralloc_cats(&m, utf8 ? "\nContent-Type: message/global-delivery-status\n\nReporting-MTA: dns; "
+                                 : "\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; ")
+       && stralloc_cats(&m, me);
+  if (ok && (v = note_txn_get(s, "dsn_envid")))
+    ok = stralloc_cats(&m, "\nOriginal-Envelope-Id: ") && stralloc_cats(&m, v);
+  ok = ok && stralloc_cats(&m, "\n");
+  for (i = 0; ok && i < n; ++i) {
+    const char *r = txn_rcpt(s, i);
+    if (!(v = txn_rcpt_note_get(s, r, "dsn_notify")) || !strstr(v, "SUCCESS")) continue;
+    ok = stralloc_cats(&m, "\n");
+    if (ok && (v = txn_rcpt_note_get(s, r, "dsn_orcpt")))
+      ok = stralloc_cats(&m, "Original-Recipient: ") && stralloc_cats(&m, v) && stralloc_cats(&m, "\n");
+    ok = ok && stralloc_cats(&m, utf8 ? "Final-Recipient: utf-8; " : "Final-Recipient: rfc822; ") && stralloc_cats(&m, r)
+         && stralloc_cats(&m, "\nAction: relayed\nStatus: 2.0.0\nRemote-MTA: dns; ") && stralloc_cats(&m, f->host)
+         && stralloc_cats(&m, "\nDiagnostic-Code: smtp; ") && stralloc_catb(&m, num, fmt_ulong(num, (unsigned long)c->code))
+         && stralloc_cats(&m, " ") && stralloc_cats(&m, c->text.s) && stralloc_cats(&m, "\n");
+  }
+  ok = ok && stralloc_cats(&m, "\n--") && stralloc_cat(&m, &b)
+       && stralloc_cats(&m, utf8 ? "\nContent-Type: message/global-headers\n\n" : "\nContent-Type: text/rfc822-headers\n\n")
+       && stralloc_cat(&m, &hdr) && stralloc_cats(&m, "\n--") && stralloc_cat(&m, &b) && stralloc_cats(&m, "--\n");
+  if (!ok) { why = "out of memory"; goto out; }
+  if (notice_cmd(c, "MAIL FROM:<>", utf8 ? " SMTPUTF8" : 0, "\r\n") != 250) { why = "MAIL FROM:<>"; goto out; }
+  if (notice_cmd(c, "RCPT TO:<", sender, ">\r\n") / 100 != 2) { why = "RCPT TO"; goto out; }
+  if (notice_cmd(c, "DATA", 0, "\r\n") != 354) { why = "DATA"; goto out; }
+  c->bol = 1;
+  conn_message(c, m.s, m.len);
+  if (notice_cmd(c, ".", 0, "\r\n") / 100 != 2) { why = "the notice"; goto out; }
+  num[fmt_ulong(num, want)] = 0;
+  qlogm(s, LOGINFO, NAME, "relayed notice for ", num, want == 1 ? " recipient" : " recipients", " sent to <", sender, ">: ", c->text.s);
+out:
+  if (why) qlogm(s, LOGWARN, NAME, "relayed notice to <", sender, "> not sent: ", f->host, c->code ? " refused " : " failed at ", why);
+  stralloc_free(&m);
+  stralloc_free(&hdr);
+  stralloc_free(&b);
+}
+
 /* a recipient was refused: the reply is the first refusal's, permanent
    when every recipient was refused for good */
 static int fwd_rcptfail(struct session *s, struct conn *c, struct rcpts *r, unsigned int n,
@@ -594,6 +706,7 @@ static int fwd_queue(struct session *s, void *self, struct msg_args *a)
     step = fwd_hello(s, c, a->msg, f, &rc);
     if (step == FWD_ON) step = fwd_envelope(s, c, sender, n, &r, a->msg, f, &rc);
     if (step == FWD_ON) step = fwd_message(s, c, a->msg, f, &rc);
+    if (step == FWD_QUIT && rc == OK && !c->dsn) fwd_relayed(s, c, sender, n, f);
   }
   if (step == FWD_RCPTFAIL_CLOSE) {
     close(c->fd);
