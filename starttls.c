@@ -32,6 +32,12 @@
 #define CERT2_DEFAULT "ssl/qpsmtpd-server2.crt"
 #define KEY2_DEFAULT  "ssl/qpsmtpd-server2.key"
 #define PEM_MAX      (1024 * 1024)
+/* the names every session looks for at connect, as objects of their own:
+   a string literal shared with load() would be merged into load()'s
+   strings, which layout.ld keeps with the cold read-only data, and each
+   plain session would then map 64 KB of it to read 23 bytes */
+static const char cert_default[] = CERT_DEFAULT;
+static const char cert2_default[] = CERT2_DEFAULT;
 #define HANDSHAKE_TIMEOUT 30
 
 static struct {
@@ -327,7 +333,7 @@ void tls_session_start(struct session *s)
   if (e && strcmp(e, "-") && ucspitls_available()) { ucspi = 1; return; }
   /* the files are read at STARTTLS: a session that never starts TLS
      does not pay for parsing them */
-  offer = exists(s, conf.cert, CERT_DEFAULT) || exists(s, conf.cert2, CERT2_DEFAULT);
+  offer = exists(s, conf.cert, cert_default) || exists(s, conf.cert2, cert2_default);
 }
 
 int tls_offer(struct session *s)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# The link layout (layout.ld, hot.ld; see conf-ld): a plain session of the
+# default binary must map none of the cold code and cold read-only data
+# (BearSSL, libsodium, TLS, AUTH, ...). One byte read there costs every
+# session 64 KB of RSS, since the kernel maps file pages in blocks around
+# each page touched: a string the connect path shared with TLS code once
+# did exactly that (52 KB of .rodata.cold in every session).
+
+load helper
+
+@test "a plain 2 KB session of ./qpsmtpd maps none of its cold text and cold read-only data" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
+  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
+  ! grep -q 'no profile' "$ROOT/hot.ld" || skip "hot.ld is a stub (no valgrind): no hot layout to check"
+  d=$BATS_TEST_TMPDIR
+  chmod 755 "$d"
+  mkdir -p "$d/config"
+  echo bench.example > "$d/config/me"
+  echo bench.example > "$d/config/rcpthosts"
+  cc -O2 -o "$d/sink" "$ROOT/bench/sink.c"
+  cp "$ROOT/qpsmtpd" "$d/qpsmtpd"
+  # the daemon reads no client input as root
+  local runas=()
+  [ "$(id -u)" -ne 0 ] || runas=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups)
+  run env PROTO=TCP TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=40000 \
+    QPSMTPD_CONFIG="$d/config" QMAILQUEUE="$d/sink" DNSCACHEIP=127.$QPT_NET.1.1 \
+    python3 "$ROOT/bench/driver" --size 2048 --smaps "$d/smaps" --timeout 30 exec -- ${runas[@]+"${runas[@]}"} "$d/qpsmtpd"
+  assert_line ok=1
+  cat "$d/smaps" >&2
+  # the rows of the binary: header, hot text, cold text, .rodata, cold .rodata, data
+  run awk '$4 == "qpsmtpd" && $3 == "r-xp" { n++; if (n == 2) print $2 }' "$d/smaps"
+  assert_output 0
+  run awk '$4 == "qpsmtpd" && $3 == "r--p" { n++; if (n == 3) print $2 }' "$d/smaps"
+  assert_output 0
+}
