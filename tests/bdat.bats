@@ -87,7 +87,7 @@ EOF
   run body_of 2
   assert_output "$(printf 'From: a@sender.example\nSubject: same\n  folded\n\n.dot line\n.\n\nlast')"
   # and the whole files differ only in the Received field
-  diff <(grep -v '^Received:\|^  *by \|^  *id \|^  *for ' "$FAKEQ_DIR/1.msg") <(grep -v '^Received:\|^  *by \|^  *id \|^  *for ' "$FAKEQ_DIR/2.msg")
+  diff <(grep -v '^Received:\|^[[:space:]]\+\(by\|id\|for\) ' "$FAKEQ_DIR/1.msg") <(grep -v '^Received:\|^[[:space:]]\+\(by\|id\|for\) ' "$FAKEQ_DIR/2.msg")
 }
 
 @test "a BDAT message whose last line has no CRLF is stored with a line end, as DATA would" {
