@@ -201,6 +201,8 @@ FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_SRC = $(filter-out fortify.c qmalloc.c,$(CORE:.o=.c)) plugintab_parse.c
 FUZZ_HARNESSES = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS = 20
+# FUZZ_AFL=0: the libFuzzer harnesses only, without the AFL++ run (make afl)
+FUZZ_AFL = 1
 fuzz: make-plugintab
 	mkdir -p fuzz/bin
 	: > fuzz/bin/empty.plugins
@@ -214,7 +216,7 @@ fuzz: make-plugintab
 	  st=$$?; grep -E '^(stat::number_of_executed_units|SUMMARY)' fuzz/bin/log-$$h; \
 	  [ $$st -eq 0 ] || { tail -n 40 fuzz/bin/log-$$h; echo "fuzz $$h FAILED: see fuzz/bin/crash-$$h-*"; exit 1; }; \
 	done
-	$(MAKE) afl
+	[ "$(FUZZ_AFL)" = 0 ] || $(MAKE) afl
 
 # the core is compiled once for every harness
 FUZZ_OBJ = $(addprefix fuzz/bin/obj/,$(FUZZ_SRC:.c=.o)) fuzz/bin/obj/plugintab.o
