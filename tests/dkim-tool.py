@@ -22,6 +22,9 @@ import os
 import subprocess
 import sys
 
+# dkim imports dnspython (and httpx with it) to look keys up itself, 0.4 s
+# of CPU a start: every key here comes from a dnsfunc or is not needed
+sys.modules['dns'] = None
 import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa

@@ -9,10 +9,23 @@
 #   queued                             how many messages the fake queue stored
 
 bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+# Everything at file level here runs again for every test (bats sources the
+# file in each test's process), and a process costs milliseconds of CPU on
+# a small VM: so no command substitution and no external command here.
+# bats-support and bats-assert are sourced file by file, as their load.bash
+# lists them: load.bash itself runs dirname once per file, 15 processes a
+# test.
+for lib in bats-support bats-assert; do
+  while IFS= read -r line; do
+    [[ $line =~ (src/[a-z_]+\.bash) ]] && source "/usr/lib/bats/$lib/${BASH_REMATCH[1]}"
+  done < "/usr/lib/bats/$lib/load.bash"
+done
+unset lib line
+# Debian's programs, not ones a developer's PATH finds first (a pyenv
+# python3 is a shell script that starts a dozen processes)
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+ROOT=${BATS_TEST_DIRNAME%/*}
 TB=$ROOT/tests/bin
 FAKEQ=$TB/fake-qmail-queue
 
@@ -26,9 +39,15 @@ QPIDS=()
 # two suites can run at once (CI runs the plain and the sanitizer suites
 # side by side)
 QPT_NET=${QPT_NET:-53}
-if [ "$(id -u)" -eq 0 ]; then
-  QPIDS=(UID="$(id -u nobody)" GID="$(id -g nobody)")
-  chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true
+if [ "$EUID" -eq 0 ]; then
+  while IFS=: read -r pw_name _ pw_uid pw_gid _; do
+    [ "$pw_name" = nobody ] && QPIDS=(UID="$pw_uid" GID="$pw_gid") && break
+  done < /etc/passwd
+  unset pw_name pw_uid pw_gid
+  if [ ! -e "$BATS_RUN_TMPDIR/.open" ]; then
+    chmod a+x "$BATS_RUN_TMPDIR" 2> /dev/null || true
+    : > "$BATS_RUN_TMPDIR/.open"
+  fi
 fi
 
 # One make per distinct chain and build per bats run: the binary lives in
