@@ -202,8 +202,12 @@ int milter_replycode(const char *x, size_t len, unsigned int *code, char ecode[1
       ++t;
     } else if (!last) return 0;
     for (el = t; el < e; ++el) if ((unsigned char)x[el] < 0x20 || x[el] == 0x7f) return 0;
+    /* the first line's enhanced code is the reply's; a later line's is
+       dropped as a repeat of it, but kept as text when the first line had
+       none (the reply is printed with the first line's code on every
+       line, so the text must not lose what it cannot print back) */
     el = ecode_len(x + t, e - t, x[0]);
-    if (el) {
+    if (el && (!lines || ecode[0])) {
       if (!lines) { memcpy(ecode, x + t, el); ecode[el] = 0; }
       t += el;
       if (t < e) ++t;
