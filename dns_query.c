@@ -1,23 +1,37 @@
-/* DNS for plugins: libowfat's djbdns-style resolver (servers from
-   $DNSCACHEIP, else /etc/resolv.conf, else 127.0.0.1), several queries in
-   flight at once, each bounded by a deadline. A query ends as an answer,
-   a permanent "no such name / no such record" or a temporary failure
-   (server failure, no answer in time, local error); a temporary failure
-   never reads as "not listed" or "does not exist" unless the plugin
-   decides so. */
+/* DNS for plugins: a stub resolver over the servers in $DNSCACHEIP, else
+   /etc/resolv.conf, else 127.0.0.1 (libowfat's dns_resolvconfip), several
+   queries in flight at once, each bounded by a deadline. A query ends as
+   an answer, a permanent "no such name / no such record" or a temporary
+   failure (server failure, no answer in time, local error); a temporary
+   failure never reads as "not listed" or "does not exist" unless the
+   plugin decides so.
+
+   The session keeps one connected UDP socket per server for all its
+   queries (a query costs a send and a receive, not a socket, a bind, a
+   connect and a close of its own), made on the first query to that
+   server; the kernel picks its source port at random. An answer counts
+   only from that server's address and port 53, with the query's 16-bit
+   random ID and its question. Asking goes as djbdns' resolver does: each
+   server in turn, again after 1, 3, 11 and 45 seconds, up to the query's
+   deadline; a truncated answer is asked again over TCP; a server failure
+   (SERVFAIL, NOTIMP, REFUSED, a refused connection) moves on to the next
+   server at once, and when every server has failed the query is a
+   temporary failure at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 /* libowfat's iopause.h includes <sys/poll.h>, which musl warns about */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcpp"
 #include <dns.h>
 #pragma GCC diagnostic pop
-#include <taia.h>
 #include <byte.h>
 #include <fmt.h>
 #include <ip4.h>
@@ -31,9 +45,36 @@
 #include "session.h"
 
 #define QUERIES_MAX 64          /* in flight in one dns_wait */
+#define INFLIGHT_MAX 128        /* in flight in the session */
+#define SERVERS 16              /* as many as libowfat reads */
+#define ANSWER_MAX 65535
 
-static char servers[256];
+static char servers[16 * SERVERS];
+static unsigned int nservers;
 static int servers_state;       /* 0 not read, 1 ok, -1 unusable */
+static int sock[SERVERS];       /* the session's UDP socket to each server, -1 none yet */
+
+/* a query in flight (struct dns_query's priv) */
+struct xmit {
+  struct dns_query *q;
+  char *pkt;                    /* 2-octet length (for TCP), then the query */
+  unsigned int len;             /* of the query */
+  unsigned int srv;             /* the server being asked */
+  unsigned int round;           /* 0..3: waits of 1, 3, 11, 45 s */
+  unsigned int asked;           /* servers asked in this round */
+  uint32_t failed;              /* servers that failed this query */
+  long long resend;             /* io time to ask the next server */
+  int tcp;                      /* after a truncated answer, else -1 */
+  int tcpstate;                 /* 0 connecting/writing, 1 reading the length, 2 the answer */
+  unsigned int pos;             /* octets of the TCP write or read so far */
+  unsigned char lenbuf[2];
+  char *ans;                    /* the TCP answer */
+  unsigned int anslen;
+};
+static struct xmit *inflight[INFLIGHT_MAX];
+static unsigned int ninflight;
+
+static const unsigned int round_ms[4] = { 1000, 3000, 11000, 45000 };
 
 static void seed(void)
 {
@@ -86,6 +127,13 @@ static int servers_setup(struct session *s)
     return 0;
   }
   seed();
+  for (i = 0; i < SERVERS; ++i) sock[i] = -1;
+  nservers = 0;
+  while (nservers < SERVERS && !byte_equal(servers + 16 * nservers, 16, V6any)) ++nservers;
+  if (!nservers) {
+    qlog(s, LOGERROR, "dns", "no DNS server to ask");
+    return 0;
+  }
   servers_state = 1;
   if (s->conf.loglevel >= LOGDEBUG) {
     stralloc m = {0};
@@ -137,49 +185,6 @@ int dns_query_set(struct dns_query *q, const char *name, size_t len, const char 
   if (!dns_name_ok(name, len)) return 0;
   q->status = DNS_PENDING;
   return 1;
-}
-
-void dns_query_free(struct dns_query *q)
-{
-  struct dns_transmit *tx = q->priv;
-  if (tx) {
-    dns_transmit_free(tx);
-    free(tx);
-    q->priv = 0;
-  }
-}
-
-static void fail(struct dns_query *q, int status)
-{
-  dns_query_free(q);
-  q->status = status;
-}
-
-void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds)
-{
-  unsigned int i;
-  long long deadline = seconds ? io_now() + (long long)seconds * 1000 : 0;
-  for (i = 0; i < n; ++i) {
-    struct dns_transmit *tx;
-    char *wire = 0;
-    if (q[i].status != DNS_PENDING || q[i].priv) continue;
-    if (deadline) q[i].deadline = deadline;
-    if (!servers_setup(s)) { fail(&q[i], DNS_TEMP); continue; }
-    tx = calloc(1, sizeof *tx);
-    if (!tx || !dns_domain_fromdot(&wire, q[i].name.s, q[i].name.len - 1)) {
-      free(tx);
-      fail(&q[i], DNS_TEMP);
-      continue;
-    }
-    if (dns_transmit_start(tx, servers, 1, wire, q[i].type, V6any) == -1) {
-      free(tx);
-      dns_domain_free(&wire);
-      fail(&q[i], DNS_TEMP);
-      continue;
-    }
-    dns_domain_free(&wire);
-    q[i].priv = tx;
-  }
 }
 
 /* big-endian 16 bits at any alignment (libowfat's inline version loads
@@ -289,66 +294,382 @@ static int parse(struct dns_query *q, const char *buf, unsigned int len)
   return 1;
 }
 
+static void xmit_close_tcp(struct xmit *x)
+{
+  if (x->tcp != -1) close(x->tcp);
+  x->tcp = -1;
+  free(x->ans);
+  x->ans = 0;
+  x->anslen = 0;
+}
+
+void dns_query_free(struct dns_query *q)
+{
+  struct xmit *x = q->priv;
+  unsigned int i;
+  if (!x) return;
+  for (i = 0; i < ninflight; ++i)
+    if (inflight[i] == x) { inflight[i] = inflight[--ninflight]; break; }
+  xmit_close_tcp(x);
+  free(x->pkt);
+  free(x);
+  q->priv = 0;
+}
+
+static void fail(struct dns_query *q, int status)
+{
+  dns_query_free(q);
+  q->status = status;
+}
+
+static int server_addr(unsigned int srv, struct sockaddr_storage *ss, socklen_t *sl)
+{
+  const char *ip = servers + 16 * srv;
+  byte_zero(ss, sizeof *ss);
+  if (ip6_isv4mapped(ip)) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(53);
+    byte_copy(&sin->sin_addr, 4, ip + 12);
+    *sl = sizeof *sin;
+    return AF_INET;
+  } else {
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(53);
+    byte_copy(&sin6->sin6_addr, 16, ip);
+    *sl = sizeof *sin6;
+    return AF_INET6;
+  }
+}
+
+/* a new socket connected (or connecting, for TCP) to server srv; -1 on error */
+static int server_socket(unsigned int srv, int type)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int af = server_addr(srv, &ss, &sl);
+  int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd == -1) return -1;
+  if (connect(fd, (struct sockaddr *)&ss, sl) == -1 && errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* sends x's query over UDP to its server; 0 when the server cannot be
+   asked (it then counts as failed) */
+static int udp_send(struct xmit *x)
+{
+  if (sock[x->srv] == -1) sock[x->srv] = server_socket(x->srv, SOCK_DGRAM);
+  if (sock[x->srv] == -1) return 0;
+  if (send(sock[x->srv], x->pkt + 2, x->len, 0) != (ssize_t)x->len) {
+    if (errno == EAGAIN || errno == ENOBUFS) return 1;   /* as a lost datagram: asked again later */
+    return 0;
+  }
+  return 1;
+}
+
+/* asks the next server that has not failed this query, from x->srv on
+   (x->srv itself when first is set), over UDP; waits of 1, 3, 11 and 45 s
+   a round; 0 when no server is left */
+static int udp_next(struct xmit *x, int first)
+{
+  for (;;) {
+    unsigned int k;
+    if (!first) {
+      if (++x->asked >= nservers) {
+        if (++x->round >= sizeof round_ms / sizeof round_ms[0]) return 0;
+        x->asked = 0;
+      }
+      x->srv = (x->srv + 1) % nservers;
+    }
+    first = 0;
+    for (k = 0; k < nservers && (x->failed >> x->srv & 1); ++k) x->srv = (x->srv + 1) % nservers;
+    if (k == nservers) return 0;
+    if (udp_send(x)) break;
+    x->failed |= (uint32_t)1 << x->srv;
+  }
+  x->resend = io_now() + round_ms[x->round];
+  return 1;
+}
+
+/* over TCP to the next server that has not failed, from x->srv on; 0 when
+   none is left */
+static int tcp_next(struct xmit *x)
+{
+  unsigned int k;
+  xmit_close_tcp(x);
+  for (k = 0; k < nservers; ++k, x->srv = (x->srv + 1) % nservers) {
+    if (x->failed >> x->srv & 1) continue;
+    x->tcp = server_socket(x->srv, SOCK_STREAM);
+    if (x->tcp != -1) {
+      x->tcpstate = 0;
+      x->pos = 0;
+      return 1;
+    }
+    x->failed |= (uint32_t)1 << x->srv;
+  }
+  return 0;
+}
+
+static void server_failed(struct xmit *x)
+{
+  x->failed |= (uint32_t)1 << x->srv;
+}
+
+void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds)
+{
+  unsigned int i, j;
+  long long deadline = seconds ? io_now() + (long long)seconds * 1000 : 0;
+  for (i = 0; i < n; ++i) {
+    struct xmit *x;
+    char *wire = 0;
+    unsigned int wl, id, tries;
+    if (q[i].status != DNS_PENDING || q[i].priv) continue;
+    if (deadline) q[i].deadline = deadline;
+    if (!servers_setup(s)) { fail(&q[i], DNS_TEMP); continue; }
+    if (ninflight == INFLIGHT_MAX) {
+      qlogm(s, LOGERROR, "dns", "too many queries in flight for ", q[i].name.s);
+      fail(&q[i], DNS_TEMP);
+      continue;
+    }
+    x = calloc(1, sizeof *x);
+    if (!x || !dns_domain_fromdot(&wire, q[i].name.s, q[i].name.len - 1)) {
+      free(x);
+      fail(&q[i], DNS_TEMP);
+      continue;
+    }
+    wl = dns_domain_length(wire);
+    x->len = 12 + wl + 4;
+    x->pkt = malloc(2 + x->len);
+    if (!x->pkt) {
+      free(x);
+      dns_domain_free(&wire);
+      fail(&q[i], DNS_TEMP);
+      continue;
+    }
+    /* an ID no other query in flight has: an answer finds its query by it */
+    for (tries = 0;; ++tries) {
+      id = dns_random(65536);
+      for (j = 0; j < ninflight; ++j)
+        if (get16(inflight[j]->pkt + 2) == id) break;
+      if (j == ninflight || tries == 64) break;
+    }
+    x->pkt[0] = (char)(x->len >> 8);
+    x->pkt[1] = (char)x->len;
+    x->pkt[2] = (char)(id >> 8);
+    x->pkt[3] = (char)id;
+    byte_copy(x->pkt + 4, 10, "\1\0\0\1\0\0\0\0\0\0");   /* RD; one question */
+    byte_copy(x->pkt + 14, wl, wire);
+    byte_copy(x->pkt + 14 + wl, 2, q[i].type);
+    byte_copy(x->pkt + 16 + wl, 2, DNS_C_IN);
+    dns_domain_free(&wire);
+    x->q = &q[i];
+    x->tcp = -1;
+    x->srv = 0;
+    q[i].priv = x;
+    inflight[ninflight++] = x;
+    if (!udp_next(x, 1)) {
+      qlogm(s, LOGINFO, "dns", "cannot send the query for ", q[i].name.s);
+      fail(&q[i], DNS_TEMP);
+    }
+  }
+}
+
+/* is buf an answer to x's query: its ID and its question? */
+static int answers(const struct xmit *x, const char *buf, unsigned int len)
+{
+  char *dn = 0, *mine = 0;
+  unsigned int pos;
+  int same;
+  if (len < 12 || !byte_equal(buf, 2, x->pkt + 2) || !(buf[2] & 128)) return 0;
+  if (get16(buf + 4) != 1) return 0;
+  pos = dns_packet_getname(buf, len, 12, &dn);
+  if (!pos) return 0;
+  if (!dns_packet_getname(x->pkt + 2, x->len, 12, &mine)) { free(dn); return 0; }
+  same = dns_domain_equal(dn, mine) && pos + 4 <= len && byte_equal(buf + pos, 4, x->pkt + 2 + 12 + dns_domain_length(mine));
+  free(dn);
+  free(mine);
+  return same;
+}
+
+/* an answer for x from its server: ends the query, or moves on (to TCP,
+   or to the next server) */
+static void take(struct session *s, struct xmit *x, const char *buf, unsigned int len, int tcp)
+{
+  struct dns_query *q = x->q;
+  unsigned int rcode = (unsigned char)buf[3] & 15;
+  int p;
+  if (!tcp && (buf[2] & 2)) {          /* truncated: ask over TCP */
+    if (!tcp_next(x)) { qlogm(s, LOGINFO, "dns", "query failed for ", q->name.s); fail(q, DNS_TEMP); }
+    return;
+  }
+  if (rcode != 0 && rcode != 3) {       /* SERVFAIL, NOTIMP, REFUSED ...: the next server */
+    server_failed(x);
+    if (!(tcp ? tcp_next(x) : udp_next(x, 0))) {
+      qlogm(s, LOGINFO, "dns", "query failed for ", q->name.s);
+      fail(q, DNS_TEMP);
+    }
+    return;
+  }
+  p = parse(q, buf, len);
+  dns_query_free(q);
+  if (p <= 0) {
+    qlogm(s, LOGINFO, "dns", p < 0 ? "out of memory for " : "malformed answer for ", q->name.s);
+    q->rr.len = 0;
+    q->n = 0;
+    q->status = DNS_TEMP;
+  } else
+    q->status = q->n ? DNS_OK : DNS_NONE;
+}
+
+/* every datagram waiting on server srv's socket, to the queries in flight
+   (those of other calls as well: a plugin may have its lookups in flight
+   while another waits for its own) */
+static void udp_read(struct session *s, unsigned int srv)
+{
+  char buf[4096];             /* 512 without EDNS, but a lenient server may send more */
+  unsigned int i;
+  for (;;) {
+    ssize_t r = recv(sock[srv], buf, sizeof buf, 0);
+    if (r == -1) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      /* ECONNREFUSED and the like: nothing answers there */
+      for (i = 0; i < ninflight; ++i) {
+        struct xmit *x = inflight[i];
+        if (x->srv != srv || x->tcp != -1) continue;
+        server_failed(x);
+        if (!udp_next(x, 0)) {
+          qlogm(s, LOGINFO, "dns", "query failed for ", x->q->name.s);
+          fail(x->q, DNS_TEMP);
+          i = (unsigned int)-1;          /* the list changed: from the start */
+        }
+      }
+      return;
+    }
+    for (i = 0; i < ninflight; ++i) {
+      struct xmit *x = inflight[i];
+      if (x->srv == srv && x->tcp == -1 && answers(x, buf, (unsigned int)r)) {
+        take(s, x, buf, (unsigned int)r, 0);
+        break;
+      }
+    }
+  }
+}
+
+/* one step of x's TCP exchange after poll said its socket is ready */
+static void tcp_step(struct session *s, struct xmit *x)
+{
+  struct dns_query *q = x->q;
+  ssize_t r;
+  if (x->tcpstate == 0) {
+    r = write(x->tcp, x->pkt + x->pos, 2 + x->len - x->pos);
+    if (r <= 0) goto next;
+    x->pos += (unsigned int)r;
+    if (x->pos == 2 + x->len) { x->tcpstate = 1; x->pos = 0; }
+    return;
+  }
+  if (x->tcpstate == 1) {
+    r = read(x->tcp, x->lenbuf + x->pos, 2 - x->pos);
+    if (r <= 0) goto next;
+    x->pos += (unsigned int)r;
+    if (x->pos < 2) return;
+    x->anslen = (unsigned int)x->lenbuf[0] << 8 | x->lenbuf[1];
+    if (x->anslen < 12) goto next;
+    x->ans = malloc(x->anslen);
+    if (!x->ans) { fail(q, DNS_TEMP); return; }
+    x->tcpstate = 2;
+    x->pos = 0;
+    return;
+  }
+  r = read(x->tcp, x->ans + x->pos, x->anslen - x->pos);
+  if (r <= 0) goto next;
+  x->pos += (unsigned int)r;
+  if (x->pos < x->anslen) return;
+  if (!answers(x, x->ans, x->anslen)) goto next;
+  {
+    char *ans = x->ans;
+    x->ans = 0;                       /* take() may free x */
+    take(s, x, ans, x->anslen, 1);
+    free(ans);
+  }
+  return;
+next:
+  if (r == -1 && (errno == EAGAIN || errno == EINTR)) return;
+  server_failed(x);
+  if (!tcp_next(x)) {
+    qlogm(s, LOGINFO, "dns", "query failed for ", q->name.s);
+    fail(q, DNS_TEMP);
+  }
+}
+
 void dns_wait(struct session *s, struct dns_query *q, unsigned int n)
 {
-  struct pollfd pfd[QUERIES_MAX];
-  unsigned int idx[QUERIES_MAX];
+  struct pollfd pfd[QUERIES_MAX + SERVERS];
+  struct xmit *tcpx[QUERIES_MAX];
   for (;;) {
-    struct taia now, txdl, diff;
-    long long left = 0, t = io_now();
-    unsigned int i, k = 0;
+    long long left = -1, t = io_now();
+    unsigned int i, k = 0, ntcp = 0, srvk;
+    uint32_t want = 0;
     int pr;
 
-    taia_now(&now);
-    taia_uint(&txdl, 3600);
-    taia_add(&txdl, &txdl, &now);
-    for (i = 0; i < n && k < QUERIES_MAX; ++i) {
+    for (i = 0; i < n; ++i) {
+      struct xmit *x = q[i].priv;
+      long long until;
       if (q[i].status != DNS_PENDING) continue;
-      if (!q[i].priv) { fail(&q[i], DNS_TEMP); continue; }
+      if (!x) { fail(&q[i], DNS_TEMP); continue; }
       if (t >= q[i].deadline) {
         qlogm(s, LOGINFO, "dns", "no answer in time for ", q[i].name.s);
         fail(&q[i], DNS_TEMP);
         continue;
       }
-      if (q[i].deadline - t > left) left = q[i].deadline - t;
-      dns_transmit_io(q[i].priv, &pfd[k], &txdl);
-      pfd[k].revents = 0;
-      idx[k++] = i;
+      until = q[i].deadline;
+      if (x->tcp != -1) {
+        if (ntcp == QUERIES_MAX) continue;   /* polled once others are done; its deadline holds */
+        pfd[k].fd = x->tcp;
+        pfd[k].events = x->tcpstate == 0 ? POLLOUT : POLLIN;
+        pfd[k].revents = 0;
+        tcpx[ntcp++] = x;
+        ++k;
+      } else {
+        if (t >= x->resend && !udp_next(x, 0)) {
+          qlogm(s, LOGINFO, "dns", "no answer in time for ", q[i].name.s);
+          fail(&q[i], DNS_TEMP);
+          continue;
+        }
+        if (x->resend < until) until = x->resend;
+        want |= (uint32_t)1 << x->srv;
+      }
+      if (left < 0 || until - t < left) left = until - t;
     }
-    if (!k) return;
-    if (taia_less(&txdl, &now)) left = 0;
-    else {
-      double d;
-      taia_sub(&diff, &txdl, &now);
-      d = taia_approx(&diff) * 1000.0;
-      if (d < (double)left) left = (long long)d + 1;
-    }
+    if (left < 0) return;
+    srvk = k;
+    for (i = 0; i < nservers; ++i)
+      if ((want >> i & 1) && sock[i] != -1) {
+        pfd[k].fd = sock[i];
+        pfd[k].events = POLLIN;
+        pfd[k].revents = 0;
+        ++k;
+      }
+    if (left > 0x7fffffff) left = 0x7fffffff;
     pr = poll(pfd, k, (int)left);
-    if (pr == -1 && errno != EINTR) {
-      for (i = 0; i < k; ++i) fail(&q[idx[i]], DNS_TEMP);
+    if (pr == -1) {
+      if (errno == EINTR) continue;
+      for (i = 0; i < n; ++i)
+        if (q[i].status == DNS_PENDING) fail(&q[i], DNS_TEMP);
       return;
     }
-    taia_now(&now);
-    for (i = 0; i < k; ++i) {
-      struct dns_query *x = &q[idx[i]];
-      struct dns_transmit *tx = x->priv;
-      int r;
-      if (pr == -1) pfd[i].revents = 0;
-      r = dns_transmit_get(tx, &pfd[i], &now);
-      if (r == -1) {
-        qlogm(s, LOGINFO, "dns", "query failed for ", x->name.s);
-        fail(x, DNS_TEMP);
-      } else if (r == 1) {
-        int p = parse(x, tx->packet, tx->packetlen);
-        dns_query_free(x);
-        if (p <= 0) {
-          qlogm(s, LOGINFO, "dns", p < 0 ? "out of memory for " : "malformed answer for ", x->name.s);
-          x->rr.len = 0;
-          x->n = 0;
-          x->status = DNS_TEMP;
-        } else
-          x->status = x->n ? DNS_OK : DNS_NONE;
-      }
+    if (!pr) continue;
+    for (i = 0; i < ntcp; ++i)
+      if (pfd[i].revents) tcp_step(s, tcpx[i]);
+    for (i = srvk; i < k; ++i) {
+      unsigned int srv;
+      if (!pfd[i].revents) continue;
+      for (srv = 0; srv < nservers && sock[srv] != pfd[i].fd; ++srv) ;
+      if (srv < nservers) udp_read(s, srv);
     }
   }
 }

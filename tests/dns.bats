@@ -202,6 +202,54 @@ EOF
   grep -q "dns: servers: $DNSMASQ_IP \$" "$ERR"
 }
 
+# dns_strace FILE SYSCALLS BIN: dsmtp under strace -f, the trace in FILE
+dns_strace() {
+  local trace=$1 calls=$2 bin=$3
+  cd "$BATS_TEST_TMPDIR" || return 1
+  strace -f -qq -e trace="$calls" -o "$trace" env -i "${QPIDS[@]}" PATH=/usr/bin:/bin \
+    TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=40000 TCPLOCALIP=192.0.2.2 TCPLOCALPORT=25 \
+    QPSMTPD_CONFIG="$CFG" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$FAKEQ_DIR" DNSCACHEIP=$DNSMASQ_IP \
+    timeout 60 "$bin" < "$IN" > "$OUT" 2> "$ERR"
+  cd - > /dev/null
+}
+
+@test "dns: an answer too long for UDP is asked again over TCP, and read whole" {
+  QP=$(printf 'dnsbl timeout 3\nrcpt_ok\n' | build_chain dns-long)
+  echo long.test > "$CFG/dnsbl_zones"
+  rcpt_session
+  dns_strace "$BATS_TEST_TMPDIR/st" socket "$QP"
+  # past the 512 octets of the UDP answer: into the third string of the
+  # 700-octet TXT record (the reply line itself is cut shorter)
+  run nth 3
+  assert_output --regexp '^550 5\.7\.1 Listed in the long list, part one: a{200}part two: b{230}part three: c+$'
+  # asked over UDP (dnsmasq answers truncated), then over TCP
+  assert_equal "$(grep -c 'socket(AF_INET, SOCK_DGRAM' "$BATS_TEST_TMPDIR/st")" 1
+  assert_equal "$(grep -c 'socket(AF_INET, SOCK_STREAM' "$BATS_TEST_TMPDIR/st")" 1
+}
+
+@test "dns: the queries of a session share one UDP socket to the server" {
+  QP=$(build_chain dns-one-socket <<EOF
+dnsbl timeout 3
+rhsbl timeout 3
+resolvable_fromhost
+rcpt_ok
+EOF
+)
+  printf 'dnsbl.bl.test\ndnsbl2.bl.test\n' > "$CFG/dnsbl_zones"
+  echo rhsbl.bl.test > "$CFG/rhsbl_zones"
+  mail_session alice@mx.test
+  dns_strace "$BATS_TEST_TMPDIR/st" socket,sendto "$QP"
+  # every lookup was made and answered: the sender's MX resolved, the
+  # client is listed in the first zone
+  assert_equal "$(nth 2)" "250 2.1.0 <alice@mx.test>, sender OK - how exciting to get mail from you!"
+  assert_equal "$(nth 3)" "550 5.7.1 Listed in the test list, see http://bl.test/?192.0.2.1"
+  # two DNSBL zones, two RHSBL names (sender, HELO), MX, A and AAAA of
+  # the domain, A and AAAA of its MX host: nine queries, one socket
+  fd=$(sed -n 's/.*socket(AF_INET, SOCK_DGRAM.* = \([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/st")
+  assert_equal "$(grep -c 'socket(' "$BATS_TEST_TMPDIR/st")" 1
+  assert_equal "$(grep -c "sendto($fd, " "$BATS_TEST_TMPDIR/st")" 9
+}
+
 # ---------------------------------------------------------------- rhsbl
 
 rhsbl_chain() {
