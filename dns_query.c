@@ -33,6 +33,7 @@
 #include <dns.h>
 #pragma GCC diagnostic pop
 #include <byte.h>
+#include <case.h>
 #include <fmt.h>
 #include <ip4.h>
 #include <ip6.h>
@@ -75,6 +76,11 @@ static struct xmit *inflight[INFLIGHT_MAX];
 static unsigned int ninflight;
 
 static const unsigned int round_ms[4] = { 1000, 3000, 11000, 45000 };
+
+/* lookups started ahead of the plugin that makes them (dns_lookahead) */
+#define AHEAD_MAX 16
+static struct dns_query ahead[AHEAD_MAX];
+static unsigned int nahead;
 
 static void seed(void)
 {
@@ -419,63 +425,139 @@ static void server_failed(struct xmit *x)
   x->failed |= (uint32_t)1 << x->srv;
 }
 
+/* the lookahead query with q's type and name, or NULL */
+static struct dns_query *ahead_find(const struct dns_query *q)
+{
+  unsigned int j;
+  for (j = 0; j < nahead; ++j)
+    if (byte_equal(ahead[j].type, 2, q->type) && ahead[j].name.len == q->name.len
+        && !case_diffb(ahead[j].name.s, q->name.len, q->name.s))
+      return &ahead[j];
+  return 0;
+}
+
+static void ahead_drop(struct dns_query *e)
+{
+  struct dns_query *last = &ahead[--nahead];
+  dns_query_free(e);
+  stralloc_free(&e->name);
+  stralloc_free(&e->rr);
+  if (e != last) {
+    *e = *last;
+    if (e->priv) ((struct xmit *)e->priv)->q = e;
+  }
+  byte_zero(last, sizeof *last);
+}
+
+/* q takes over the lookahead query with its type and name: 1 taken (q is
+   in flight or answered), 0 none to take */
+static int ahead_take(struct dns_query *q)
+{
+  struct dns_query *e = ahead_find(q);
+  if (!e) return 0;
+  if (e->status == DNS_PENDING && e->priv) {
+    /* the wait counts from when the lookup was started, with the
+       deadline the plugin gave it then */
+    if (e->deadline < q->deadline) q->deadline = e->deadline;
+    q->priv = e->priv;
+    ((struct xmit *)q->priv)->q = q;
+    e->priv = 0;
+  } else if (e->status == DNS_OK || e->status == DNS_NONE) {
+    if (!stralloc_copy(&q->rr, &e->rr)) { ahead_drop(e); return 0; }
+    q->status = e->status;
+    q->nxdomain = e->nxdomain;
+    q->n = e->n;
+  } else {                      /* a temporary failure: asked again */
+    ahead_drop(e);
+    return 0;
+  }
+  ahead_drop(e);
+  return 1;
+}
+
+static void start_one(struct session *s, struct dns_query *q)
+{
+  struct xmit *x;
+  char *wire = 0;
+  unsigned int wl, id, tries, j;
+  if (!servers_setup(s)) { fail(q, DNS_TEMP); return; }
+  if (ninflight == INFLIGHT_MAX) {
+    qlogm(s, LOGERROR, "dns", "too many queries in flight for ", q->name.s);
+    fail(q, DNS_TEMP);
+    return;
+  }
+  x = calloc(1, sizeof *x);
+  if (!x || !dns_domain_fromdot(&wire, q->name.s, q->name.len - 1)) {
+    free(x);
+    fail(q, DNS_TEMP);
+    return;
+  }
+  wl = dns_domain_length(wire);
+  x->len = 12 + wl + 4;
+  x->pkt = malloc(2 + x->len);
+  if (!x->pkt) {
+    free(x);
+    dns_domain_free(&wire);
+    fail(q, DNS_TEMP);
+    return;
+  }
+  /* an ID no other query in flight has: an answer finds its query by it */
+  for (tries = 0;; ++tries) {
+    id = dns_random(65536);
+    for (j = 0; j < ninflight; ++j)
+      if (get16(inflight[j]->pkt + 2) == id) break;
+    if (j == ninflight || tries == 64) break;
+  }
+  x->pkt[0] = (char)(x->len >> 8);
+  x->pkt[1] = (char)x->len;
+  x->pkt[2] = (char)(id >> 8);
+  x->pkt[3] = (char)id;
+  byte_copy(x->pkt + 4, 10, "\1\0\0\1\0\0\0\0\0\0");   /* RD; one question */
+  byte_copy(x->pkt + 14, wl, wire);
+  byte_copy(x->pkt + 14 + wl, 2, q->type);
+  byte_copy(x->pkt + 16 + wl, 2, DNS_C_IN);
+  dns_domain_free(&wire);
+  x->q = q;
+  x->tcp = -1;
+  x->srv = 0;
+  q->priv = x;
+  inflight[ninflight++] = x;
+  if (!udp_next(x, 1)) {
+    qlogm(s, LOGINFO, "dns", "cannot send the query for ", q->name.s);
+    fail(q, DNS_TEMP);
+  }
+}
+
 void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds)
 {
-  unsigned int i, j;
+  unsigned int i;
   long long deadline = seconds ? io_now() + (long long)seconds * 1000 : 0;
   for (i = 0; i < n; ++i) {
-    struct xmit *x;
-    char *wire = 0;
-    unsigned int wl, id, tries;
     if (q[i].status != DNS_PENDING || q[i].priv) continue;
     if (deadline) q[i].deadline = deadline;
-    if (!servers_setup(s)) { fail(&q[i], DNS_TEMP); continue; }
-    if (ninflight == INFLIGHT_MAX) {
-      qlogm(s, LOGERROR, "dns", "too many queries in flight for ", q[i].name.s);
-      fail(&q[i], DNS_TEMP);
-      continue;
-    }
-    x = calloc(1, sizeof *x);
-    if (!x || !dns_domain_fromdot(&wire, q[i].name.s, q[i].name.len - 1)) {
-      free(x);
-      fail(&q[i], DNS_TEMP);
-      continue;
-    }
-    wl = dns_domain_length(wire);
-    x->len = 12 + wl + 4;
-    x->pkt = malloc(2 + x->len);
-    if (!x->pkt) {
-      free(x);
-      dns_domain_free(&wire);
-      fail(&q[i], DNS_TEMP);
-      continue;
-    }
-    /* an ID no other query in flight has: an answer finds its query by it */
-    for (tries = 0;; ++tries) {
-      id = dns_random(65536);
-      for (j = 0; j < ninflight; ++j)
-        if (get16(inflight[j]->pkt + 2) == id) break;
-      if (j == ninflight || tries == 64) break;
-    }
-    x->pkt[0] = (char)(x->len >> 8);
-    x->pkt[1] = (char)x->len;
-    x->pkt[2] = (char)(id >> 8);
-    x->pkt[3] = (char)id;
-    byte_copy(x->pkt + 4, 10, "\1\0\0\1\0\0\0\0\0\0");   /* RD; one question */
-    byte_copy(x->pkt + 14, wl, wire);
-    byte_copy(x->pkt + 14 + wl, 2, q[i].type);
-    byte_copy(x->pkt + 16 + wl, 2, DNS_C_IN);
-    dns_domain_free(&wire);
-    x->q = &q[i];
-    x->tcp = -1;
-    x->srv = 0;
-    q[i].priv = x;
-    inflight[ninflight++] = x;
-    if (!udp_next(x, 1)) {
-      qlogm(s, LOGINFO, "dns", "cannot send the query for ", q[i].name.s);
-      fail(&q[i], DNS_TEMP);
-    }
+    if (nahead && ahead_take(&q[i])) continue;
+    start_one(s, &q[i]);
   }
+}
+
+int dns_lookahead(struct session *s, const char *name, size_t len, const char type[2], unsigned int seconds)
+{
+  struct dns_query *e;
+  if (nahead == AHEAD_MAX) return 0;
+  e = &ahead[nahead];
+  if (dns_query_set(e, name, len, type) != 1) {
+    stralloc_free(&e->name);
+    return 0;
+  }
+  if (ahead_find(e)) {          /* already waiting: the same name and type */
+    stralloc_free(&e->name);
+    byte_zero(e, sizeof *e);
+    return 1;
+  }
+  ++nahead;
+  e->deadline = io_now() + (long long)seconds * 1000;
+  start_one(s, e);
+  return 1;
 }
 
 /* is buf an answer to x's query: its ID and its question? */

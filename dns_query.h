@@ -39,6 +39,12 @@ void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned 
 void dns_wait(struct session *s, struct dns_query *q, unsigned int n);
 void dns_run(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds);
 void dns_query_free(struct dns_query *q);
+/* starts a lookup that a plugin will make later in this session (from a
+   mail_lookahead hook): when it does (dns_start of a query with the same
+   type and name), the query takes over this one, in flight or answered;
+   an answer that was a temporary failure is asked again. At most 16 wait
+   at once; 1 started or already waiting, 0 not */
+int dns_lookahead(struct session *s, const char *name, size_t len, const char type[2], unsigned int seconds);
 /* letters, digits, '-', '_', labels of 1-63 octets, at most 253 in all */
 int dns_name_ok(const char *name, size_t len);
 /* "4.3.2.1" for 1.2.3.4, reversed nibbles for IPv6; 1 ok, 0 not an

@@ -394,6 +394,13 @@ HOOK_RUNNER(auth_plain, HOOK_AUTH_PLAIN, struct auth_args)
 HOOK_RUNNER(auth_login, HOOK_AUTH_LOGIN, struct auth_args)
 HOOK_RUNNER(auth_cram_md5, HOOK_AUTH_CRAM_MD5, struct auth_args)
 
+void hook_lookahead_mail(struct session *s, const struct addr_args *a)
+{
+  unsigned int i;
+  for (i = 0; i < plugin_chain_len; ++i)
+    if (plugin_chain[i].p->mail_lookahead) plugin_chain[i].p->mail_lookahead(s, plugin_chain[i].self, a);
+}
+
 int arg_error(stralloc *err, const char *what, const char *v)
 {
   stralloc_copys(err, what);

@@ -227,6 +227,13 @@ struct plugin {
   int (*auth_login)(struct session *, void *self, struct auth_args *);
   int (*auth_cram_md5)(struct session *, void *self, struct auth_args *);
   int (*logging)(struct session *, void *self, struct log_args *);
+  /* Not a Perl hook: called for every plugin that has it with MAIL's
+     address, before the first mail hook runs, to start the DNS lookups
+     its mail hook will make (dns_lookahead), so that the lookups of the
+     whole chain are in flight together instead of one plugin's after
+     another's. Decides nothing; a lookup it starts and the mail hook
+     does not make is only a wasted query. May be NULL. */
+  void (*mail_lookahead)(struct session *, void *self, const struct addr_args *);
   unsigned int flags;  /* PLUGIN_* below */
 };
 
@@ -272,6 +279,7 @@ int hook_run_ehlo(struct session *s, struct helo_args *a);
 int hook_run_mail_parse(struct session *s, struct parse_args *a);
 int hook_run_mail_pre(struct session *s, struct pre_args *a);
 int hook_run_mail(struct session *s, struct addr_args *a);
+void hook_lookahead_mail(struct session *s, const struct addr_args *a);
 int hook_run_rcpt_parse(struct session *s, struct parse_args *a);
 int hook_run_rcpt_pre(struct session *s, struct pre_args *a);
 int hook_run_rcpt(struct session *s, struct addr_args *a);

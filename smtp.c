@@ -373,6 +373,7 @@ static int path_check(struct session *s, struct cmd *c, int rcpt)
 static int mail_hook(struct session *s, struct cmd *c)
 {
   struct addr_args a = { c->path.s, c->path.len - 1, c->params.s, c->params.len, c->msg };
+  hook_lookahead_mail(s, &a);
   return hook_run_mail(s, &a);
 }
 static int rcpt_hook(struct session *s, struct cmd *c)

@@ -143,6 +143,21 @@ static int any_status(const struct dns_query *q, unsigned int n, int st)
   return 0;
 }
 
+/* the first lookups of the mail hook below (MX, A, AAAA of the sender's
+   domain), started before the chain's mail hooks run */
+static void rfh_lookahead(struct session *s, void *self, const struct addr_args *a)
+{
+  struct rfh *r = self;
+  size_t at = byte_rchr(a->addr, a->addrlen, '@');
+  const char *host = a->addr + at + 1;
+  size_t hl = a->addrlen - at - 1;
+  if (!a->addrlen || at + 1 >= a->addrlen || host[0] == '[' || !dns_name_ok(host, hl)) return;
+  if (session_immune(s, PLUGIN)) return;
+  dns_lookahead(s, host, hl, DNSQ_MX, (unsigned int)r->d.timeout);
+  dns_lookahead(s, host, hl, DNSQ_A, (unsigned int)r->d.timeout);
+  dns_lookahead(s, host, hl, DNSQ_AAAA, (unsigned int)r->d.timeout);
+}
+
 static int rfh_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct rfh *r = self;
@@ -240,4 +255,5 @@ const struct plugin plugin_resolvable_fromhost = {
   .init = rfh_init,
   .setup = rfh_setup,
   .mail = rfh_mail,
+  .mail_lookahead = rfh_lookahead,
 };

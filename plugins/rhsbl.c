@@ -61,20 +61,16 @@ static int rhsbl_init(void **self, int argc, const char *const *argv, stralloc *
   return 1;
 }
 
-static int rhsbl_mail(struct session *s, void *self, struct addr_args *a)
+/* the hosts to look up (the sender's domain, the HELO name) and the
+   queries for them in b->q, with each one's zone and host; the count, or
+   -1 out of memory */
+static int names(struct session *s, struct rhsbl *b, const struct addr_args *a, const char *hosts[2],
+                 size_t hostlen[2], const char *zone[MAXQ], unsigned int which[MAXQ])
 {
-  struct rhsbl *b = self;
-  const char *hosts[2];
-  size_t hostlen[2];
-  const char *zone[MAXQ];
-  unsigned int which[MAXQ];
-  unsigned int nh = 0, nq = 0, h, k, temp = 0;
+  unsigned int nh = 0, nq = 0, h;
   size_t i, at;
   const char *helo = session_hello_host(s);
 
-  if (session_immune(s, PLUGIN)) return DECLINED;
-  if (!a->addrlen) { qlog(s, LOGINFO, PLUGIN, "skip, null sender"); return DECLINED; }
-  if (!b->zones.len) return DECLINED;
   at = byte_rchr(a->addr, a->addrlen, '@');
   if (at < a->addrlen && at + 1 < a->addrlen) {
     hosts[nh] = a->addr + at + 1;
@@ -93,12 +89,48 @@ static int rhsbl_mail(struct session *s, void *self, struct addr_args *a)
       b->name.len = 0;
       if (!stralloc_catb(&b->name, hosts[h], hostlen[h]) || !stralloc_cats(&b->name, ".")
           || !stralloc_catb(&b->name, z, zl))
-        goto nomem;
-      if (dns_query_set(&b->q[nq], b->name.s, b->name.len, DNSQ_A) < 0) goto nomem;
+        return -1;
+      if (dns_query_set(&b->q[nq], b->name.s, b->name.len, DNSQ_A) < 0) return -1;
       zone[nq] = z;
       which[nq++] = h;
     }
   }
+  return (int)nq;
+}
+
+/* the lookups of the mail hook below, started before the chain's mail
+   hooks run */
+static void rhsbl_lookahead(struct session *s, void *self, const struct addr_args *a)
+{
+  struct rhsbl *b = self;
+  const char *hosts[2];
+  size_t hostlen[2];
+  const char *zone[MAXQ];
+  unsigned int which[MAXQ];
+  int k, nq;
+  if (!a->addrlen || !b->zones.len || session_immune(s, PLUGIN)) return;
+  nq = names(s, b, a, hosts, hostlen, zone, which);
+  for (k = 0; k < nq; ++k)
+    if (b->q[k].status == DNS_PENDING)
+      dns_lookahead(s, b->q[k].name.s, b->q[k].name.len - 1, DNSQ_A, (unsigned int)b->d.timeout);
+}
+
+static int rhsbl_mail(struct session *s, void *self, struct addr_args *a)
+{
+  struct rhsbl *b = self;
+  const char *hosts[2];
+  size_t hostlen[2];
+  const char *zone[MAXQ];
+  unsigned int which[MAXQ];
+  unsigned int nq, k, temp = 0;
+  int r;
+
+  if (session_immune(s, PLUGIN)) return DECLINED;
+  if (!a->addrlen) { qlog(s, LOGINFO, PLUGIN, "skip, null sender"); return DECLINED; }
+  if (!b->zones.len) return DECLINED;
+  r = names(s, b, a, hosts, hostlen, zone, which);
+  if (r < 0) goto nomem;
+  nq = (unsigned int)r;
   if (!nq) return DECLINED;
   dns_run(s, b->q, nq, (unsigned int)b->d.timeout);
   for (k = 0; k < nq; ++k) {
@@ -145,4 +177,5 @@ const struct plugin plugin_rhsbl = {
   .init = rhsbl_init,
   .setup = rhsbl_setup,
   .mail = rhsbl_mail,
+  .mail_lookahead = rhsbl_lookahead,
 };

@@ -249,6 +249,22 @@ static int add_authres(struct session *s, struct spf_plugin *p, const char *prop
   return authres_add_txn(s, t->s);
 }
 
+/* the first lookups of the mail hook below (the SPF records of the HELO
+   name and of the sender's domain), started before the chain's mail
+   hooks run */
+static void spf_lookahead(struct session *s, void *self, const struct addr_args *a)
+{
+  struct spf_plugin *p = self;
+  const char *helo = session_hello_host(s);
+  const char *ip = session_remote_ip(s);
+  size_t at = byte_rchr(a->addr, a->addrlen, '@');
+  if (!ip || !*ip || session_immune(s, PLUGIN)) return;
+  if (helo && *helo && (p->check_helo || !a->addrlen))
+    dns_lookahead(s, helo, strlen(helo), DNSQ_TXT, (unsigned int)p->timeout);
+  if (a->addrlen && at > 0 && at + 1 < a->addrlen)
+    dns_lookahead(s, a->addr + at + 1, a->addrlen - at - 1, DNSQ_TXT, (unsigned int)p->timeout);
+}
+
 static int spf_mail(struct session *s, void *self, struct addr_args *a)
 {
   struct spf_plugin *p = self;
@@ -388,6 +404,7 @@ const struct plugin plugin_sender_permitted_from = {
   .init = spf_init,
   .setup = spf_setup,
   .mail = spf_mail,
+  .mail_lookahead = spf_lookahead,
   .data_post_headers = spf_data_post_headers,
   .data_post = spf_data_post,
   .reset_transaction = spf_reset,

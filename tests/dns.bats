@@ -250,6 +250,27 @@ EOF
   assert_equal "$(grep -c "sendto($fd, " "$BATS_TEST_TMPDIR/st")" 9
 }
 
+@test "dns: at MAIL the lookups of rhsbl, resolvable_fromhost and SPF are in flight together: a server that never answers costs one deadline, not three" {
+  QP=$(build_chain dns-lookahead <<EOF
+rhsbl timeout 2
+sender_permitted_from timeout 2
+resolvable_fromhost timeout 2
+rcpt_ok
+EOF
+)
+  echo rhsbl.bl.test > "$CFG/rhsbl_zones"
+  mail_session alice@mx.test
+  local t0=$EPOCHREALTIME
+  dsmtp "$QP" DNSCACHEIP=$SILENT_IP
+  local ms=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))
+  # each plugin waited out its 2 s, all three at the same time
+  grep -q 'rhsbl: pass, but some lists did not answer' "$ERR"
+  grep -q 'dns: no answer in time for mx.test$' "$ERR"
+  grep -q 'sender_permitted_from.*temperror' "$ERR"
+  assert_equal "$(nth 2 | cut -c1-3)" 450
+  [ "$ms" -ge 2000 ] && [ "$ms" -lt 4500 ] || fail "the session took $ms ms: one 2 s deadline expected, three would be 6 s"
+}
+
 # ---------------------------------------------------------------- rhsbl
 
 rhsbl_chain() {
