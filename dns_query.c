@@ -639,6 +639,11 @@ static void udp_read(struct session *s, unsigned int srv)
         break;
       }
     }
+    /* no query left waiting on this server: no receive that only says
+       EAGAIN (a late answer to one already taken waits for the next) */
+    for (i = 0; i < ninflight; ++i)
+      if (inflight[i]->srv == srv && inflight[i]->tcp == -1) break;
+    if (i == ninflight) return;
   }
 }
 
