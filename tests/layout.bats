@@ -33,3 +33,17 @@ load helper
   run awk '$4 == "qpsmtpd" && $3 == "r--p" { n++; if (n == 3) print $2 }' "$d/smaps"
   assert_output 0
 }
+
+@test "the small variables of ./qpsmtpd (.data and .bss) fit two pages: a big static array belongs in .bss.big (layout.ld)" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
+  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
+  local data mid
+  data=$(readelf -SW "$ROOT/qpsmtpd" | awk '$2 == ".data" { print $4 }')
+  mid=$(readelf -SW "$ROOT/qpsmtpd" | awk '$2 == ".bss.mid" { print $4 }')
+  [ -n "$data" ] && [ -n "$mid" ] || fail "no .data or .bss.mid section in ./qpsmtpd"
+  # from the page .data starts in to where the small .bss ends: every
+  # session touches all of it (TLS's 14 KB of state there once spread it
+  # over four pages)
+  local span=$(( 0x$mid - (0x$data & ~0xfff) ))
+  [ "$span" -le 8192 ] || fail ".data and .bss span $span bytes from 0x$data: more than two pages"
+}
