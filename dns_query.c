@@ -540,6 +540,11 @@ void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned 
   }
 }
 
+void dns_lookahead_clear(void)
+{
+  while (nahead) ahead_drop(&ahead[nahead - 1]);
+}
+
 int dns_lookahead(struct session *s, const char *name, size_t len, const char type[2], unsigned int seconds)
 {
   struct dns_query *e;
