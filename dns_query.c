@@ -540,14 +540,14 @@ void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned 
   }
 }
 
-void dns_lookahead_clear(void)
-{
-  while (nahead) ahead_drop(&ahead[nahead - 1]);
-}
-
 int dns_lookahead(struct session *s, const char *name, size_t len, const char type[2], unsigned int seconds)
 {
+  static unsigned long round;
   struct dns_query *e;
+  if (round != s->lookaheads) {   /* a new MAIL: drop what the last one's plugins did not take */
+    while (nahead) ahead_drop(&ahead[nahead - 1]);
+    round = s->lookaheads;
+  }
   if (nahead == AHEAD_MAX) return 0;
   e = &ahead[nahead];
   if (dns_query_set(e, name, len, type) != 1) {

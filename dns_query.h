@@ -43,10 +43,9 @@ void dns_query_free(struct dns_query *q);
    mail_lookahead hook): when it does (dns_start of a query with the same
    type and name), the query takes over this one, in flight or answered;
    an answer that was a temporary failure is asked again. At most 16 wait
-   at once; 1 started or already waiting, 0 not */
+   at once, and those of an earlier MAIL are dropped; 1 started or already
+   waiting, 0 not */
 int dns_lookahead(struct session *s, const char *name, size_t len, const char type[2], unsigned int seconds);
-/* drops the lookahead queries no plugin took (at the next MAIL) */
-void dns_lookahead_clear(void);
 /* letters, digits, '-', '_', labels of 1-63 octets, at most 253 in all */
 int dns_name_ok(const char *name, size_t len);
 /* "4.3.2.1" for 1.2.3.4, reversed nibbles for IPv6; 1 ok, 0 not an

@@ -5,7 +5,6 @@
 #include <time.h>
 #include <fmt.h>
 #include <str.h>
-#include "dns_query.h"
 #include "hooks.h"
 #include "log.h"
 #include "session.h"
@@ -398,7 +397,7 @@ HOOK_RUNNER(auth_cram_md5, HOOK_AUTH_CRAM_MD5, struct auth_args)
 void hook_lookahead_mail(struct session *s, const struct addr_args *a)
 {
   unsigned int i;
-  dns_lookahead_clear();        /* what the last MAIL's plugins did not take */
+  s->lookaheads++;              /* dns_lookahead: a new MAIL's lookups */
   for (i = 0; i < plugin_chain_len; ++i)
     if (plugin_chain[i].p->mail_lookahead) plugin_chain[i].p->mail_lookahead(s, plugin_chain[i].self, a);
 }

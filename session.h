@@ -109,6 +109,7 @@ struct session {
   int auth_tried;               /* an AUTH reached the check: for Authentication-Results */
   unsigned int auth_failures;
   unsigned long mails;          /* MAIL commands accepted (maxmail) */
+  unsigned long lookaheads;     /* MAIL commands whose mail_lookahead hooks ran */
   stralloc auth_user;           /* of the last checked AUTH, \0-terminated */
   char auth_mech[12];           /* "plain", "login", "cram-md5" */
   int logok;                    /* fd 2 may be written */
