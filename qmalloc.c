@@ -117,16 +117,22 @@ static void *large(size_t n)
   return m + 2 * HDR;
 }
 
-void *malloc(size_t n)
+/* a block of n bytes; *fresh is set when its data has never been written
+   (carved where the arena or a new chunk was never used, or a mapping of
+   its own: zero pages, which calloc need not clear, and must not, or it
+   touches every page of a big array a session uses the start of) */
+static void *alloc(size_t n, int *fresh)
 {
   unsigned int c = 0;
   size_t bs;
   struct hdr *h;
   if (!secret) init();
+  *fresh = 1;
   if (n > ((size_t)1 << MAXSHIFT) - HDR) return large(n);
   while (((size_t)1 << (c + MINSHIFT)) - HDR < n) ++c;
   bs = (size_t)1 << (c + MINSHIFT);
   if (freelist[c]) {
+    *fresh = 0;
     h = (struct hdr *)((uintptr_t)freelist[c] ^ secret);
     if (!free_block(h, c)) abort();
     memcpy(&freelist[c], (unsigned char *)h + HDR, sizeof freelist[c]);
@@ -149,6 +155,12 @@ void *malloc(size_t n)
   }
   mark(h, c, INUSE);
   return (unsigned char *)h + HDR;
+}
+
+void *malloc(size_t n)
+{
+  int fresh;
+  return alloc(n, &fresh);
 }
 
 void free(void *p)
@@ -213,9 +225,10 @@ void *calloc(size_t k, size_t n)
 {
   size_t t;
   void *p;
+  int fresh;
   if (__builtin_mul_overflow(k, n, &t)) { errno = ENOMEM; return NULL; }
-  p = malloc(t);
-  if (p) memset(p, 0, t);
+  p = alloc(t, &fresh);
+  if (p && !fresh) memset(p, 0, t);
   return p;
 }
 
