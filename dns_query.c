@@ -618,8 +618,10 @@ static void take(struct session *s, struct xmit *x, const char *buf, unsigned in
 static void udp_read(struct session *s, unsigned int srv)
 {
   char buf[4096];             /* 512 without EDNS, but a lenient server may send more */
-  unsigned int i;
-  for (;;) {
+  unsigned int i, n;
+  /* at most 64 datagrams a call: a flood of forged ones must not keep
+     dns_wait from its deadlines */
+  for (n = 0; n < 64; ++n) {
     ssize_t r = recv(sock[srv], buf, sizeof buf, 0);
     if (r == -1) {
       if (errno == EINTR) continue;
