@@ -568,17 +568,17 @@ int dns_lookahead(struct session *s, const char *name, size_t len, const char ty
 /* is buf an answer to x's query: its ID and its question? */
 static int answers(const struct xmit *x, const char *buf, unsigned int len)
 {
-  char *dn = 0, *mine = 0;
+  char *dn = 0;
   unsigned int pos;
   int same;
   if (len < 12 || !byte_equal(buf, 2, x->pkt + 2) || !(buf[2] & 128)) return 0;
   if (get16(buf + 4) != 1) return 0;
   pos = dns_packet_getname(buf, len, 12, &dn);
   if (!pos) return 0;
-  if (!dns_packet_getname(x->pkt + 2, x->len, 12, &mine)) { free(dn); return 0; }
-  same = dns_domain_equal(dn, mine) && pos + 4 <= len && byte_equal(buf + pos, 4, x->pkt + 2 + 12 + dns_domain_length(mine));
+  /* our question as we sent it: the name in wire form at offset 12, the
+     type and class in the query's last 4 octets */
+  same = dns_domain_equal(dn, x->pkt + 14) && pos + 4 <= len && byte_equal(buf + pos, 4, x->pkt + 2 + x->len - 4);
   free(dn);
-  free(mine);
   return same;
 }
 
