@@ -36,11 +36,12 @@ LOGGING = $(wildcard $(dir $(PLUGINS))logging)
 BIN = qpsmtpd
 TAB = $(BIN)-plugintab
 
-# fortify.o: glibc's checking functions for musl, qmalloc.o: its allocator;
-# a glibc build sets FORTIFY=. Both are linked as objects, not from
-# libqp.a: libowfat.a and libbearssl.a call them, and an archive is
-# searched only once (libqp.a is named once, before the libraries)
-FORTIFY ?= fortify.o qmalloc.o
+# fortify.o: glibc's checking functions for musl, qmalloc.o: its allocator,
+# sysclock.o: its clock without the vDSO; a glibc build sets FORTIFY=.
+# They are linked as objects, not from libqp.a: libowfat.a and
+# libbearssl.a call them, and an archive is searched only once (libqp.a
+# is named once, before the libraries)
+FORTIFY ?= fortify.o qmalloc.o sysclock.o
 CORE = addr.o auth.o authres.o config.o connection.o control.o data.o dns_query.o env.o hooks.o hookreply.o io.o karma.o line.o log.o \
        message.o notes.o privdrop.o queue.o received.o regex.o reject.o reply.o sasl.o smtp.o smtp_disconnect.o spool.o starttls.o tls.o \
        tls_pem.o tls_policy.o tls_ec.o tls_cache.o txn.o txn_header.o txn_rcpt.o ucspitls.o
@@ -163,7 +164,7 @@ check-includes:
 	dev/check-includes
 
 # ASan and UBSan need glibc and a dynamic link, and ASan's own allocator
-# (FORTIFY= leaves out fortify.o and qmalloc.o: qmalloc runs checked in
+# (FORTIFY= leaves out fortify.o, qmalloc.o and sysclock.o: qmalloc runs checked in
 # fuzz/fuzz_qmalloc.c instead); the test chains are built with the same
 # commands through the environment
 SAN_CC = gcc -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter -Werror
@@ -373,7 +374,7 @@ clean:
 # the headers each object was built from (-MMD -MP above), in every
 # flavour; an object whose .d is missing is built again (the .d is not a
 # prerequisite: clang writes it after the object)
-DEPFILES = $(patsubst %.o,%.d,qpsmtpd.o $(TAB).o $(CORE) fortify.o qmalloc.o $(PLUGIN_OBJ) \
+DEPFILES = $(patsubst %.o,%.d,qpsmtpd.o $(TAB).o $(CORE) fortify.o qmalloc.o sysclock.o $(PLUGIN_OBJ) \
              $(FUZZ_OBJ) $(REGRESS_OBJ) $(AFLFUZZ_OBJ) $(addprefix $(AFLFUZZ_DIR)/,$(PLUGIN_OBJ)))
 HAVE_DEP := $(wildcard $(DEPFILES))
 $(patsubst %.d,%.o,$(filter-out $(HAVE_DEP),$(DEPFILES))): FORCE

@@ -8,30 +8,49 @@
 
 load helper
 
-@test "a plain 2 KB session of ./qpsmtpd maps none of its cold text and cold read-only data" {
-  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
-  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
-  ! grep -q 'no profile' "$ROOT/hot.ld" || skip "hot.ld is a stub (no valgrind): no hot layout to check"
+# one plain 2 KB session of ./qpsmtpd as nobody; its mappings at the end
+# (bench/driver --smaps: size, RSS, permissions, name) in $d/smaps
+plain_session_smaps() {
   d=$BATS_TEST_TMPDIR
   chmod 755 "$d"
   mkdir -p "$d/config"
   echo bench.example > "$d/config/me"
   echo bench.example > "$d/config/rcpthosts"
-  cc -O2 -o "$d/sink" "$ROOT/bench/sink.c"
+  mkdir -m 1777 "$d/q"
   cp "$ROOT/qpsmtpd" "$d/qpsmtpd"
   # the daemon reads no client input as root
   local runas=()
   [ "$(id -u)" -ne 0 ] || runas=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups)
   run env PROTO=TCP TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=40000 \
-    QPSMTPD_CONFIG="$d/config" QMAILQUEUE="$d/sink" DNSCACHEIP=127.$QPT_NET.1.1 \
+    QPSMTPD_CONFIG="$d/config" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$d/q" DNSCACHEIP=127.$QPT_NET.1.1 \
     python3 "$ROOT/bench/driver" --size 2048 --smaps "$d/smaps" --timeout 30 exec -- ${runas[@]+"${runas[@]}"} "$d/qpsmtpd"
   assert_line ok=1
   cat "$d/smaps" >&2
+}
+
+@test "a plain 2 KB session of ./qpsmtpd maps none of its cold text and cold read-only data" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
+  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
+  ! grep -q 'no profile' "$ROOT/hot.ld" || skip "hot.ld is a stub (no valgrind): no hot layout to check"
+  plain_session_smaps
   # the rows of the binary: header, hot text, cold text, .rodata, cold .rodata, data
   run awk '$4 == "qpsmtpd" && $3 == "r-xp" { n++; if (n == 2) print $2 }' "$d/smaps"
   assert_output 0
   run awk '$4 == "qpsmtpd" && $3 == "r--p" { n++; if (n == 3) print $2 }' "$d/smaps"
   assert_output 0
+}
+
+@test "a plain session of ./qpsmtpd reads the clock with system calls: no vDSO page is mapped (sysclock.c)" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the glibc sanitizer build reads the clock through the vDSO"
+  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the glibc hardened build reads the clock through the vDSO"
+  plain_session_smaps
+  # the kernel maps the vDSO in every process; a first call through it
+  # makes its pages resident
+  run awk '$4 == "[vdso]" { print $2 }' "$d/smaps"
+  assert_output 0
+  # and the clock was read: the Received field has today's date
+  run grep -c " $(LC_ALL=C date -u '+%d %b %Y') [0-2][0-9]:[0-5][0-9]:[0-6][0-9] +0000$" "$d/q/1.msg"
+  assert_output 1
 }
 
 @test "the small variables of ./qpsmtpd (.data and .bss) fit two pages: a big static array belongs in .bss.big (layout.ld)" {

@@ -41,7 +41,7 @@ setup_file() {
   # is from the objects make built (tests/run runs make first)
   # with the compile and link commands of this run (make sanitize and make
   # hardened set CC_CMD, LD_CMD and an empty FORTIFY)
-  local fort=${FORTIFY-fortify.o qmalloc.o} o objs=()
+  local fort=${FORTIFY-fortify.o qmalloc.o sysclock.o} o objs=()
   (cd "$ROOT" && flock "$TB/.lock" make -s libqp.a $fort)
   for o in $fort; do objs+=("$ROOT/$o"); done
   ${CC_CMD:-$(head -n 1 "$ROOT/conf-cc") -Werror} -I"$ROOT" -c "$ROOT/tests/unit/spf-dns-check.c" \
