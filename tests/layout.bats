@@ -40,6 +40,20 @@ plain_session_smaps() {
   assert_output 0
 }
 
+@test "a plain session of ./qpsmtpd writes six pages of .bss and heap: the buffers' heads share pages (layout.ld)" {
+  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
+  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
+  plain_session_smaps
+  # the small variables with the output buffer's head, the queue program's
+  # clone stack top with the command line's head, three of the heap, the
+  # input buffer's head
+  run awk '$4 == "[anon]" { print $2 }' "$d/smaps"
+  [ "$output" -le 24 ] || fail "the session wrote $output KB of .bss and heap, more than 6 pages: see layout.ld"
+  # and the code it ran is one mapping of its own, all of it resident
+  run awk '$4 == "qpsmtpd" && $3 == "r-xp" { n++; if (n == 1) print ($1 == $2) }' "$d/smaps"
+  assert_output 1
+}
+
 @test "a plain session of ./qpsmtpd reads the clock with system calls: no vDSO page is mapped (sysclock.c)" {
   [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the glibc sanitizer build reads the clock through the vDSO"
   [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the glibc hardened build reads the clock through the vDSO"
