@@ -38,6 +38,8 @@ void log_set_adjust(log_adjust *f)
   adjust = f;
 }
 
+static unsigned long logpid;
+
 /* inlined in both callers: a log line costs no extra call */
 static inline __attribute__((always_inline)) void line_at(struct session *s, int level, const char *hook, const char *plugin,
                     const char *text, size_t len)
@@ -47,7 +49,10 @@ static inline __attribute__((always_inline)) void line_at(struct session *s, int
   if (!sink && (!s->logok || level > s->conf.loglevel)) return;
   if (level < 0) level = 0;
   if (level > 7) level = 7;
-  n += fmt_ulong(buf + n, (unsigned long)getpid());
+  /* read once: the session process never forks (its children exec at
+     once) and musl's getpid is a system call each time */
+  if (!logpid) logpid = (unsigned long)getpid();
+  n += fmt_ulong(buf + n, logpid);
   buf[n++] = ' ';
   n += fmt_str(buf + n, levelname[level]);
   if (hook) { n += fmt_str(buf + n, " ("); n += fmt_str(buf + n, hook); buf[n++] = ')'; }
