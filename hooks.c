@@ -186,7 +186,9 @@ static const char ll_usage[] =
    theirs: it is their own threshold (logging/syslog). */
 static const char **kept;
 
-static int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *argc, stralloc *err)
+/* only for a plugin given a loglevel argument: not inlined into the loop
+   every session runs */
+static __attribute__((noinline)) int take_loglevel(struct plugin_inst *pi, const char *const **argv, int *argc, stralloc *err)
 {
   const char **a;
   const char *v;
@@ -310,20 +312,19 @@ static void call_before(struct session *s, struct hook_call *c)
   if (s->conf.loglevel >= LOGDEBUG) clock_gettime(CLOCK_MONOTONIC, &c->t0);
 }
 
-/* after plugin pi returned rc: logs, runs deny or ok; 1 when rc decides
-   (then it is in c->rc) */
-static int call_after(struct session *s, struct hook_call *c, const struct plugin_inst *pi, int rc)
+/* the log line of a plugin's return code that is none (a plugin's bug),
+   or with the time the plugin took at loglevel debug, to see what each
+   one costs: a function of its own, so that a session at a lower
+   loglevel runs (and maps) none of it */
+static __attribute__((noinline)) void call_log(struct session *s, const struct hook_call *c,
+                                                const struct plugin_inst *pi, int rc)
 {
   const char *name = hook_names[c->h];
-  s->hookname = c->saved;
   if (!rc_name(rc)) {
     char num[24];
     num[fmt_long(num, rc)] = 0;
     qlogm_core(s, LOGERROR, pi->name, "plugin ", pi->name, ", hook ", name, " returned ", num);
-    return 0;
-  }
-  if (s->conf.loglevel >= LOGDEBUG) {
-    /* with the time the plugin took, to see what each one costs */
+  } else {
     struct timespec t1;
     char us[24];
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -331,6 +332,19 @@ static int call_after(struct session *s, struct hook_call *c, const struct plugi
                                               + (t1.tv_nsec - c->t0.tv_nsec) / 1000))] = 0;
     qlogm_core(s, LOGDEBUG, pi->name, "hook ", name, " returned ", rc_name(rc), " in ", us, " us");
   }
+}
+
+/* after plugin pi returned rc: logs, runs deny or ok; 1 when rc decides
+   (then it is in c->rc) */
+static int call_after(struct session *s, struct hook_call *c, const struct plugin_inst *pi, int rc)
+{
+  const char *name = hook_names[c->h];
+  s->hookname = c->saved;
+  if (!rc_name(rc)) {
+    call_log(s, c, pi, rc);
+    return 0;
+  }
+  if (s->conf.loglevel >= LOGDEBUG) call_log(s, c, pi, rc);
   if (rc_is_deny(rc)) {
     if (hooked_deny) notify(s, 1, pi->name, rc, c->msg);
   } else if (hooked_ok) notify(s, 0, pi->name, rc, c->msg);

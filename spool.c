@@ -51,16 +51,11 @@ static int spool_open(struct spool *sp)
   return 0;
 }
 
-int spool_put(struct spool *sp, const char *buf, size_t len)
+/* a message past the threshold, in the spool file: a function of its own,
+   so that a session of small messages runs (and maps) only spool_put */
+static __attribute__((noinline)) int put_file(struct spool *sp, const char *buf, size_t len)
 {
-  if (sp->fd < 0) {
-    if (sp->mem.len + len <= sp->threshold || !sp->dir) {
-      if (!stralloc_catb(&sp->mem, buf, len)) return -1;
-      sp->len += len;
-      return 0;
-    }
-    if (spool_open(sp) == -1) return -1;
-  }
+  if (sp->fd < 0 && spool_open(sp) == -1) return -1;
   sp->len += len;
   if (sp->wlen + len > WBUF) {
     if (fd_write_all(sp->fd, sp->wbuf, sp->wlen) == -1) return -1;
@@ -70,6 +65,16 @@ int spool_put(struct spool *sp, const char *buf, size_t len)
   memcpy(sp->wbuf + sp->wlen, buf, len);
   sp->wlen += len;
   return 0;
+}
+
+int spool_put(struct spool *sp, const char *buf, size_t len)
+{
+  if (sp->fd < 0 && (sp->mem.len + len <= sp->threshold || !sp->dir)) {
+    if (!stralloc_catb(&sp->mem, buf, len)) return -1;
+    sp->len += len;
+    return 0;
+  }
+  return put_file(sp, buf, len);
 }
 
 int spool_finish(struct spool *sp)

@@ -11,62 +11,69 @@ static int badlist_is_pattern(const char *bad)
   return bad[strcspn(bad, "/^$*+!%?\\")] != 0;
 }
 
-int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin)
+/* the entries of a file that exists: a function of its own, so that a
+   site without the file runs (and maps) none of the parsing; 0 when out
+   of memory */
+static __attribute__((noinline)) int load_entries(struct session *s, struct badlist *l, struct control_at *at,
+                                                   stralloc *where, const char *plugin)
 {
   size_t i;
   size_t max;
+
+  max = 0;
+  for (i = 0; i < l->text.len; ++i)
+    if (!l->text.s[i]) ++max;
+  if (max) {
+    l->e = calloc(max, sizeof *l->e);
+    if (!l->e) return 0;
+  }
+  for (i = 0; i < l->text.len && l->n < max; ) {
+    char *line = l->text.s + i;
+    size_t len = str_len(line);
+    size_t sp = strcspn(line, " \t");
+    struct badentry *e = &l->e[l->n];
+
+    i += len + 1;
+    if (!control_where(at, &l->text, line, where)) return 0;
+    e->bad = line;
+    e->reason = 0;
+    if (sp < len) {
+      char *r = line + sp;
+      *r++ = 0;
+      while (*r == ' ' || *r == '\t') ++r;
+      if (*r) e->reason = r;
+    }
+    e->badlen = str_len(line);
+    if (!e->badlen) continue;
+    if (badlist_is_pattern(line)) {
+      const char *why;
+      e->re = malloc(sizeof *e->re);
+      if (!e->re) return 0;
+      if (!re_compile(e->re, line, RE_ICASE, &why)) {
+        qlogm(s, LOGERROR, plugin, "bad pattern in ", where->s, ": ", line, " (", why, "), ignored");
+        free(e->re);
+        e->re = 0;
+        continue;
+      }
+    } else {
+      if (byte_chr(line, e->badlen, '@') == e->badlen) {
+        qlogm(s, LOGERROR, plugin, "entry without @ in ", where->s, ": ", line, ", ignored");
+        continue;
+      }
+      case_lowerb(line, e->badlen);
+    }
+    ++l->n;
+  }
+  return 1;
+}
+
+int badlist_load(struct session *s, struct badlist *l, const char *file, const char *plugin)
+{
   struct control_at at = { {0}, {0} };
   stralloc where = {0};
-  int ok = 0;
+  int ok = 1;
 
-  if (control_readlist_at(s, file, &l->text, &at)) {
-    max = 0;
-    for (i = 0; i < l->text.len; ++i)
-      if (!l->text.s[i]) ++max;
-    if (max) {
-      l->e = calloc(max, sizeof *l->e);
-      if (!l->e) goto done;
-    }
-    for (i = 0; i < l->text.len && l->n < max; ) {
-      char *line = l->text.s + i;
-      size_t len = str_len(line);
-      size_t sp = strcspn(line, " \t");
-      struct badentry *e = &l->e[l->n];
-
-      i += len + 1;
-      if (!control_where(&at, &l->text, line, &where)) goto done;
-      e->bad = line;
-      e->reason = 0;
-      if (sp < len) {
-        char *r = line + sp;
-        *r++ = 0;
-        while (*r == ' ' || *r == '\t') ++r;
-        if (*r) e->reason = r;
-      }
-      e->badlen = str_len(line);
-      if (!e->badlen) continue;
-      if (badlist_is_pattern(line)) {
-        const char *why;
-        e->re = malloc(sizeof *e->re);
-        if (!e->re) goto done;
-        if (!re_compile(e->re, line, RE_ICASE, &why)) {
-          qlogm(s, LOGERROR, plugin, "bad pattern in ", where.s, ": ", line, " (", why, "), ignored");
-          free(e->re);
-          e->re = 0;
-          continue;
-        }
-      } else {
-        if (byte_chr(line, e->badlen, '@') == e->badlen) {
-          qlogm(s, LOGERROR, plugin, "entry without @ in ", where.s, ": ", line, ", ignored");
-          continue;
-        }
-        case_lowerb(line, e->badlen);
-      }
-      ++l->n;
-    }
-  }
-  ok = 1;
-done:
+  if (control_readlist_at(s, file, &l->text, &at)) ok = load_entries(s, l, &at, &where, plugin);
   stralloc_free(&where);
   stralloc_free(&at.files);
   stralloc_free(&at.lines);

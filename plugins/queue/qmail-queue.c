@@ -138,8 +138,10 @@ static int qq_custom(const char *buf, size_t len, stralloc *msg)
   return msg->len > 0;
 }
 
-/* The result of a finished qmail-queue: rc and reply text in msg. */
-static int qq_result(int wstat, int werr, const char *errbuf, size_t errlen, stralloc *msg)
+/* The result of a qmail-queue that did not queue, or of whose input
+   a write failed: rc and reply text in msg. A function of its own, so that
+   a session that queues runs (and maps) only qq_result's test. */
+static __attribute__((noinline)) int qq_failure(int wstat, int werr, const char *errbuf, size_t errlen, stralloc *msg)
 {
   int code;
   unsigned int i;
@@ -163,6 +165,13 @@ static int qq_result(int wstat, int werr, const char *errbuf, size_t errlen, str
   if (code >= 11 && code <= 40) { stralloc_copys(msg, txt_perm); return DENY; }
   stralloc_copys(msg, txt_temp);
   return DENYSOFT;
+}
+
+/* The result of a finished qmail-queue: rc and reply text in msg. */
+static int qq_result(int wstat, int werr, const char *errbuf, size_t errlen, stralloc *msg)
+{
+  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 0 && !werr) return OK;
+  return qq_failure(wstat, werr, errbuf, errlen, msg);
 }
 
 /* Message-Id for the 250 line: its first token, printable ASCII only,
@@ -331,12 +340,12 @@ static void qq_feed(struct session *s, struct qq_child *c, const stralloc *env, 
   close(c->pe);
 }
 
-/* the reply text and the log line for qmail-queue's exit; rc is what
-   qq_result made of it */
-static int qq_report(struct session *s, const char *prog, const char *pidstr, int wstat, int timedout,
-                     int rc, stralloc *msgid, stralloc *msg)
+/* the log line of a qmail-queue that did not queue; rc is what qq_result
+   made of its exit (a function of its own, as qq_failure) */
+static __attribute__((noinline)) int qq_report_failure(struct session *s, const char *prog, const char *pidstr,
+                                                        int wstat, int timedout, int rc, stralloc *msg)
 {
-  char codestr[FMT_ULONG], timestr[FMT_ULONG];
+  char codestr[FMT_ULONG];
   if (timedout) {
     codestr[fmt_ulong(codestr, queue_timeout(s))] = 0;
     stralloc_copys(msg, txt_timeout);
@@ -351,13 +360,22 @@ static int qq_report(struct session *s, const char *prog, const char *pidstr, in
     return rc;
   }
   codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
-  if (rc != OK) {
-    stralloc_0(msg);
-    --msg->len;
-    qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
-          ": ", msg->s);
-    return rc;
-  }
+  stralloc_0(msg);
+  --msg->len;
+  qlogm(s, LOGERROR, NAME, "not queued: ", prog, " pid ", pidstr, " exit ", codestr,
+        ": ", msg->s);
+  return rc;
+}
+
+/* the reply text and the log line for qmail-queue's exit; rc is what
+   qq_result made of it */
+static int qq_report(struct session *s, const char *prog, const char *pidstr, int wstat, int timedout,
+                     int rc, stralloc *msgid, stralloc *msg)
+{
+  char codestr[FMT_ULONG], timestr[FMT_ULONG];
+  if (timedout || WIFSIGNALED(wstat) || rc != OK)
+    return qq_report_failure(s, prog, pidstr, wstat, timedout, rc, msg);
+  codestr[fmt_ulong(codestr, (unsigned long)WEXITSTATUS(wstat))] = 0;
   timestr[fmt_ulong(timestr, (unsigned long)time(0))] = 0;
   stralloc_copys(msg, "Queued! ");
   stralloc_cats(msg, timestr);
