@@ -380,7 +380,7 @@ static int udp_send(struct xmit *x)
 /* asks the next server that has not failed this query, from x->srv on
    (x->srv itself when first is set), over UDP; waits of 1, 3, 11 and 45 s
    a round; 0 when no server is left */
-static int udp_next(struct xmit *x, int first)
+static int udp_next(struct xmit *x, int first, long long now)
 {
   for (;;) {
     unsigned int k;
@@ -397,7 +397,7 @@ static int udp_next(struct xmit *x, int first)
     if (udp_send(x)) break;
     x->failed |= (uint32_t)1 << x->srv;
   }
-  x->resend = io_now() + round_ms[x->round];
+  x->resend = now + round_ms[x->round];
   return 1;
 }
 
@@ -475,7 +475,7 @@ static int ahead_take(struct dns_query *q)
   return 1;
 }
 
-static void start_one(struct session *s, struct dns_query *q)
+static void start_one(struct session *s, struct dns_query *q, long long now)
 {
   struct xmit *x;
   char *wire = 0;
@@ -522,7 +522,7 @@ static void start_one(struct session *s, struct dns_query *q)
   x->srv = 0;
   q->priv = x;
   inflight[ninflight++] = x;
-  if (!udp_next(x, 1)) {
+  if (!udp_next(x, 1, now)) {
     qlogm(s, LOGINFO, "dns", "cannot send the query for ", q->name.s);
     fail(q, DNS_TEMP);
   }
@@ -531,12 +531,14 @@ static void start_one(struct session *s, struct dns_query *q)
 void dns_start(struct session *s, struct dns_query *q, unsigned int n, unsigned int seconds)
 {
   unsigned int i;
-  long long deadline = seconds ? io_now() + (long long)seconds * 1000 : 0;
+  long long now = 0;            /* the clock, read once and only when needed */
   for (i = 0; i < n; ++i) {
     if (q[i].status != DNS_PENDING || q[i].priv) continue;
-    if (deadline) q[i].deadline = deadline;
+    if (!now && seconds) now = io_now();
+    if (seconds) q[i].deadline = now + (long long)seconds * 1000;
     if (nahead && ahead_take(&q[i])) continue;
-    start_one(s, &q[i]);
+    if (!now) now = io_now();
+    start_one(s, &q[i], now);
   }
 }
 
@@ -560,8 +562,11 @@ int dns_lookahead(struct session *s, const char *name, size_t len, const char ty
     return 1;
   }
   ++nahead;
-  e->deadline = io_now() + (long long)seconds * 1000;
-  start_one(s, e);
+  {
+    long long now = io_now();
+    e->deadline = now + (long long)seconds * 1000;
+    start_one(s, e, now);
+  }
   return 1;
 }
 
@@ -595,7 +600,7 @@ static void take(struct session *s, struct xmit *x, const char *buf, unsigned in
   }
   if (rcode != 0 && rcode != 3) {       /* SERVFAIL, NOTIMP, REFUSED ...: the next server */
     server_failed(x);
-    if (!(tcp ? tcp_next(x) : udp_next(x, 0))) {
+    if (!(tcp ? tcp_next(x) : udp_next(x, 0, io_now()))) {
       qlogm(s, LOGINFO, "dns", "query failed for ", q->name.s);
       fail(q, DNS_TEMP);
     }
@@ -631,7 +636,7 @@ static void udp_read(struct session *s, unsigned int srv)
         struct xmit *x = inflight[i];
         if (x->srv != srv || x->tcp != -1) continue;
         server_failed(x);
-        if (!udp_next(x, 0)) {
+        if (!udp_next(x, 0, io_now())) {
           qlogm(s, LOGINFO, "dns", "query failed for ", x->q->name.s);
           fail(x->q, DNS_TEMP);
           i = (unsigned int)-1;          /* the list changed: from the start */
@@ -705,10 +710,14 @@ void dns_wait(struct session *s, struct dns_query *q, unsigned int n)
   struct pollfd pfd[QUERIES_MAX + SERVERS];
   struct xmit *tcpx[QUERIES_MAX];
   for (;;) {
-    long long left = -1, t = io_now();
+    long long left = -1, t;
     unsigned int i, k = 0, ntcp = 0, srvk;
     uint32_t want = 0;
     int pr;
+
+    for (i = 0; i < n && q[i].status != DNS_PENDING; ++i) ;
+    if (i == n) return;         /* all answered: no need of the clock */
+    t = io_now();
 
     for (i = 0; i < n; ++i) {
       struct xmit *x = q[i].priv;
@@ -729,7 +738,7 @@ void dns_wait(struct session *s, struct dns_query *q, unsigned int n)
         tcpx[ntcp++] = x;
         ++k;
       } else {
-        if (t >= x->resend && !udp_next(x, 0)) {
+        if (t >= x->resend && !udp_next(x, 0, t)) {
           qlogm(s, LOGINFO, "dns", "no answer in time for ", q[i].name.s);
           fail(&q[i], DNS_TEMP);
           continue;
