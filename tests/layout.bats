@@ -8,31 +8,40 @@
 
 load helper
 
-# one plain 2 KB session of ./qpsmtpd as nobody; its mappings at the end
-# (bench/driver --smaps: size, RSS, permissions, name) in $d/smaps
-plain_session_smaps() {
-  d=$BATS_TEST_TMPDIR
-  chmod 755 "$d"
+# One plain 2 KB session of ./qpsmtpd as nobody, for the tests below to
+# read: its mappings at the end (bench/driver --smaps: size, RSS,
+# permissions, name) in $d/smaps, the queued message in $d/q. Only the musl
+# build has the link layout and sysclock.c: the glibc builds (make
+# sanitize, make hardened) run no session.
+setup_file() {
+  [ -z "${QPSMTPD_SANITIZE:-}${QPSMTPD_HARDENED:-}" ] || return 0
+  local d=$BATS_FILE_TMPDIR/s runas=()
   mkdir -p "$d/config"
+  chmod 755 "$BATS_FILE_TMPDIR" "$d"
   echo bench.example > "$d/config/me"
   echo bench.example > "$d/config/rcpthosts"
   mkdir -m 1777 "$d/q"
   cp "$ROOT/qpsmtpd" "$d/qpsmtpd"
   # the daemon reads no client input as root
-  local runas=()
   [ "$(id -u)" -ne 0 ] || runas=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups)
-  run env PROTO=TCP TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=40000 \
+  env PROTO=TCP TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=40000 \
     QPSMTPD_CONFIG="$d/config" QMAILQUEUE="$FAKEQ" FAKEQ_DIR="$d/q" DNSCACHEIP=127.$QPT_NET.1.1 \
-    python3 "$ROOT/bench/driver" --size 2048 --smaps "$d/smaps" --timeout 30 exec -- ${runas[@]+"${runas[@]}"} "$d/qpsmtpd"
+    python3 "$ROOT/bench/driver" --size 2048 --smaps "$d/smaps" --timeout 30 exec -- ${runas[@]+"${runas[@]}"} "$d/qpsmtpd" \
+    > "$d/driver.out"
+}
+
+# the session's directory in $d, or the test is skipped (a glibc build)
+plain_session() {
+  [ -z "${QPSMTPD_SANITIZE:-}${QPSMTPD_HARDENED:-}" ] || skip "only the musl build has the link layout and sysclock.c"
+  d=$BATS_FILE_TMPDIR/s
+  run cat "$d/driver.out"
   assert_line ok=1
   cat "$d/smaps" >&2
 }
 
 @test "a plain 2 KB session of ./qpsmtpd maps none of its cold text and cold read-only data" {
-  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
-  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
+  plain_session
   ! grep -q 'no profile' "$ROOT/hot.ld" || skip "hot.ld is a stub (no valgrind): no hot layout to check"
-  plain_session_smaps
   # the rows of the binary: header, hot text, cold text, .rodata, cold .rodata, data
   run awk '$4 == "qpsmtpd" && $3 == "r-xp" { n++; if (n == 2) print $2 }' "$d/smaps"
   assert_output 0
@@ -41,9 +50,7 @@ plain_session_smaps() {
 }
 
 @test "a plain session of ./qpsmtpd writes six pages of .bss and heap: the buffers' heads share pages (layout.ld)" {
-  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the sanitizer build has no link layout"
-  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the hardened build has no link layout"
-  plain_session_smaps
+  plain_session
   # the small variables with the output buffer's head, the queue program's
   # clone stack top with the command line's head, three of the heap, the
   # input buffer's head
@@ -55,9 +62,7 @@ plain_session_smaps() {
 }
 
 @test "a plain session of ./qpsmtpd reads the clock with system calls: no vDSO page is mapped (sysclock.c)" {
-  [ -z "${QPSMTPD_SANITIZE:-}" ] || skip "the glibc sanitizer build reads the clock through the vDSO"
-  [ -z "${QPSMTPD_HARDENED:-}" ] || skip "the glibc hardened build reads the clock through the vDSO"
-  plain_session_smaps
+  plain_session
   # the kernel maps the vDSO in every process; a first call through it
   # makes its pages resident
   run awk '$4 == "[vdso]" { print $2 }' "$d/smaps"
